@@ -1,0 +1,115 @@
+"""The one place that reads settings: environment variables with working defaults, plus the clinic file."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+VAR_DIR = Path(os.environ.get("VAR_DIR", str(ROOT / "var")))
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable or file."""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    email: str
+    hours: str
+    address: str
+    privacy_url: str
+    booking_url: str
+    price_text: str
+    urgent_text: str
+    reply_within: str
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], source: str) -> "Clinic":
+        missing = [f for f in cls.__dataclass_fields__ if not str(raw.get(f, "")).strip()]
+        if missing:
+            raise SettingsError(f"{source}: missing clinic field(s): {', '.join(missing)}")
+        return cls(**{f: str(raw[f]).strip() for f in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    rasa_token: str
+    smtp_url: Optional[str]
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    abandon_after_minutes: int
+    clinic_file: Path
+    rules_file: Path
+    lexicon_dir: Path
+    spacy_model_dir: Path
+    public_base_url: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def clinic(self) -> Clinic:
+        return load_clinic(self.clinic_file)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'clinic.db'}"
+
+
+def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
+    env = os.environ if env is None else env
+    web_port = _int(env, "WEB_PORT", 8000)
+    return Settings(
+        database_url=env.get("DATABASE_URL") or default_database_url(),
+        rasa_token=env.get("RASA_TOKEN") or "dev-token-change-me",
+        smtp_url=env.get("SMTP_URL") or None,
+        rasa_port=_int(env, "RASA_PORT", 5005),
+        actions_port=_int(env, "ACTIONS_PORT", 5055),
+        web_port=web_port,
+        abandon_after_minutes=_int(env, "ABANDON_AFTER_MINUTES", 60),
+        clinic_file=Path(env.get("CLINIC_FILE") or DATA_DIR / "clinic.yml"),
+        rules_file=Path(env.get("RULES_FILE") or DATA_DIR / "screening" / "rules.yml"),
+        lexicon_dir=Path(env.get("LEXICON_DIR") or DATA_DIR / "lexicon"),
+        spacy_model_dir=Path(env.get("SPACY_MODEL_DIR") or ROOT / "models" / "spacy-clinic"),
+        public_base_url=env.get("PUBLIC_BASE_URL") or f"http://localhost:{web_port}",
+    )
+
+
+@lru_cache(maxsize=8)
+def load_clinic(path: Path) -> Clinic:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise SettingsError(f"clinic settings file not found: {path} (set CLINIC_FILE)") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: expected a mapping of clinic fields")
+    return Clinic.from_mapping(raw, str(path))
+
+
+def get() -> Settings:
+    return from_env()
