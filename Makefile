@@ -1,0 +1,68 @@
+# Two commands: `make run` (set up if needed, train if the data changed, start everything) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY_VERSION := $(shell cat .python-version)
+PYTHON_BASE ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/$(PY_VERSION)/bin/python3) $(shell command -v python3.10))
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONWARNINGS := ignore
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_PORT ?= 5005
+export ACTIONS_PORT ?= 5055
+export WEB_PORT ?= 8000
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null | sort)
+LEXICON := $(shell find data/lexicon -type f 2>/dev/null | sort)
+
+.PHONY: help venv spacy model db run test test-fast validate bench clean
+
+help:
+	@echo "make run    set up (first time), train if the data changed, start the assistant"
+	@echo "make test   set up (first time) and run every test"
+
+$(VENV)/.installed: requirements.lock .python-version
+	@test -n "$(PYTHON_BASE)" || { echo "Python $(PY_VERSION) not found: install it (pyenv install $(PY_VERSION))"; exit 1; }
+	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip check
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# The spaCy pipeline built from data/lexicon (rebuilt only when the lexicon changed).
+spacy: venv
+	@$(PY) -m bot language build
+
+# Train only when the training data, config or lexicon changed (Rasa's own check would still load everything).
+models/.trained: $(VENV)/.installed $(TRAINING_INPUTS) $(LEXICON)
+	@$(MAKE) --no-print-directory spacy
+	$(RASA) train --quiet --fixed-model-name clinic --out models
+	@touch $@
+
+model: models/.trained
+
+db: venv
+	@mkdir -p var
+	@$(PY) -m bot db upgrade
+
+run: model db
+	@$(PY) -m bot serve
+
+validate: model
+	$(RASA) data validate --fail-on-warnings
+
+test: model db
+	$(RASA) data validate --fail-on-warnings
+	$(PY) -m pytest
+
+bench: model db
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf models/*.tar.gz models/.trained models/spacy-clinic results

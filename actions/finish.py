@@ -1,0 +1,61 @@
+"""The end of the questionnaire: judge the answers, store the consultation (and its referral), say what happens next."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.tracker_answers import answers_from
+from bot import store
+from bot.screening import judge, load_rules
+
+logger = logging.getLogger(__name__)
+
+_ATTEMPTS = 3
+
+
+class ActionFinishConsultation(Action):
+    def name(self) -> str:
+        return "action_finish_consultation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        if tracker.get_slot("consent") is False:
+            dispatcher.utter_message(response="utter_consent_declined")
+            # forget the "no" so the client can change their mind and start again
+            return [SlotSet("consent", None), SlotSet("requested_slot", None)]
+        if tracker.get_slot("outcome"):
+            dispatcher.utter_message(response="utter_outcome_already_sent")
+            return []
+
+        answers = answers_from(tracker)
+        judgement = judge(answers, load_rules())
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                store.complete(tracker.sender_id, answers, judgement)
+                break
+            except Exception:
+                logger.exception(
+                    "could not store the consultation of conversation %s (attempt %d)", tracker.sender_id, attempt
+                )
+                if attempt == _ATTEMPTS:
+                    # the answers stay in the tracker; say so plainly rather than pretend they were sent
+                    clinic_phone = tracker.get_slot("clinic_phone")
+                    dispatcher.utter_message(
+                        text=(
+                            "Sorry, something went wrong while sending your answers. They are kept in this chat, "
+                            f"but please call the clinic on {clinic_phone} so we can make sure a practitioner sees them."
+                        )
+                    )
+                    return []
+                time.sleep(0.2 * attempt)
+
+        dispatcher.utter_message(response=f"utter_outcome_{judgement.outcome}")
+        if judgement.outcome == "defer":
+            for finding in judgement.findings:
+                if finding.outcome == "defer" and finding.client_text:
+                    dispatcher.utter_message(text=finding.client_text)
+        return [SlotSet("outcome", judgement.outcome)]

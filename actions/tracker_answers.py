@@ -1,0 +1,129 @@
+"""Reading a Rasa tracker into the plain answers the engine and the store understand, and back."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterable, List, Optional
+
+from rasa_sdk import Tracker
+
+from bot import language
+from bot.screening.answers import NO, UNSURE, YES, YES_NO_KEYS
+
+logger = logging.getLogger(__name__)
+
+# Slots that hold an answer, as stored; "contact" is the raw text, the parsed parts are stored instead.
+ANSWER_SLOTS = (
+    "name",
+    "contact_email",
+    "contact_phone",
+    "concerns",
+    "concerns_other",
+    "area",
+    "medications",
+    "medication_facts",
+    "unrecognised_medications",
+    *YES_NO_KEYS,
+    "isotretinoin_months_ago",
+    "further_checks",
+    "notes",
+    "requested_human",
+    "volunteered",
+)
+
+INTENT_ANSWER = {"affirm": YES, "deny": NO, "unsure": UNSURE}
+
+# The yes/no question each reason code belongs to, for volunteered facts and contradictions.
+CODE_TO_SLOT = {
+    "anticoagulant": "blood_thinners",
+    "bleeding_disorder": "bleeding_disorder",
+    "herpes_history": "herpes_history",
+    "active_herpes": "herpes_active",
+    "keloid_tendency": "keloid",
+    "active_acne": "active_acne",
+    "isotretinoin_recent": "isotretinoin",
+    "pregnancy": "pregnancy",
+    "skin_infection": "skin_infection",
+}
+SLOT_TO_CODE = {slot: code for code, slot in CODE_TO_SLOT.items()}
+
+
+def answers_from(tracker: Tracker) -> Dict[str, Any]:
+    """The answers held in the tracker's slots (unset ones left out)."""
+    answers: Dict[str, Any] = {}
+    for key in ANSWER_SLOTS:
+        value = tracker.get_slot(key)
+        if value is not None:
+            answers[key] = value
+    return answers
+
+
+def answer_changes(events: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
+    """Answer slots set by these events (a None value means the answer was withdrawn for correction)."""
+    changes: Dict[str, Any] = {}
+    for event in events:
+        if event.get("event") == "slot" and event.get("name") in ANSWER_SLOTS:
+            changes[event["name"]] = event.get("value")
+    return changes
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def latest_entities(tracker: Tracker, entity: str) -> List[str]:
+    return [
+        str(e.get("value"))
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if e.get("entity") == entity and e.get("value") is not None
+    ]
+
+
+def is_button(tracker: Tracker) -> bool:
+    """A button click sends its payload ("/affirm", '/inform{"check": ...}') as the message text."""
+    return latest_text(tracker).startswith("/")
+
+
+def read_yes_no(tracker: Tracker) -> Optional[str]:
+    """yes / no / unsure from the latest message, or None when it can't be placed."""
+    intent = latest_intent(tracker)
+    if is_button(tracker):
+        return INTENT_ANSWER.get(intent or "")
+    text = latest_text(tracker)
+    parsed = language.yes_no(text)
+    if parsed is not None:
+        return parsed
+    confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0
+    if intent in INTENT_ANSWER and confidence >= 0.7:
+        return INTENT_ANSWER[intent]
+    return None
+
+
+def window_months(tracker: Tracker) -> float:
+    value = tracker.get_slot("isotretinoin_window_months")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 6.0
+
+
+# Answers that go with a question and must be withdrawn with it when the client corrects it.
+_DEPENDENTS = {
+    "contact": ("contact_email", "contact_phone"),
+    "concerns": ("concerns_other", "picked"),
+    "medications": ("medication_facts", "unrecognised_medications"),
+    "herpes_history": ("herpes_active",),
+    "isotretinoin": ("isotretinoin_months_ago",),
+    "further_checks": ("picked",),
+}
+
+
+def reset_values(field: str) -> Dict[str, Any]:
+    """Slot values that withdraw one answer so the form asks it again."""
+    values: Dict[str, Any] = {field: None, "reask_slot": None}
+    for dependent in _DEPENDENTS.get(field, ()):
+        values[dependent] = None
+    return values

@@ -1,0 +1,64 @@
+"""Labels for answers and choices, shown on buttons and in the summary. Wording only, no logic."""
+from __future__ import annotations
+
+CONCERN_LABELS = {
+    "acne_scarring": "Acne scarring",
+    "wrinkles_laxity": "Wrinkles or lax skin",
+    "pigmentation": "Pigmentation, sun damage or melasma",
+    "rosacea": "Rosacea",
+    "pores_texture": "Pores or texture",
+    "stretch_marks": "Stretch marks",
+    "hair_loss": "Hair loss",
+    "other_scars": "Other scars",
+    "other": "Something else",
+}
+
+CHECK_LABELS = {
+    "under_18": "I'm under 18",
+    "skin_lesion": "Skin cancer, or a changing or raised mole in the area",
+    "immunosuppression": "Weakened immune system (immunosuppressants, high-dose steroids, HIV, transplant, chemo or radiotherapy)",
+    "diabetes_uncontrolled": "Diabetes that's hard to control, or slow healing",
+    "autoimmune": "Lupus, scleroderma or another autoimmune disease",
+    "vitiligo": "Vitiligo",
+    "rosacea_flare": "Rosacea that's flaring now",
+    "recent_sun_damage": "Sunburn or a heavy tan in the last 2 weeks",
+    "recent_procedure": "Laser, IPL, RF, a peel, dermabrasion or surgery on the area recently",
+    "injectables_recent": "Botox or fillers in the area recently",
+    "allergy_metal_or_anaesthetic": "Allergy to nickel/steel or to numbing creams",
+    "unsure": "Not sure",
+}
+
+QUESTION_LABELS = {
+    "name": "Name",
+    "contact": "Contact",
+    "concerns": "What you'd like treated",
+    "area": "Area",
+    "medications": "Medicines",
+    "blood_thinners": "Blood thinners",
+    "bleeding_disorder": "Bleeding or clotting disorder",
+    "herpes_history": "Cold sores ever",
+    "herpes_active": "Cold sore now",
+    "keloid": "Keloid or raised scars",
+    "active_acne": "Active acne in the area",
+    "isotretinoin": "Isotretinoin (Roaccutane) recently",
+    "pregnancy": "Pregnant or breastfeeding",
+    "skin_infection": "Infection, flare or wound in the area",
+    "further_checks": "Other checks",
+    "notes": "Anything else",
+}
+
+ANSWER_WORDS = {"yes": "Yes", "no": "No", "unsure": "Not sure"}
+
+# How a volunteered fact is read back to the client before it counts ("You mentioned Eliquis, which ... ").
+VOLUNTEERED_PHRASES = {
+    "anticoagulant": "which thins the blood. Do you take it at the moment?",
+    "isotretinoin_recent": "which is isotretinoin. Have you taken it in the last {window} months?",
+    "bleeding_disorder": "which is a bleeding or clotting disorder. Is that something you have?",
+    "herpes_history": "cold sores. Have you had them yourself?",
+    "active_herpes": "a cold sore. Do you have one at the moment?",
+    "keloid_tendency": "keloid or raised scars. Do you get those yourself?",
+    "active_acne": "active acne. Do you have breakouts in the area at the moment?",
+    "pregnancy": "pregnancy or breastfeeding. Is that right for you at the moment?",
+    "skin_infection": "an infection, flare or wound. Is that in the area you'd like treated, now?",
+}
+DEFAULT_VOLUNTEERED_PHRASE = "which a practitioner should know about. Is that right for you?"

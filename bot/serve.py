@@ -1,0 +1,195 @@
+"""One supervisor for the whole product: action server, Rasa server, web app and the idle sweeper.
+
+`python -m bot serve` starts them, waits until each answers, prints the URLs, and stops them all on Ctrl-C
+(or when any of them dies, so nothing runs half-started).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot import settings as settings_module
+from bot.settings import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Process:
+    name: str
+    args: List[str]
+    port: int
+    env: Dict[str, str]
+    popen: Optional[subprocess.Popen] = None
+
+
+def child_env(settings: settings_module.Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "RASA_PORT": str(settings.rasa_port),
+            "ACTIONS_PORT": str(settings.actions_port),
+            "WEB_PORT": str(settings.web_port),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONWARNINGS": "ignore",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        }
+    )
+    return env
+
+
+def processes(settings: settings_module.Settings, model: str, with_web: bool = True) -> List[Process]:
+    env = child_env(settings)
+    actions_env = {**env, "SANIC_HOST": "127.0.0.1"}  # the action server is only for the Rasa server
+    web_origin = f"http://localhost:{settings.web_port}"
+    procs = [
+        Process(
+            "actions",
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
+            settings.actions_port,
+            actions_env,
+        ),
+        Process(
+            "rasa",
+            [
+                str(BIN / "rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+                "--cors", web_origin, "--cors", f"http://127.0.0.1:{settings.web_port}",
+                "--port", str(settings.rasa_port), "--model", model,
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+            settings.rasa_port,
+            env,
+        ),
+    ]
+    if with_web and importlib.util.find_spec("bot.web") is not None:
+        procs.append(Process("web", [sys.executable, "-m", "bot", "web", "serve"], settings.web_port, env))
+    return procs
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until_ready(procs: List[Process], timeout: float) -> Optional[str]:
+    """None when every process listens on its port; else a message naming the one that didn't."""
+    deadline = time.monotonic() + timeout
+    pending = list(procs)
+    while pending and time.monotonic() < deadline:
+        for proc in list(pending):
+            if proc.popen is not None and proc.popen.poll() is not None:
+                return f"{proc.name} exited with code {proc.popen.returncode} while starting"
+            if port_open(proc.port):
+                pending.remove(proc)
+        time.sleep(0.5)
+    if pending:
+        return "not ready after {:.0f}s: {}".format(timeout, ", ".join(p.name for p in pending))
+    return None
+
+
+def sweeper(settings: settings_module.Settings, stop: threading.Event, every_seconds: float = 60.0) -> None:
+    """Marks idle consultations abandoned, so a half-finished one is kept and labelled, never lost."""
+    from bot import store
+
+    while not stop.wait(every_seconds):
+        try:
+            store.expire_idle(settings.abandon_after_minutes)
+        except Exception as exc:  # keep sweeping; the next round tries again
+            print(f"[sweeper] could not expire idle consultations: {type(exc).__name__}", file=sys.stderr)
+
+
+def stop_all(procs: List[Process]) -> None:
+    for proc in procs:
+        if proc.popen is not None and proc.popen.poll() is None:
+            try:
+                os.killpg(proc.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 10
+    for proc in procs:
+        if proc.popen is None:
+            continue
+        try:
+            proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = settings_module.get()
+    model = args.model
+    if not Path(model).exists():
+        print(f"No trained model at {model}: run `make run` (it trains when the data changed).", file=sys.stderr)
+        return 1
+    busy = [p for p in (settings.rasa_port, settings.actions_port, settings.web_port) if port_open(p)]
+    if busy:
+        print(f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or set RASA_PORT, "
+              "ACTIONS_PORT, WEB_PORT.", file=sys.stderr)
+        return 1
+    procs = processes(settings, model, with_web=not args.no_web)
+    for proc in procs:
+        proc.popen = subprocess.Popen(proc.args, cwd=ROOT, env=proc.env, start_new_session=True)
+    stop = threading.Event()
+    try:
+        problem = wait_until_ready(procs, args.timeout)
+        if problem:
+            print(f"Could not start: {problem}", file=sys.stderr)
+            return 1
+        threading.Thread(target=sweeper, args=(settings, stop), daemon=True).start()
+        print_urls(settings, [p.name for p in procs])
+        while all(p.popen is not None and p.popen.poll() is None for p in procs):
+            time.sleep(1)
+        dead = [p.name for p in procs if p.popen is not None and p.popen.poll() is not None]
+        print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping...")
+        return 0
+    finally:
+        stop.set()
+        stop_all(procs)
+
+
+def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
+    rasa = f"http://localhost:{settings.rasa_port}"
+    lines = [
+        "",
+        "The pre-consultation assistant is running (Ctrl-C stops everything).",
+        f"  Database:        {settings.database_url}",
+        f"  Rasa server:     {rasa}  (REST: POST {rasa}/webhooks/rest/webhook {{\"sender\": ID, \"message\": TEXT}})",
+        f"  Action server:   http://127.0.0.1:{settings.actions_port}",
+    ]
+    if "web" in names:
+        lines += [
+            f"  Clinic page:     http://localhost:{settings.web_port}/",
+            f"  Staff dashboard: http://localhost:{settings.web_port}/staff  "
+            "(first user: .venv/bin/python -m bot staff add EMAIL --role admin)",
+        ]
+    lines += [
+        "  Chat in a terminal: .venv/bin/rasa shell --port 5006 --model models/clinic.tar.gz --endpoints endpoints.yml",
+        f"    (with ACTIONS_PORT={settings.actions_port} set; this server must be running for the actions)",
+        "  A stored consultation: .venv/bin/python -m bot consultation show CONVERSATION_ID --json",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="start the Rasa server, action server and web app")
+    parser.add_argument("--model", default=str(ROOT / "models" / "clinic.tar.gz"))
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for every process")
+    parser.add_argument("--no-web", action="store_true", help="start only the Rasa and action servers")
+    parser.set_defaults(func=serve)
