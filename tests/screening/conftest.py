@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from screening_helpers import SHIPPED_RULES
 
 from bot.screening import RuleSet, load_rules
+from tests.screening.screening_helpers import SHIPPED_RULES
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import yaml
-from screening_helpers import all_no_answers, medicine
 
 from bot.screening import RuleSet, judge
 from bot.screening.answers import FURTHER_CHECKS, UNSURE, YES_NO_KEYS
@@ -23,6 +22,7 @@ from bot.screening.conditions import (
     UnrecognisedMedication,
     Volunteered,
 )
+from tests.screening.screening_helpers import all_no_answers, medicine
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yml").read_text(encoding="utf-8"))
 

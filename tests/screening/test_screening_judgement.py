@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from screening_helpers import all_no_answers, medicine
 
 from bot.screening import Finding, Judgement, RuleSet, judge, severity
 from bot.settings import ROOT
+from tests.screening.screening_helpers import all_no_answers, medicine
 
 
 def test_all_no_is_clear_with_no_findings(rules: RuleSet) -> None:

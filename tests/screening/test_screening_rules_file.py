@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-from screening_helpers import SHIPPED_RULES
 
 from bot.screening import DEFAULT_CODES, RulesError, RuleSet, load_rules
 from bot.screening import answers as answers_module
 from bot.screening.conditions import ANSWER_SHAPES
+from tests.screening.screening_helpers import SHIPPED_RULES
 
 SHIPPED: dict[str, Any] = yaml.safe_load(SHIPPED_RULES.read_text(encoding="utf-8"))
 

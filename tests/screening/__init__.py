@@ -1,0 +1,1 @@
+"""Tests of the screening engine (bot.screening) and its rules file."""
