@@ -1,0 +1,47 @@
+"""Persistence: consultations and referrals beside Rasa's tracker events, in one database (SQLite or PostgreSQL).
+
+Sessions are opened only by `bot.store.db`; the schema is made only by the Alembic migrations
+(`python -m bot db upgrade`). Rasa's side is `bot.store.tracker_store.DatabaseTrackerStore` (not imported here, so
+the action server and web app do not load Rasa).
+"""
+from bot.store.consultations import (
+    Removed,
+    abandon_current,
+    complete,
+    current_consultation_id,
+    erase,
+    erase_counts,
+    expire_idle,
+    export,
+    flag_human_request,
+    purge,
+    purge_counts,
+    record_answers,
+    show,
+    touch,
+    transcript,
+)
+from bot.store.db import clear_engine_cache, get_engine, session_scope
+from bot.store.migrate import upgrade
+
+__all__ = [
+    "Removed",
+    "abandon_current",
+    "clear_engine_cache",
+    "complete",
+    "current_consultation_id",
+    "erase",
+    "erase_counts",
+    "expire_idle",
+    "export",
+    "flag_human_request",
+    "get_engine",
+    "purge",
+    "purge_counts",
+    "record_answers",
+    "session_scope",
+    "show",
+    "touch",
+    "transcript",
+    "upgrade",
+]

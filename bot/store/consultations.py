@@ -1,0 +1,617 @@
+"""Consultations, their answers, reasons and referral: what actions, the web app and the CLI call.
+
+Every function opens its own short transaction and is safe to call again with the same arguments (Rasa retries
+actions). `now` is an aware UTC datetime, for tests; it defaults to the current time.
+
+Which consultation is the chat's *current* one: the latest of the conversation, until a restart ends it
+(`abandon_current`). So a retried `complete()` or `record_answers()` lands on the same row, a request for a person
+after completion attaches to the completed consultation, and an answer corrected after completion amends it (call
+`complete()` again to re-judge). `expire_idle` marks an idle in_progress consultation abandoned but leaves it current:
+Rasa carries the answers over when the client comes back, and so does the store (the next answer or touch resumes
+it, in_progress again). After a restart the next answer starts the conversation's next consultation.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Protocol, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import settings
+from bot.screening.answers import OUTCOMES
+from bot.store import tracker_events
+from bot.store.db import as_utc, session_scope
+from bot.store.models import SEVERITIES, Answer, Consultation, Reason, Referral, utc
+
+logger = logging.getLogger(__name__)
+
+HUMAN_REQUEST_CODE = "client_requested_human"
+# used until a judgement brings the rules file's own wording for this code
+HUMAN_REQUEST_RULE = "Client asked for a person"
+HUMAN_REQUEST_DETAIL = "asked to speak to a person during the chat"
+HUMAN_REQUEST_RATIONALE = "The client asked to speak to a person; every client can reach a person at any step."
+
+NOTE = "clear"  # a finding that flags nothing
+_PURGE_BATCH = 500
+
+
+class FindingLike(Protocol):
+    code: str
+    outcome: str
+    rule: str
+    rationale: str
+    detail: Any
+
+
+class JudgementLike(Protocol):
+    """What `complete()` needs from bot.screening's Judgement."""
+
+    outcome: str
+    rules_version: str
+    flagged: bool
+    findings: Sequence[FindingLike]
+
+    def reasons(self) -> List[Dict[str, Any]]:
+        ...
+
+
+class Removed(NamedTuple):
+    consultations: int
+    events: int
+
+
+# ---------------------------------------------------------------------------------------------------------- helpers
+
+
+def _severity(outcome: Optional[str]) -> int:
+    return OUTCOMES.index(outcome) if outcome in OUTCOMES else -1
+
+
+def _most_severe(*outcomes: Optional[str]) -> Optional[str]:
+    known = [o for o in outcomes if o in OUTCOMES]
+    return max(known, key=_severity) if known else None
+
+
+def _latest(session: Session, conversation_id: str, *, lock: bool = False) -> Optional[Consultation]:
+    query = (
+        sa.select(Consultation)
+        .where(Consultation.conversation_id == conversation_id)
+        .order_by(Consultation.sequence.desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: queue concurrent writers of one chat; ignored by SQLite
+    return session.execute(query).scalars().first()
+
+
+def _current(session: Session, conversation_id: str) -> Optional[Consultation]:
+    latest = _latest(session, conversation_id, lock=True)
+    return latest if latest is not None and latest.ended_at is None else None
+
+
+def _resume(consultation: Consultation, now: datetime) -> Consultation:
+    """The client is back after idle expiry: the abandoned consultation carries on."""
+    if consultation.status == "abandoned":
+        consultation.status = "in_progress"
+        consultation.updated_at = now
+        logger.info(
+            "consultation resumed conversation_id=%s consultation_id=%s", consultation.conversation_id, consultation.id
+        )
+    return consultation
+
+
+def _current_or_create(session: Session, conversation_id: str, now: datetime) -> Consultation:
+    """The current consultation (resumed if idle expiry abandoned it), or a new in_progress one.
+
+    Two processes may both find none and insert the same (conversation_id, sequence): the unique key lets one win,
+    and the loser reads the winner's row on its next round.
+    """
+    for _attempt in range(5):
+        latest = _latest(session, conversation_id, lock=True)
+        if latest is not None and latest.ended_at is None:
+            return _resume(latest, now)
+        consultation = Consultation(
+            id=uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            sequence=(latest.sequence + 1) if latest is not None else 1,
+            status="in_progress",
+            requested_human=False,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(consultation)
+        except IntegrityError:
+            continue
+        logger.info("consultation started conversation_id=%s consultation_id=%s", conversation_id, consultation.id)
+        return consultation
+    raise RuntimeError(f"could not start a consultation for conversation_id={conversation_id}")
+
+
+def _encode(key: str, value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        # the value is personal data: name the key only
+        raise TypeError(f"answer {key!r} is not JSON-serialisable ({type(value).__name__})") from None
+
+
+def _denormalised(key: str, value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if key == "contact_email":
+        value = value.lower()
+    limit = Consultation.__table__.c[key].type.length
+    return value[:limit]
+
+
+_DENORMALISED_KEYS = ("name", "contact_email", "contact_phone")
+
+
+def _store_answers(session: Session, consultation: Consultation, answers: Mapping[str, Any], now: datetime) -> bool:
+    """Upsert answers (None deletes the key); returns whether anything changed."""
+    if not answers:
+        return False
+    for key in answers:
+        if not isinstance(key, str) or not key or len(key) > 64:
+            raise ValueError(f"answer keys must be non-empty strings of at most 64 characters, got {key!r}")
+    stored = {
+        a.key: a
+        for a in session.execute(
+            sa.select(Answer).where(Answer.consultation_id == consultation.id, Answer.key.in_(list(answers)))
+        ).scalars()
+    }
+    changed = False
+    for key, value in answers.items():
+        row = stored.get(key)
+        if value is None:
+            if row is not None:
+                session.delete(row)
+                changed = True
+        else:
+            encoded = _encode(key, value)
+            if row is None:
+                session.add(Answer(consultation_id=consultation.id, key=key, value=encoded, updated_at=now))
+                changed = True
+            elif row.value != encoded:
+                row.value = encoded
+                row.updated_at = now
+                changed = True
+        if key in _DENORMALISED_KEYS:
+            setattr(consultation, key, _denormalised(key, value))
+    if changed:
+        consultation.updated_at = now
+    session.flush()
+    return changed
+
+
+def _touch(consultation: Consultation, now: datetime) -> None:
+    if consultation.last_activity_at is None or consultation.last_activity_at < now:
+        consultation.last_activity_at = now
+
+
+def _ensure_referral(
+    session: Session, consultation: Consultation, severity: str, rules_version: Optional[str], now: datetime
+) -> Referral:
+    """The consultation's one referral, created if missing; the unique key settles races between processes."""
+    if severity not in SEVERITIES:
+        severity = "review"
+    referral = session.execute(
+        sa.select(Referral).where(Referral.consultation_id == consultation.id)
+    ).scalars().first()
+    if referral is None:
+        candidate = Referral(
+            consultation_id=consultation.id,
+            status="new",
+            severity=severity,
+            rules_version=rules_version,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+            logger.info(
+                "referral created conversation_id=%s consultation_id=%s severity=%s",
+                consultation.conversation_id,
+                consultation.id,
+                severity,
+            )
+            return candidate
+        except IntegrityError:
+            referral = session.execute(
+                sa.select(Referral).where(Referral.consultation_id == consultation.id)
+            ).scalars().one()
+    changed = False
+    if referral.severity != severity:
+        referral.severity = severity
+        changed = True
+    if rules_version is not None and referral.rules_version != rules_version:
+        referral.rules_version = rules_version
+        changed = True
+    if changed:
+        referral.updated_at = now
+    return referral
+
+
+def _human_request_reason(consultation_id: str) -> Reason:
+    return Reason(
+        consultation_id=consultation_id,
+        code=HUMAN_REQUEST_CODE,
+        outcome="review",
+        rule=HUMAN_REQUEST_RULE,
+        detail=HUMAN_REQUEST_DETAIL,
+        rationale=HUMAN_REQUEST_RATIONALE,
+    )
+
+
+def _reason_rows(consultation_id: str, judgement: JudgementLike) -> List[Reason]:
+    """Rows for the judgement's flags (its reasons(), with outcome and rationale from the matching finding),
+    then its notes (findings with outcome clear: things the practitioner should know that flag nothing)."""
+    findings = list(getattr(judgement, "findings", None) or [])
+    by_code_rule = {(f.code, f.rule): f for f in findings}
+    by_code: Dict[str, Any] = {}
+    for finding in findings:
+        by_code.setdefault(finding.code, finding)
+    rows = []
+    for reason in judgement.reasons():
+        code = str(reason["code"])
+        rule = str(reason.get("rule") or code)
+        finding = by_code_rule.get((code, rule)) or by_code.get(code)
+        outcome = getattr(finding, "outcome", None)
+        if outcome not in SEVERITIES:
+            outcome = judgement.outcome if judgement.outcome in SEVERITIES else "review"
+        detail = reason.get("detail")
+        rows.append(
+            Reason(
+                consultation_id=consultation_id,
+                code=code,
+                outcome=outcome,
+                rule=rule,
+                detail=None if detail is None else str(detail),
+                rationale=getattr(finding, "rationale", None),
+            )
+        )
+    for finding in findings:
+        if finding.outcome == NOTE:
+            rows.append(
+                Reason(
+                    consultation_id=consultation_id,
+                    code=finding.code,
+                    outcome=NOTE,
+                    rule=finding.rule,
+                    detail=None if finding.detail is None else str(finding.detail),
+                    rationale=finding.rationale,
+                )
+            )
+    return rows
+
+
+def _consultation_by_any_id(session: Session, id_or_conversation_id: str) -> Optional[Consultation]:
+    found = session.get(Consultation, id_or_conversation_id) if len(id_or_conversation_id) <= 32 else None
+    return found or _latest(session, id_or_conversation_id)
+
+
+def _referral_dict(referral: Referral, consultation_id: str) -> Dict[str, Any]:
+    base_url = settings.get().public_base_url.rstrip("/")
+    return {
+        "id": referral.id,
+        "status": referral.status,
+        "severity": referral.severity,
+        "rules_version": referral.rules_version,
+        "created_at": utc(referral.created_at),
+        "updated_at": utc(referral.updated_at),
+        "claimed_by": referral.claimed_by,
+        "claimed_at": utc(referral.claimed_at),
+        "contacted_by": referral.contacted_by,
+        "contacted_at": utc(referral.contacted_at),
+        "closed_by": referral.closed_by,
+        "closed_at": utc(referral.closed_at),
+        "outcome_note": referral.outcome_note,
+        "transcript_url": f"{base_url}/staff/consultations/{consultation_id}",
+    }
+
+
+def _show(session: Session, consultation: Consultation) -> Dict[str, Any]:
+    answers = session.execute(
+        sa.select(Answer.key, Answer.value).where(Answer.consultation_id == consultation.id).order_by(Answer.key)
+    ).all()
+    reasons = session.execute(
+        sa.select(Reason).where(Reason.consultation_id == consultation.id).order_by(Reason.id)
+    ).scalars().all()
+    referral = session.execute(
+        sa.select(Referral).where(Referral.consultation_id == consultation.id)
+    ).scalars().first()
+    return {
+        # the contract (DESIGN.md)
+        "conversation_id": consultation.conversation_id,
+        "status": consultation.status,
+        "outcome": consultation.outcome,
+        "reasons": [{"code": r.code, "rule": r.rule, "detail": r.detail} for r in reasons if r.outcome != NOTE],
+        "answers": {key: json.loads(value) for key, value in answers},
+        "referral": _referral_dict(referral, consultation.id) if referral is not None else None,
+        # additions
+        "id": consultation.id,
+        "sequence": consultation.sequence,
+        "rules_version": consultation.rules_version,
+        "requested_human": bool(consultation.requested_human),
+        # every stored finding, flags first, with outcome and rationale (practitioners' view)
+        "findings": [
+            {"code": r.code, "outcome": r.outcome, "rule": r.rule, "detail": r.detail, "rationale": r.rationale}
+            for r in reasons
+        ],
+        "notes": [{"code": r.code, "rule": r.rule, "detail": r.detail} for r in reasons if r.outcome == NOTE],
+        "created_at": utc(consultation.created_at),
+        "updated_at": utc(consultation.updated_at),
+        "last_activity_at": utc(consultation.last_activity_at),
+        "completed_at": utc(consultation.completed_at),
+    }
+
+
+# -------------------------------------------------------------------------------------------------------- the chat
+
+
+def current_consultation_id(conversation_id: str, *, create: bool = True, now: Optional[datetime] = None) -> Optional[str]:
+    """The chat's current consultation (see the module notes). With `create`, starts an in_progress one if there is
+    none and resumes one abandoned by idle expiry; without, only looks."""
+    now = as_utc(now)
+    with session_scope(write=create) as session:
+        if create:
+            return _current_or_create(session, conversation_id, now).id
+        consultation = _current(session, conversation_id)
+        return consultation.id if consultation is not None else None
+
+
+def record_answers(conversation_id: str, answers: Mapping[str, Any], *, now: Optional[datetime] = None) -> str:
+    """Upsert these answers into the current consultation (a None value deletes the key); returns its id."""
+    now = as_utc(now)
+    with session_scope() as session:
+        consultation = _current_or_create(session, conversation_id, now)
+        _store_answers(session, consultation, answers, now)
+        _touch(consultation, now)
+        return consultation.id
+
+
+def touch(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[str]:
+    """Note activity on the current consultation (keeps it from expiring, resumes an expired one); never starts
+    one."""
+    now = as_utc(now)
+    with session_scope() as session:
+        consultation = _current(session, conversation_id)
+        if consultation is None:
+            return None
+        _touch(_resume(consultation, now), now)
+        return consultation.id
+
+
+def flag_human_request(conversation_id: str, *, now: Optional[datetime] = None) -> str:
+    """The client asked for a person: hand the consultation off and make sure practitioners get one referral."""
+    now = as_utc(now)
+    with session_scope() as session:
+        consultation = _current_or_create(session, conversation_id, now)
+        _store_answers(session, consultation, {"requested_human": True}, now)
+        if not consultation.requested_human or consultation.status != "handed_off":
+            consultation.requested_human = True
+            consultation.status = "handed_off"
+            consultation.updated_at = now
+        has_reason = session.execute(
+            sa.select(Reason.id).where(Reason.consultation_id == consultation.id, Reason.code == HUMAN_REQUEST_CODE)
+        ).first()
+        if has_reason is None:
+            session.add(_human_request_reason(consultation.id))
+        severity = "defer" if consultation.outcome == "defer" else "review"
+        _ensure_referral(session, consultation, severity, consultation.rules_version, now)
+        _touch(consultation, now)
+        logger.info("human requested conversation_id=%s consultation_id=%s", conversation_id, consultation.id)
+        return consultation.id
+
+
+def complete(
+    conversation_id: str,
+    answers: Mapping[str, Any],
+    judgement: JudgementLike,
+    *,
+    now: Optional[datetime] = None,
+) -> Dict[str, Any]:
+    """Store the final answers and the judgement; a flagged one (or a human request) gets exactly one referral.
+
+    Returns `show()` of the consultation. Calling it again (a retry, or a re-judgement after a correction) updates the
+    same consultation: reasons are replaced, the referral's severity follows the latest judgement.
+    """
+    now = as_utc(now)
+    if judgement.outcome not in OUTCOMES:
+        raise ValueError(f"judgement outcome must be one of {OUTCOMES}, got {judgement.outcome!r}")
+    with session_scope() as session:
+        consultation = _current_or_create(session, conversation_id, now)
+        _store_answers(session, consultation, answers, now)
+        requested_human = bool(consultation.requested_human) or answers.get("requested_human") is True
+
+        reasons = _reason_rows(consultation.id, judgement)
+        if requested_human and not any(r.code == HUMAN_REQUEST_CODE for r in reasons):
+            flags = sum(1 for r in reasons if r.outcome != NOTE)
+            reasons.insert(flags, _human_request_reason(consultation.id))
+        outcome = _most_severe(judgement.outcome, "review" if requested_human else None)
+        flagged = bool(judgement.flagged) or requested_human
+
+        session.execute(
+            sa.delete(Reason)
+            .where(Reason.consultation_id == consultation.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        session.add_all(reasons)
+
+        consultation.outcome = outcome
+        consultation.rules_version = judgement.rules_version
+        consultation.requested_human = requested_human
+        consultation.status = "handed_off" if requested_human else "complete"
+        if consultation.completed_at is None:
+            consultation.completed_at = now
+        consultation.updated_at = now
+        _touch(consultation, now)
+        if flagged:
+            _ensure_referral(session, consultation, outcome or "review", judgement.rules_version, now)
+        session.flush()
+        logger.info(
+            "consultation judged conversation_id=%s consultation_id=%s outcome=%s rules_version=%s",
+            conversation_id,
+            consultation.id,
+            outcome,
+            judgement.rules_version,
+        )
+        return _show(session, consultation)
+
+
+def abandon_current(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[str]:
+    """For a restart: the current consultation stops being current (in_progress becomes abandoned, answers kept;
+    a complete or handed-off one keeps its status). Returns its id, or None if there was none."""
+    now = as_utc(now)
+    with session_scope() as session:
+        consultation = _current(session, conversation_id)
+        if consultation is None:
+            return None
+        if consultation.status == "in_progress":
+            consultation.status = "abandoned"
+        consultation.ended_at = now
+        consultation.updated_at = now
+        logger.info("consultation ended conversation_id=%s consultation_id=%s", conversation_id, consultation.id)
+        return consultation.id
+
+
+def expire_idle(idle_minutes: int, *, now: Optional[datetime] = None) -> int:
+    """Mark in_progress consultations idle for more than `idle_minutes` abandoned; returns how many.
+
+    They stay their chat's current consultation: if the client comes back, the next answer resumes them.
+    """
+    now = as_utc(now)
+    if idle_minutes <= 0:
+        raise ValueError("idle_minutes must be positive")
+    cutoff = now - timedelta(minutes=idle_minutes)
+    with session_scope() as session:
+        abandoned = session.execute(
+            sa.update(Consultation)
+            .where(Consultation.status == "in_progress", Consultation.last_activity_at < cutoff)
+            .values(status="abandoned", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if abandoned:
+        logger.info("idle consultations abandoned count=%d", abandoned)
+    return int(abandoned or 0)
+
+
+# ------------------------------------------------------------------------------------------------------ staff reads
+
+
+def show(id_or_conversation_id: str) -> Optional[Dict[str, Any]]:
+    """The contract JSON (DESIGN.md) of a consultation id, or of a conversation's latest consultation."""
+    with session_scope(write=False) as session:
+        consultation = _consultation_by_any_id(session, id_or_conversation_id)
+        return _show(session, consultation) if consultation is not None else None
+
+
+def transcript(
+    conversation_id: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None
+) -> List[Dict[str, Any]]:
+    """The conversation as staff read it: [{"time", "sender": "client"|"assistant", "text", "buttons"}]."""
+    with session_scope(write=False) as session:
+        return tracker_events.transcript(session, conversation_id, since=since, until=until)
+
+
+# ------------------------------------------------------------------------------------------- retention and erasure
+
+
+def _delete_consultations(session: Session, ids: Sequence[str]) -> int:
+    if not ids:
+        return 0
+    for model in (Answer, Reason, Referral):
+        session.execute(
+            sa.delete(model).where(model.consultation_id.in_(ids)).execution_options(synchronize_session=False)
+        )
+    result = session.execute(
+        sa.delete(Consultation).where(Consultation.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def purge_counts(older_than_days: int, *, now: Optional[datetime] = None) -> Removed:
+    """`purge()`, also counting the Rasa events removed."""
+    now = as_utc(now)
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1")
+    cutoff = now - timedelta(days=older_than_days)
+    recent_referral = sa.exists().where(Referral.consultation_id == Consultation.id, Referral.updated_at >= cutoff)
+    with session_scope(write=False) as session:
+        ids = list(
+            session.execute(
+                sa.select(Consultation.id).where(
+                    Consultation.updated_at < cutoff, Consultation.last_activity_at < cutoff, ~recent_referral
+                )
+            ).scalars()
+        )
+    consultations = 0
+    for chunk in _chunks(ids, _PURGE_BATCH):  # short transactions: the chat keeps writing meanwhile
+        with session_scope() as session:
+            consultations += _delete_consultations(session, chunk)
+    with session_scope() as session:
+        events = tracker_events.purge_before(session, cutoff)
+    logger.info("purge done cutoff=%s consultations=%d events=%d", cutoff.isoformat(), consultations, events)
+    return Removed(consultations, events)
+
+
+def purge(older_than_days: int, *, now: Optional[datetime] = None) -> int:
+    """Retention: delete consultations (answers, reasons, referral) untouched for `older_than_days`, and Rasa
+    events older than that (whole conversations when quiet since; see tracker_events.purge_before). Returns the
+    number of consultations deleted."""
+    return purge_counts(older_than_days, now=now).consultations
+
+
+def erase_counts(conversation_id: str) -> Removed:
+    """`erase()`, also counting the Rasa events removed."""
+    with session_scope() as session:
+        ids = list(
+            session.execute(
+                sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
+            ).scalars()
+        )
+        consultations = _delete_consultations(session, ids)
+        events = tracker_events.delete_conversation(session, conversation_id)
+    logger.info(
+        "erased conversation_id=%s consultations=%d events=%d", conversation_id, consultations, events
+    )
+    return Removed(consultations, events)
+
+
+def erase(conversation_id: str) -> int:
+    """Right to erasure: delete every consultation of this conversation and its whole transcript. Returns the
+    number of consultations deleted."""
+    return erase_counts(conversation_id).consultations
+
+
+def export(conversation_id: str) -> Dict[str, Any]:
+    """Right of access: every consultation of the conversation (show() each) and the whole transcript."""
+    with session_scope(write=False) as session:
+        consultations = session.execute(
+            sa.select(Consultation)
+            .where(Consultation.conversation_id == conversation_id)
+            .order_by(Consultation.sequence)
+        ).scalars().all()
+        shown = [_show(session, c) for c in consultations]
+        lines = tracker_events.transcript(session, conversation_id)
+    return {
+        "conversation_id": conversation_id,
+        "exported_at": as_utc(None).isoformat(),
+        "consultations": shown,
+        "transcript": lines,
+    }
