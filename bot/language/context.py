@@ -306,11 +306,22 @@ def _is_negated(doc: Doc, ent: Span) -> bool:
     return True
 
 
-def _is_other(ent: Span, own_too: "re.Pattern[str]") -> bool:
+def _is_other(doc: Doc, ent: Span, own_too: "re.Pattern[str]") -> bool:
     if not ent._.is_family:
         return False
-    # "my sister and I both get cold sores" is also the client's own
-    return not own_too.search(ent.sent.text.lower())
+    # "my sister and I both get cold sores", "my mum gets cold sores and so do I": the client's own too. But in "my
+    # husband takes warfarin and I take aspirin" the "and I" opens a clause about another mention, not this one.
+    sent = ent.sent
+    starts = [e.start_char for e in doc.ents if sent.start_char <= e.start_char < sent.end_char and e.label_ != CONCERN]
+    low = sent.text.lower()
+    for m in own_too.finditer(low):
+        at = sent.start_char + m.start()
+        if at < ent.start_char:
+            if not any(at <= p < ent.start_char for p in starts):
+                return False
+        elif not any(p > at for p in starts):
+            return False
+    return True
 
 
 def analyse(text: str, today: Optional[date] = None) -> List[Fact]:
@@ -325,18 +336,20 @@ def analyse(text: str, today: Optional[date] = None) -> List[Fact]:
 def _analyse_cached(r: Reader, text: str, today: Optional[date]) -> Tuple[Fact, ...]:
     doc = r.doc(text)
     fuzzy = doc.user_data.get(_FUZZY_KEY, set())
-    facts = []
+    facts: List[Fact] = []
     for ent in doc.ents:
         entry = r.lexicon.lookup(ent.label_, ent.text) or next(
             (e for e in r.lexicon.entries if e.key == ent.ent_id_), None)
         if entry is None:
             continue
+        if facts and facts[-1].entry_key == entry.key and not doc.text[facts[-1].end:ent.start_char].strip():
+            continue  # "salbutamol inhaler": two forms of one entry side by side are one mention
         when = _when(doc, ent, entry, today)
         facts.append(Fact(
             kind={MEDICATION: "medication", CONDITION: "condition", CONCERN: "concern"}[ent.label_],
             text=ent.text, canonical=entry.display, code=resolve_code(entry, when),
             drug_class=entry.drug_class, generic=entry.generic,
-            negated=_is_negated(doc, ent), other_person=_is_other(ent, r.own_too),
+            negated=_is_negated(doc, ent), other_person=_is_other(doc, ent, r.own_too),
             uncertain=bool(ent._.is_uncertain), hypothetical=bool(ent._.is_hypothetical),
             current=None if entry.label == CONCERN else when.current,
             months_ago=None if entry.label == CONCERN else when.months_ago,

@@ -48,8 +48,8 @@ class Entry:
 
     @property
     def display(self) -> str:
-        """Name for staff: "Eliquis (apixaban)" for a brand, "warfarin" for a generic."""
-        if self.generic and self.generic.lower() != self.name.lower():
+        """Name for staff: "Eliquis (apixaban)" for a brand (capitalised in the lexicon), "warfarin" for a generic."""
+        if self.generic and self.name[:1].isupper() and self.generic.lower() != self.name.lower():
             return f"{self.name} ({self.generic})"
         return self.name
 
@@ -126,10 +126,17 @@ def variants(form: str) -> List[str]:
     if "'" in base:
         out.add(base.replace("'s", "s").replace("'", ""))
         out.add(base.replace("'s", "").replace("'", ""))
+    if " " in base and "-" not in base:
+        out.add(base.replace(" ", "-", 1))      # "blood-thinning tablets"
     for v in list(out):
         words = v.split(" ")
-        if words[-1].isalpha() and len(words[-1]) > 3 and not words[-1].endswith("s"):
-            out.add(" ".join(words[:-1] + [_plural(words[-1])]))
+        last = words[-1]
+        if last.isalpha() and len(last) > 3 and not last.endswith("s"):
+            out.add(" ".join(words[:-1] + [_plural(last)]))
+        elif last.isalpha() and len(last) > 5 and last.endswith("s") and not re.search(r"(?:ss|us|is|es)$", last):
+            out.add(" ".join(words[:-1] + [last[:-1]]))     # "blood pressure tablets" -> "... tablet"
+        elif last.isalpha() and len(last) > 5 and last.endswith("ies"):
+            out.add(" ".join(words[:-1] + [last[:-3] + "y"]))
     return sorted(o for o in out if o)
 
 

@@ -68,6 +68,7 @@ _VAGUE_PAST = re.compile(
     r"ages ago|a long time ago|long time ago|long ago|a while ago|a while back|way back|back in the day|"
     r"in the past|previously|years before|once before|a long while ago)\b")
 _START = re.compile(r"\b(?:started|start|began|begun|been on|been taking|been using|since|on it for|taking it for|"
+                    r"switched to|switched onto|switched over to|moved on to|moved to|changed to|put on|put me on|started on|"
                     r"on them for|had it for|had them for)\b[^.;]{0,20}$")
 _YEAR = re.compile(r"\b(?:in|back in|since|until|till|during|from|of|stopped in|finished in|around|about)?\s*(?P<year>(?:19|20)\d\d)\b")
 _MONTH_NAME = re.compile(r"\b(?:in|since|until|till|end of|start of|beginning of|around|last|stopped in|finished in)\s+"
@@ -85,7 +86,7 @@ _PAST_CUES = re.compile(
     r"\b(?:stopped|stop taking|finished|came off|come off|quit|ended|completed|used to|was on|were on|took|had|"
     r"tried|did a course|did|got rid|cleared up|cleared|healed|gone now|went away|was prescribed|was given|"
     r"no longer|not anymore|not any more|anymore|any more|ago|last (?:year|month|week|summer|winter|spring|autumn)|"
-    r"before|once|in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got)\b")
+    r"before|in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got)\b")
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,9 @@ def read_time(text: str, today: Optional[date] = None) -> TimeReading:
         months, _, _, is_start = found
         if is_start:
             return TimeReading(CURRENT, None)
+        if re.search(r"\b(?:still|currently|at the moment|right now)\b", low) and not re.search(
+                r"\b(?:stopped|finished|came off|come off|quit|ended|completed|no longer|not anymore)\b", low):
+            return TimeReading(CURRENT, None)  # "had a DVT in 2021 and they put me on rivaroxaban, which I'm still on"
         if months < 0.05 and not _PAST_CUES.search(low):
             return TimeReading(CURRENT, None)
         return TimeReading(PAST, months)
