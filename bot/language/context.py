@@ -232,7 +232,7 @@ def clauses(sentence: Span) -> List[Tuple[int, int]]:
 
 
 _STRONG_NOW = re.compile(
-    r"\b(?:right now|at the moment|atm|at the minute|currently|today|this week|now|still|flaring|flare|flared|"
+    r"\b(?:right now|at the moment|atm|at the minute|currently|today|this week|now|still|lately|flaring|flare|flared|"
     r"flare-up|playing up|acting up|active|coming up|starting)\b|\b(?:have|got|'ve got|there's|there is|with) (?:a|one|an)\b(?! history)")
 _HISTORY = re.compile(r"\bhistory of\b|\bprone to\b|\bsuffer(?:ed)? (?:from|with)\b|\bget them\b|\bon and off\b|\bfrom time to time\b")
 _NOT_FOR_AGES = re.compile(r"\b(?:in|for) (?:years|ages|a long time|a while|a few years|a couple of years|months|\d+ years?)\b"
@@ -296,7 +296,10 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
 
 
 def _is_negated(doc: Doc, ent: Span) -> bool:
-    if not ent._.is_negated:
+    # a cue inside the mention is part of its name: "my blood doesn't clot" is not a denial
+    cues = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"
+            and not ent.start <= m.modifier_span[0] < ent.end]
+    if not cues:
         return False
     clause = ent.sent.text.lower()
     # "I haven't had a cold sore in years" says they had them: a history, not a denial

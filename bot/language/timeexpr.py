@@ -58,7 +58,7 @@ _RELATIVE = [
     (re.compile(r"\bcouple of months ago\b|\bcouple months ago\b"), 2.0),
     (re.compile(r"\bmonths ago\b"), 3.0),
     (re.compile(r"\bweeks ago\b|\ba few weeks\b"), 0.75),
-    (re.compile(r"\b(?:just|recently|only just) (?:stopped|finished|came off|come off|completed|ended|quit)\b|\brecently\b|\bnot long ago\b|\blately\b"), 1.0),
+    (re.compile(r"\b(?:just|recently|only just) (?:stopped|finished|came off|come off|completed|ended|quit)\b|\brecently\b|\bnot long ago\b"), 1.0),
 ]
 # past with no date: "took accutane in my teens" is past and not recent, however long ago exactly
 _VAGUE_PAST = re.compile(
@@ -80,13 +80,14 @@ _CURRENT_CUES = re.compile(
     r"nowadays|ongoing|at present|presently|every day|everyday|daily|each day|every morning|every night|now|today|"
     r"this week|i've got|ive got|i have got|i have a|i've a|got one|have one|flaring|flare|flared up|flare-up|"
     r"playing up|acting up|just started|started|i'm|i am|im|i have|i've been|ive been|i get|i suffer|suffer)\b")
-_STRONG_CURRENT = re.compile(r"\b(?:currently|at the moment|atm|at the minute|right now|still|now|today|this week|"
+_STRONG_CURRENT = re.compile(r"\b(?:currently|at the moment|atm|at the minute|right now|still|now|today|this week|lately|"
+                             r"i've got|ive got|i have got|i've a|got a|these days|"
                              r"on it now|i'm on|i am on|im on|just started|i'm taking|i am taking|im taking)\b")
 _PAST_CUES = re.compile(
     r"\b(?:stopped|stop taking|finished|came off|come off|quit|ended|completed|used to|was on|were on|took|had|"
     r"tried|did a course|did|got rid|cleared up|cleared|healed|gone now|went away|was prescribed|was given|"
     r"no longer|not anymore|not any more|anymore|any more|ago|last (?:year|month|week|summer|winter|spring|autumn)|"
-    r"before|in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got)\b")
+    r"before|in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got rid|got better)\b")
 
 
 @dataclass(frozen=True)
