@@ -295,7 +295,17 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
     return None  # past with no date ("in my teens") or outside the window: not recent
 
 
+# "I've been told to take aspirin but I don't": a denial at the end of the sentence that reaches back
+_TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did ?n't|"
+                              r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|now)?"
+                              r"\s*[.!?]*\s*$")
+
+
 def _is_negated(doc: Doc, ent: Span) -> bool:
+    after = doc.text[ent.end_char:ent.sent.end_char].lower().replace("\u2019", "'")
+    if _TRAILING_DENIAL.search(after) and not any(e.start_char >= ent.end_char for e in ent.sent.ents
+                                                  if e.label_ != CONCERN):
+        return True
     # a cue inside the mention is part of its name: "my blood doesn't clot" is not a denial
     cues = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"
             and not ent.start <= m.modifier_span[0] < ent.end]

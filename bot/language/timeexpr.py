@@ -36,13 +36,12 @@ _MOD = r"(?:(?P<mod>over|more than|more then|just over|at least|about|around|rou
 _AND_HALF = r"(?P<half>\s+and\s+a\s+half)?"
 
 # "2 years ago", "a few months back", "18 months before", "six weeks previously"
-_AGO = re.compile(_MOD + _NUM + _AND_HALF + r"\s*(?:-\s*)?" + _UNIT + _AND_HALF.replace("half", "half2")
+_AGO = re.compile(r"\b" + _MOD + _NUM + _AND_HALF + r"\s*(?:-\s*)?" + _UNIT + _AND_HALF.replace("half", "half2")
                   + r"\s+(?:ago|back|before|previously|since)\b")
 # "been off it for 2 years", "stopped 3 months", "haven't taken it for six months", "it's been a year since"
 _OFF_FOR = re.compile(r"(?:off (?:it|them|that|roaccutane|accutane|isotretinoin)?\s*(?:for|now for)?|stopped|finished|"
                       r"not (?:taken|had|used) (?:it|them|any)? ?(?:for|in)|n't (?:taken|had|used) (?:it|them|any)? ?(?:for|in)|"
                       r"been|it's been|its been|it has been)\s+" + _MOD + _NUM + _AND_HALF + r"\s*" + _UNIT + r"\b")
-_FOR_DURATION = re.compile(r"\bfor\s+" + _MOD + _NUM + _AND_HALF + r"\s*" + _UNIT + r"\b")
 _LAST = re.compile(r"\b(?:last|this past|past|previous)\s+(?P<what>week|month|year|summer|winter|spring|autumn|fall|christmas|xmas|easter|weekend|night)\b")
 _RELATIVE = [
     (re.compile(r"\byesterday\b|\blast night\b|\bthe other day\b|\bfew days ago\b|\bdays ago\b"), 0.1),

@@ -12,7 +12,7 @@ from tests.language.cases import fact_is, load, match, params
 FLAG_CLASSES = ("anticoagulant", "antiplatelet", "oral_retinoid")
 
 
-@pytest.mark.parametrize("case", params("facts.yml"))
+@pytest.mark.parametrize("case", params("facts.yml") + params("holdout.yml") + params("holdout2.yml"))
 def test_sentence_reads_as_labelled(case: Dict[str, Any]) -> None:
     facts = language.find_facts(case["text"])
     problems, extra, missed = match(case.get("facts") or [], facts)
@@ -29,7 +29,7 @@ def test_recall_of_blood_thinners_and_isotretinoin_is_complete() -> None:
     expected = Counter()
     found = Counter()
     misses = []
-    for case in load("facts.yml"):
+    for case in load("facts.yml") + load("holdout.yml") + load("holdout2.yml"):
         wanted = [w for w in case.get("facts") or [] if w["is"] in FLAG_CLASSES]
         if not wanted:
             continue
@@ -52,7 +52,7 @@ def test_denied_and_other_peoples_mentions_never_volunteer() -> None:
     """A sentence whose mentions are all denied or someone else's volunteers nothing; every volunteered entry comes
     from an own, affirmed mention."""
     checked = 0
-    for case in load("facts.yml"):
+    for case in load("facts.yml") + load("holdout.yml") + load("holdout2.yml"):
         if case.get("known_miss"):
             continue
         wanted = case.get("facts") or []
