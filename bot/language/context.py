@@ -197,7 +197,7 @@ _readers: Dict[str, Reader] = {}
 def reader() -> Reader:
     """The one Reader for the current lexicon (built or loaded once per process and lexicon content)."""
     lexicon_dir, model_dir = pipeline.settings_paths()
-    digest = lex.digest(lexicon_dir)
+    digest = lex.current_digest(lexicon_dir)
     with _lock:
         found = _readers.get(digest)
         if found is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -86,7 +86,7 @@ class Lexicon:
     def of_label(self, label: str) -> List[Entry]:
         return [e for e in self.entries if e.label == label]
 
-    @property
+    @cached_property
     def known_words(self) -> frozenset:
         """Every word of every surface form: words that are never an unrecognised medicine."""
         words = set()
@@ -160,6 +160,27 @@ def digest(lexicon_dir: Path) -> str:
         h.update(name.encode())
         h.update(path.read_bytes() if path.exists() else b"<missing>")
     return h.hexdigest()[:16]
+
+
+_digests: Dict[Tuple, str] = {}
+
+
+def current_digest(lexicon_dir: Path) -> str:
+    """`digest`, re-read only when a lexicon file's size or modification time changed (called on every parse)."""
+    signature = [str(lexicon_dir)]
+    for name in LEXICON_FILES:
+        try:
+            st = (Path(lexicon_dir) / name).stat()
+            signature.append((name, st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            signature.append((name, None, None))
+    key = tuple(signature)
+    found = _digests.get(key)
+    if found is None:
+        found = digest(Path(lexicon_dir))
+        _digests.clear()
+        _digests[key] = found
+    return found
 
 
 def _require(path: Path, item: Mapping, keys: Iterable[str], index: int) -> None:

@@ -104,7 +104,7 @@ def base_nlp(lexicon_dir: Optional[Path] = None, model_dir: Optional[Path] = Non
     default_lex, default_out = settings_paths()
     lexicon_dir = Path(lexicon_dir or default_lex)
     model_dir = Path(model_dir or default_out)
-    digest = lex.digest(lexicon_dir)
+    digest = lex.current_digest(lexicon_dir)
     key = (str(lexicon_dir), str(model_dir), digest)
     with _lock:
         if key in _cache:
