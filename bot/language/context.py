@@ -345,8 +345,20 @@ def analyse(text: str, today: Optional[date] = None) -> List[Fact]:
     return list(_analyse_cached(r, text, today))
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def plain(text: str) -> str:
+    """Curly quotes straightened, one character for one, so offsets into the client's text still hold."""
+    return text.translate(_QUOTES)
+
+
+_STOPPED_NOW = re.compile(r"\b(?:finished|stopped|came off|come off|quit|ended|completed|done with)\b")
+
+
 @lru_cache(maxsize=512)
-def _analyse_cached(r: Reader, text: str, today: Optional[date]) -> Tuple[Fact, ...]:
+def _analyse_cached(r: Reader, original: str, today: Optional[date]) -> Tuple[Fact, ...]:
+    text = plain(original)
     doc = r.doc(text)
     fuzzy = doc.user_data.get(_FUZZY_KEY, set())
     facts: List[Fact] = []
@@ -358,15 +370,20 @@ def _analyse_cached(r: Reader, text: str, today: Optional[date]) -> Tuple[Fact, 
         if facts and facts[-1].entry_key == entry.key and not doc.text[facts[-1].end:ent.start_char].strip():
             continue  # "salbutamol inhaler": two forms of one entry side by side are one mention
         when = _when(doc, ent, entry, today)
+        negated = _is_negated(doc, ent)
+        if negated and when.months_ago is not None and _STOPPED_NOW.search(ent.sent.text.lower()):
+            # "not on roaccutane now, finished last week": the denial is about today; the recent past still counts
+            negated = False
         facts.append(Fact(
             kind={MEDICATION: "medication", CONDITION: "condition", CONCERN: "concern"}[ent.label_],
-            text=ent.text, canonical=entry.display, code=resolve_code(entry, when),
+            text=original[ent.start_char:ent.end_char], canonical=entry.display, code=resolve_code(entry, when),
             drug_class=entry.drug_class, generic=entry.generic,
-            negated=_is_negated(doc, ent), other_person=_is_other(doc, ent, r.own_too),
+            negated=negated, other_person=_is_other(doc, ent, r.own_too),
             uncertain=bool(ent._.is_uncertain), hypothetical=bool(ent._.is_hypothetical),
             current=None if entry.label == CONCERN else when.current,
             months_ago=None if entry.label == CONCERN else when.months_ago,
-            start=ent.start_char, end=ent.end_char, sentence=ent.sent.text.strip(), entry_key=entry.key,
+            start=ent.start_char, end=ent.end_char, sentence=original[ent.sent.start_char:ent.sent.end_char].strip(),
+            entry_key=entry.key,
             fuzzy=(ent.start_char, ent.end_char) in fuzzy,
         ))
     return tuple(facts)

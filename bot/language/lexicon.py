@@ -126,6 +126,7 @@ def variants(form: str) -> List[str]:
     if "'" in base:
         out.add(base.replace("'s", "s").replace("'", ""))
         out.add(base.replace("'s", "").replace("'", ""))
+        out.add(base.replace("'", "\u2019"))     # as phones type it: "St John\u2019s wort"
     if " " in base and "-" not in base:
         out.add(base.replace(" ", "-", 1))      # "blood-thinning tablets"
     for v in list(out):

@@ -221,7 +221,7 @@ def read_medications(text: str, today: Optional[date] = None) -> MedicationReadi
         name=f.text, canonical=f.canonical, generic=f.generic or f.canonical, drug_class=f.drug_class or "other",
         current=bool(f.current), months_ago=f.months_ago, negated=f.negated, other_person=f.other_person,
         uncertain=f.uncertain, code=f.code, start=f.start, end=f.end) for f in facts)
-    doc = r.doc(text or "")
+    doc = r.doc(context.plain(text or ""))
     covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     known = r.lexicon.known_words
     unrecognised: List[str] = []
@@ -240,7 +240,7 @@ def read_medications(text: str, today: Optional[date] = None) -> MedicationReadi
             j += 1
         while j < len(tokens) and (tokens[j].like_num or _DOSE.match(tokens[j].text)) and tokens[j].text not in ("-", "/"):
             j += 1
-        unrecognised.append(doc[start:j].text)
+        unrecognised.append((text or "")[doc[start].idx:doc[j - 1].idx + len(doc[j - 1].text)])  # verbatim
         i = j
     own = [m for m in meds if not m.negated and not m.other_person]
     none_stated = bool(_NONE.search(_clean(text))) and not own and not unrecognised

@@ -79,14 +79,15 @@ _CURRENT_CUES = re.compile(
     r"nowadays|ongoing|at present|presently|every day|everyday|daily|each day|every morning|every night|now|today|"
     r"this week|i've got|ive got|i have got|i have a|i've a|got one|have one|flaring|flare|flared up|flare-up|"
     r"playing up|acting up|just started|started|i'm|i am|im|i have|i've been|ive been|i get|i suffer|suffer)\b")
-_STRONG_CURRENT = re.compile(r"\b(?:currently|at the moment|atm|at the minute|right now|still|now|today|this week|lately|"
+_STRONG_CURRENT = re.compile(r"\b(?:(?:need to|have to|should i|do i|must i|will i have to) (?:stop|pause|come off)|currently|at the moment|atm|at the minute|right now|still|now|today|this week|lately|"
                              r"i've got|ive got|i have got|i've a|got a|these days|"
                              r"on it now|i'm on|i am on|im on|just started|i'm taking|i am taking|im taking)\b")
 _PAST_CUES = re.compile(
     r"\b(?:stopped|stop taking|finished|came off|come off|quit|ended|completed|used to|was on|were on|took|had|"
     r"tried|did a course|did|got rid|cleared up|cleared|healed|gone now|went away|was prescribed|was given|"
     r"no longer|not anymore|not any more|anymore|any more|ago|last (?:year|month|week|summer|winter|spring|autumn)|"
-    r"before|in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got rid|got better)\b")
+    r"before(?!\s+(?:the|my|a|your|it|microneedling|treatment|then|that|i|we|you|having|starting|booking))|"
+    r"in the past|previously|years back|back in|when i was|in my teens|as a teenager|was|were|got rid|got better)\b")
 
 
 @dataclass(frozen=True)
