@@ -26,7 +26,7 @@ _UNSURE = re.compile(
     r"kind of|sort of|kinda|sorta|could be|unclear|i believe so|not really sure|not too sure|hmm+|um+|erm+|"
     r"forgot|forget|no sure|i suppose|suppose so|wouldn'?t know|would ?n[o']?t know|who knows|possible)\b")
 _NO = re.compile(
-    r"^(?:no+|nope|nah+|na|n|nay|never|none|nothing|negative|nil|not at all|no way|not really|not me|neither|nor|"
+    r"^(?:no+|nope|nah+|na|n|nay|never|none|nothing|negative|nil|not at all|no way|not really|not me|neither|nor|not|"
     r"definitely not|of course not|certainly not|absolutely not|not anymore|no longer|no thanks|no thank you)\b"
     r"|\b(?:i do ?n[o']?t|i dont|i do not|i have ?n[o']?t|i havent|i have not|i'?m not|im not|i am not|i did ?n[o']?t|"
     r"i didnt|i did not|i never|i'?ve never|ive never|have never|never had|never have|never been|never taken|none of|"
@@ -42,6 +42,14 @@ _YES = re.compile(
     r"i'?m pregnant|i am pregnant|just finished|recently|at the moment|currently|right now|still do|still)\b")
 _PAST_ONLY = re.compile(r"\b(?:used to|in the past|ago|as a (?:kid|child|teenager|teen)|when i was|not anymore|no longer|"
                         r"i did|i had|i'?ve had|ive had|years back|before)\b")
+# "not at the moment": a no to a question about now, a yes to "have you ever...?"
+_NOT_NOW = re.compile(r"^(?:no+,? |nope,? )?(?:not|no) (?:at the moment|now|right now|currently|recently|anymore|any more|lately|"
+                      r"these days|at present|at the minute|today)\b|\bno longer\b|\bnot anymore\b|\bnot any more\b|"
+                      r"\bnot (?:at the moment|right now|currently)\b")
+# "I haven't had one for years": a history
+_NOT_FOR_AGES = re.compile(r"\b(?:have ?n[o']?t|havent|have not|not) (?:had|got|been) (?:one|them|any|it)?\s*(?:for|in|since) "
+                           r"(?:years|ages|a while|a long time|months|\d+ years|a few years|a couple of years|i was)\b"
+                           r"|^not (?:for|in|since) (?:years|ages|a while|a long time)\b")
 _CONTRAST = re.compile(r"\b(?:but|although|though|except|apart from|only|however|just)\b")
 
 
@@ -85,7 +93,14 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
     if _UNSURE.search(t) and not re.search(r"\b(?:i'?m sure|i am sure|definitely|certain that)\b", t):
         # "no i'm not sure" and "yes maybe" are both unsure: the hedge is the answer
         return UNSURE
+    history = key is not None and key not in PRESENT_KEYS
+    if _NOT_FOR_AGES.search(t):
+        return NO if key in PRESENT_KEYS else YES
+    if _NOT_NOW.search(t) and not re.search(r"\b(?:but|though|although)\b", t):
+        return YES if history else NO
     parts = _CONTRAST.split(t, maxsplit=1)
+    if len(parts) == 2 and key in PRESENT_KEYS and _NOT_NOW.search(parts[1].strip()):
+        return NO    # "I do, but not right now" to "do you have a cold sore now?"
     if len(parts) == 2:
         first, rest = _yes_or_no(parts[0], key), _yes_or_no(parts[1], key)
         if first == NO and rest == YES:
