@@ -273,14 +273,19 @@ def _when(doc: Doc, ent: Span, entry: lex.Entry, today: Optional[date]) -> _When
     if status is None:
         status = timeexpr.CURRENT if entry.assume == "now" else timeexpr.PAST
     current = status == timeexpr.CURRENT
-    return _When(current, None if current else reading.months_ago, reading.vague_past, strong,
-                 bool(_FLARE.search(low)))
+    if entry.flare_words:
+        flare = bool(re.search(r"\b(?:" + "|".join(re.escape(w) for w in entry.flare_words) + r")\b", low))
+    else:
+        flare = bool(_FLARE.search(low))
+    return _When(current, None if current else reading.months_ago, reading.vague_past, strong, flare)
 
 
 def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) -> Optional[str]:
     """The reason code a mention bears on at its time: the current code, or the past one within its window."""
     if entry.label == CONCERN:
         return None
+    if when.flare and entry.code_flare and entry.flare_words:
+        return entry.code_flare   # "a mole that has changed" stays a concern whatever the tense
     if when.current:
         if when.flare and entry.code_flare:
             return entry.code_flare

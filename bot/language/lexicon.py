@@ -43,6 +43,7 @@ class Entry:
     window_months: Optional[float] = None   # the past code applies only within this many months
     assume: str = "now"             # reading of a mention with no time cue
     code_flare: Optional[str] = None
+    flare_words: Tuple[str, ...] = ()   # words that mean "flaring" for this entry; default: flare, flaring...
     field: Optional[str] = None     # answer key a correction about it goes to
     concern: Optional[str] = None   # concerns: the CONCERNS code
 
@@ -233,7 +234,8 @@ def _conditions(path: Path) -> List[Entry]:
         entries.append(Entry(
             label=CONDITION, key=f"cond:{i}:{normalise(item['name'])}", name=str(item["name"]), forms=tuple(sorted(forms)),
             code_now=item.get("now"), code_past=item.get("past"), window_months=item.get("window"),
-            assume=item.get("assume", "now"), code_flare=item.get("flare"), field=item["field"],
+            assume=item.get("assume", "now"), code_flare=item.get("flare"),
+            flare_words=tuple(_strings(path, item.get("flare_words") or [])), field=item["field"],
         ))
     return entries
 
