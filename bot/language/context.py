@@ -300,7 +300,8 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
     return None  # past with no date ("in my teens") or outside the window: not recent
 
 
-# "I've been told to take aspirin but I don't": a denial at the end of the sentence that reaches back
+# "I've been told to take aspirin but I don't": a denial at the end of the sentence that reaches back (but not over
+# someone else's mention: in "my kids get cold sores but I never have" the kids still do)
 _TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did ?n't|"
                               r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|now)?"
                               r"\s*[.!?]*\s*$")
@@ -308,7 +309,7 @@ _TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|
 
 def _is_negated(doc: Doc, ent: Span) -> bool:
     after = doc.text[ent.end_char:ent.sent.end_char].lower().replace("\u2019", "'")
-    if _TRAILING_DENIAL.search(after) and not any(e.start_char >= ent.end_char for e in ent.sent.ents
+    if _TRAILING_DENIAL.search(after) and not ent._.is_family and not any(e.start_char >= ent.end_char for e in ent.sent.ents
                                                   if e.label_ != CONCERN):
         return True
     # a cue inside the mention is part of its name: "my blood doesn't clot" is not a denial
