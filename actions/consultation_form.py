@@ -92,7 +92,7 @@ class ValidateConsultationForm(FormValidationAction):
     ) -> List[str]:
         if tracker.get_slot("consent") is False:
             return []
-        slots = list(domain_slots)
+        slots = [s for s in domain_slots if s != "volunteer_confirm"]
         if tracker.get_slot("herpes_history") == NO and "herpes_active" in slots:
             slots.remove("herpes_active")
         if any(isinstance(e, dict) and not e.get("asked") for e in tracker.get_slot("volunteered") or []):
@@ -103,24 +103,27 @@ class ValidateConsultationForm(FormValidationAction):
 
     # -- every turn: volunteered facts in, answers saved --------------------------------------------------------
 
-    async def get_extraction_events(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        events = await super().get_extraction_events(dispatcher, tracker, domain)
+    def _volunteered_now(self, tracker: Tracker) -> Optional[list]:
+        """Facts the latest message volunteers (only once consent is given), merged with those known."""
         text = latest_text(tracker)
         requested = tracker.get_slot("requested_slot")
-        if tracker.get_slot("consent") is True and text and not is_button(tracker) and requested != "volunteer_confirm":
-            answer = read_yes_no(tracker) if requested in SLOT_TO_CODE else None
-            merged = _note_volunteered(tracker, text, requested, answer)
-            if merged is not None:
-                events.append(SlotSet("volunteered", merged))
-        return events
+        if tracker.get_slot("consent") is not True or not text or is_button(tracker) or requested == "volunteer_confirm":
+            return None
+        answer = read_yes_no(tracker) if requested in SLOT_TO_CODE else None
+        return _note_volunteered(tracker, text, requested, answer)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         text = latest_text(tracker)
         if text and not is_button(tracker) and language.detect_language_hint(text):
             dispatcher.utter_message(response="utter_not_english")
+        volunteered = self._volunteered_now(tracker)
+        if volunteered is not None:
+            tracker.slots["volunteered"] = volunteered  # seen by the validators and by required_slots
         events = await super().run(dispatcher, tracker, domain)
+        if volunteered is not None and not any(
+            e.get("event") == "slot" and e.get("name") == "volunteered" for e in events
+        ):
+            events.insert(0, SlotSet("volunteered", volunteered))
         consent = tracker.get_slot("consent")
         for event in events:
             if event.get("event") == "slot" and event.get("name") == "consent":
@@ -135,9 +138,6 @@ class ValidateConsultationForm(FormValidationAction):
             except Exception:  # the answers are still in the tracker; the finish step stores them all again
                 logger.exception("could not save answers for conversation %s", tracker.sender_id)
         return events
-
-    def validate_volunteered(self, value: Any, *_: Any) -> Dict[str, Any]:
-        return {"volunteered": value}
 
     # -- consent and contact ------------------------------------------------------------------------------------
 

@@ -50,8 +50,21 @@ def child_env(settings: settings_module.Settings) -> Dict[str, str]:
     return env
 
 
+def render_endpoints(settings: settings_module.Settings) -> Path:
+    """endpoints.yml with the action server's port from the settings, written under var/."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    config["action_endpoint"]["url"] = f"http://127.0.0.1:{settings.actions_port}/webhook"
+    target = settings_module.VAR_DIR / f"endpoints-{settings.rasa_port}.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return target
+
+
 def processes(settings: settings_module.Settings, model: str, with_web: bool = True) -> List[Process]:
     env = child_env(settings)
+    endpoints = render_endpoints(settings)
     actions_env = {**env, "SANIC_HOST": "127.0.0.1"}  # the action server is only for the Rasa server
     web_origin = f"http://localhost:{settings.web_port}"
     procs = [
@@ -67,7 +80,7 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
                 str(BIN / "rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "--cors", web_origin, "--cors", f"http://127.0.0.1:{settings.web_port}",
                 "--port", str(settings.rasa_port), "--model", model,
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             ],
             settings.rasa_port,
             env,
@@ -140,6 +153,12 @@ def serve(args: argparse.Namespace) -> int:
               "ACTIONS_PORT, WEB_PORT.", file=sys.stderr)
         return 1
     procs = processes(settings, model, with_web=not args.no_web)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (and SIGINT, which a background job ignores) stop everything cleanly
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
     for proc in procs:
         proc.popen = subprocess.Popen(proc.args, cwd=ROOT, env=proc.env, start_new_session=True)
     stop = threading.Event()
@@ -179,8 +198,9 @@ def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
             "(first user: .venv/bin/python -m bot staff add EMAIL --role admin)",
         ]
     lines += [
-        "  Chat in a terminal: .venv/bin/rasa shell --port 5006 --model models/clinic.tar.gz --endpoints endpoints.yml",
-        f"    (with ACTIONS_PORT={settings.actions_port} set; this server must be running for the actions)",
+        "  Chat in a terminal: .venv/bin/rasa shell --port 5006 --model models/clinic.tar.gz "
+        f"--endpoints {render_endpoints(settings)}",
+        "    (while this runs: the shell uses its action server)",
         "  A stored consultation: .venv/bin/python -m bot consultation show CONVERSATION_ID --json",
         "",
     ]
