@@ -32,10 +32,16 @@ class Stack:
     env: Dict[str, str] = field(default_factory=dict)
     process: Optional[subprocess.Popen] = None
     log_path: Optional[Path] = None
+    with_web: bool = False
+    extra_env: Dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.env['WEB_PORT']}"
 
     def start(self, timeout: float = 240.0) -> "Stack":
         if not MODEL.exists():
@@ -50,13 +56,15 @@ class Stack:
             "RASA_TOKEN": "test-token",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            **self.extra_env,
         }
         subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
                        capture_output=True)
         self.log_path = self.workdir / "stack.log"
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "bot", "serve", "--no-web", "--model", str(MODEL), "--timeout", str(timeout)],
+            [PYTHON, "-m", "bot", "serve", "--model", str(MODEL), "--timeout", str(timeout)]
+            + ([] if self.with_web else ["--no-web"]),
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
