@@ -286,8 +286,8 @@ def read_concerns(text: str) -> List[str]:
             code = _CONDITION_CONCERN.get(fact.canonical)
         if code and code in CONCERNS and code not in codes:
             codes.append(code)
-    if not codes and _meaningful(text):
-        codes.append("other")
+    if not codes and (_meaningful(text) or any(f.kind != "concern" and not f.negated for f in facts)):
+        codes.append("other")   # "acne": not a concern code, but an answer (and volunteered as active acne)
     return codes
 
 
