@@ -119,9 +119,6 @@ def evaluate(set_name: str, cases: List[Dict[str, Any]], reader: Any, lexicon_di
     print(f"{'all':28} {total['tp'] + total['fn']:>4} {p:>10.3f} {r:>8.3f}")
 
     # ---- context: ours vs the libraries' defaults ----
-    def context_scores(readings: Dict[str, List[Tuple[bool, bool]]]) -> None:
-        pass
-
     def score(get: Callable[[str], List[Any]], attr: Callable[[Any], bool], key: str) -> Tuple[float, float, int]:
         tp = fp = fn = 0
         for case in cases:

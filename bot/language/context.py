@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -398,11 +398,3 @@ def _analyse_cached(r: Reader, original: str, today: Optional[date]) -> Tuple[Fa
 def entry_for(fact: Fact) -> lex.Entry:
     r = reader()
     return next(e for e in r.lexicon.entries if e.key == fact.entry_key)
-
-
-def when_of(fact: Fact) -> _When:
-    return _When(bool(fact.current), fact.months_ago, fact.months_ago is None, False, False)
-
-
-def tokens(text: str) -> Sequence[str]:
-    return [t.text for t in reader().nlp.make_doc(text)]

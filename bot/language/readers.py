@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot.language import context, timeexpr
+from bot.language import context
 from bot.language.context import Fact
 from bot.screening.answers import CONCERNS, FURTHER_CHECKS, NO, UNSURE, YES
 
@@ -118,8 +118,6 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
             if fact.other_person or _field_for(fact) != key:
                 continue
             return NO if fact.negated else (UNSURE if fact.uncertain else YES)
-    if t.endswith("?") or t in ("?", "??"):
-        return None
     return None
 
 
@@ -163,7 +161,7 @@ def volunteered(text: str, window_months: float = 6.0, today: Optional[date] = N
         seen.add((code, fact.canonical))
         out.append({"code": code, "mention": _mention(fact), "name": fact.canonical, "confirmed": None})
     m = _UNDER_18.search((text or "").lower().replace("\u2019", "'"))
-    if m and ("under_18", "age") not in seen:
+    if m:
         out.append({"code": "under_18", "mention": (text or "").strip()[:300], "name": "under 18", "confirmed": None})
     return out
 
