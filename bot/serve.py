@@ -78,7 +78,8 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
             "rasa",
             [
                 str(BIN / "rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
-                "--cors", web_origin, "--cors", f"http://127.0.0.1:{settings.web_port}",
+                # One --cors with every origin: Rasa's flag is `nargs="*"`, so a second --cors replaces the first.
+                "--cors", web_origin, f"http://127.0.0.1:{settings.web_port}", *settings.chat_origins,
                 "--port", str(settings.rasa_port), "--model", model,
                 "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             ],

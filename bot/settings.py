@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 import yaml
 
@@ -53,6 +53,8 @@ class Settings:
     lexicon_dir: Path
     spacy_model_dir: Path
     public_base_url: str
+    public_rasa_url: str = ""
+    chat_origins: Tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -84,11 +86,12 @@ def default_database_url() -> str:
 def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
     env = os.environ if env is None else env
     web_port = _int(env, "WEB_PORT", 8000)
+    rasa_port = _int(env, "RASA_PORT", 5005)
     return Settings(
         database_url=env.get("DATABASE_URL") or default_database_url(),
         rasa_token=env.get("RASA_TOKEN") or "dev-token-change-me",
         smtp_url=env.get("SMTP_URL") or None,
-        rasa_port=_int(env, "RASA_PORT", 5005),
+        rasa_port=rasa_port,
         actions_port=_int(env, "ACTIONS_PORT", 5055),
         web_port=web_port,
         abandon_after_minutes=_int(env, "ABANDON_AFTER_MINUTES", 60),
@@ -97,6 +100,10 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         lexicon_dir=Path(env.get("LEXICON_DIR") or DATA_DIR / "lexicon"),
         spacy_model_dir=Path(env.get("SPACY_MODEL_DIR") or ROOT / "models" / "spacy-clinic"),
         public_base_url=env.get("PUBLIC_BASE_URL") or f"http://localhost:{web_port}",
+        # Where browsers reach the Rasa server (the chat widget talks to its REST channel directly).
+        public_rasa_url=(env.get("PUBLIC_RASA_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
+        # Websites allowed to embed the chat (CORS on the Rasa server), besides the web app's own origin.
+        chat_origins=tuple(o.strip().rstrip("/") for o in (env.get("CHAT_ORIGINS") or "").split(",") if o.strip()),
     )
 
 
