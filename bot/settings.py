@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Tuple
 
 import yaml
 
@@ -39,6 +39,58 @@ class Clinic:
         return cls(**{f: str(raw[f]).strip() for f in cls.__dataclass_fields__})
 
 
+class LoginRate(NamedTuple):
+    """At most `failures` failed logins per `minutes`, per account and (x4) per client address."""
+
+    failures: int
+    minutes: int
+
+
+def _login_rate(env: Mapping[str, str]) -> LoginRate:
+    raw = (env.get("STAFF_LOGIN_RATE") or "5/15m").strip().lower()
+    try:
+        count, _, window = raw.partition("/")
+        minutes = int(window[:-1]) if window.endswith("m") else int(window)
+        rate = LoginRate(int(count), minutes)
+    except ValueError:
+        raise SettingsError(f"STAFF_LOGIN_RATE must look like 5/15m (failures per minutes), got {raw!r}") from None
+    if rate.failures <= 0 or rate.minutes <= 0:
+        raise SettingsError(f"STAFF_LOGIN_RATE must be positive, got {raw!r}")
+    return rate
+
+
+def _web_secret(env: Mapping[str, str]) -> str:
+    """WEB_SECRET, else a random secret made once and kept in var/web-secret (shared by every local process)."""
+    given = env.get("WEB_SECRET")
+    if given:
+        if len(given) < 16:
+            raise SettingsError("WEB_SECRET must be at least 16 characters")
+        return given
+    path = VAR_DIR / "web-secret"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value
+
+
+def _notify_details(env: Mapping[str, str]) -> str:
+    value = (env.get("NOTIFY_DETAILS") or "link").strip().lower()
+    if value not in ("link", "summary"):
+        raise SettingsError(f"NOTIFY_DETAILS must be 'link' or 'summary', got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -56,6 +108,17 @@ class Settings:
     public_rasa_url: str = ""
     chat_origins: Tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
+    # staff web app
+    web_secret: str = ""  # signs the login form's CSRF token; unset: a random one kept in var/web-secret
+    staff_login_rate: LoginRate = LoginRate(5, 15)  # failed logins allowed per window
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    cookie_secure: bool = False  # Secure cookies when PUBLIC_BASE_URL is https
+    # notifications
+    notify_to: Tuple[str, ...] = ()  # unset: every active practitioner, else the clinic's email
+    mail_from: str = ""  # unset: the clinic's email
+    notify_details: str = "link"  # "link": no health details in emails; "summary": outcome and reason codes too
+    outbox_max_attempts: int = 8
 
     @property
     def clinic(self) -> Clinic:
@@ -104,6 +167,15 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         public_rasa_url=(env.get("PUBLIC_RASA_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
         # Websites allowed to embed the chat (CORS on the Rasa server), besides the web app's own origin.
         chat_origins=tuple(o.strip().rstrip("/") for o in (env.get("CHAT_ORIGINS") or "").split(",") if o.strip()),
+        web_secret=_web_secret(env),
+        staff_login_rate=_login_rate(env),
+        session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
+        session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
+        cookie_secure=(env.get("PUBLIC_BASE_URL") or "").startswith("https://"),
+        notify_to=tuple(a.strip() for a in (env.get("NOTIFY_TO") or "").split(",") if a.strip()),
+        mail_from=(env.get("MAIL_FROM") or "").strip(),
+        notify_details=_notify_details(env),
+        outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
     )
 
 
