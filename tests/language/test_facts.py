@@ -7,20 +7,20 @@ from typing import Any, Dict
 import pytest
 
 import bot.language as language
-from tests.language.cases import fact_is, load, match, params
+from tests.language.cases import LABEL_DAY, fact_is, load, match, params
 
 FLAG_CLASSES = ("anticoagulant", "antiplatelet", "oral_retinoid")
 
 
 @pytest.mark.parametrize("case", params("facts.yml") + params("holdout.yml") + params("holdout2.yml"))
 def test_sentence_reads_as_labelled(case: Dict[str, Any]) -> None:
-    facts = language.find_facts(case["text"])
+    facts = language.find_facts(case["text"], LABEL_DAY)
     problems, extra, missed = match(case.get("facts") or [], facts)
     assert not missed, f"missed {[m['is'] for m in missed]} in {case['text']!r}; read {[(f.text, fact_is(f)) for f in facts]}"
     assert not extra, f"unexpected {[(f.text, fact_is(f)) for f in extra]} in {case['text']!r}"
     assert not problems, "; ".join(problems)
     # one entry per medicine or condition named: compare the codes they bear
-    codes = sorted({v["code"] for v in language.volunteered(case["text"])})
+    codes = sorted({v["code"] for v in language.volunteered(case["text"], today=LABEL_DAY)})
     assert codes == sorted(set(case.get("volunteered") or [])), f"volunteered {codes} for {case['text']!r}"
 
 
@@ -33,7 +33,7 @@ def test_recall_of_blood_thinners_and_isotretinoin_is_complete() -> None:
         wanted = [w for w in case.get("facts") or [] if w["is"] in FLAG_CLASSES]
         if not wanted:
             continue
-        facts = language.find_facts(case["text"])
+        facts = language.find_facts(case["text"], LABEL_DAY)
         _, _, missed = match(wanted, [f for f in facts if f.drug_class in FLAG_CLASSES])
         for want in wanted:
             expected[want["is"]] += 1
@@ -56,11 +56,11 @@ def test_denied_and_other_peoples_mentions_never_volunteer() -> None:
         if case.get("known_miss"):
             continue
         wanted = case.get("facts") or []
-        found = language.volunteered(case["text"])
+        found = language.volunteered(case["text"], today=LABEL_DAY)
         if wanted and all(w.get("negated") or w.get("other") for w in wanted):
             checked += 1
             assert found == [], case["text"]
-        own = {f.canonical for f in language.find_facts(case["text"]) if f.own_affirmed}
+        own = {f.canonical for f in language.find_facts(case["text"], LABEL_DAY) if f.own_affirmed}
         for entry in found:
             assert entry["name"] in own or entry["code"] == "under_18", (case["text"], entry)
     assert checked >= 50
