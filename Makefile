@@ -53,13 +53,19 @@ db: venv
 	@mkdir -p var
 	@$(PY) -m bot db upgrade
 
-run: model db
+# Front-end packages from npm (axe-core for the browser tests), reinstalled when package-lock.json changes.
+node_modules: package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: model db node_modules
 	@$(PY) -m bot serve
 
 validate: venv
 	$(RASA) data validate --data $(RASA_DATA)
 
-test: model db
+test: model db node_modules
 	$(PY) -m pytest
 
 bench: model db
