@@ -32,3 +32,12 @@ def current_revision(url: Optional[str] = None) -> Optional[str]:
 
     with db.get_engine(url).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest migration's revision id (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, f"no migrations under {MIGRATIONS_DIR}"
+    return head
