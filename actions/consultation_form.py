@@ -18,7 +18,7 @@ from actions.tracker_answers import (
     latest_intent,
     latest_text,
     read_yes_no,
-    reset_values,
+    correction_values,
     window_months,
 )
 from bot import intake, language, store
@@ -109,13 +109,18 @@ class ValidateConsultationForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if tracker.get_slot("consent") is not True or not text or is_button(tracker) or requested == "volunteer_confirm":
             return None
+        if requested == "confirmed" and language.field_of(text):
+            return None  # a correction at the summary: the corrected answer says it
         answer = read_yes_no(tracker) if requested in SLOT_TO_CODE else None
         return _note_volunteered(tracker, text, requested, answer)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         text = latest_text(tracker)
-        if text and not is_button(tracker) and language.detect_language_hint(text):
+        requested = tracker.get_slot("requested_slot")
+        if text and not is_button(tracker) and requested and language.detect_language_hint(text):
+            # never take a message in another language as an answer: say so, and ask the same question again
             dispatcher.utter_message(response="utter_not_english")
+            return [SlotSet(requested, None), SlotSet("requested_slot", requested)]
         volunteered = self._volunteered_now(tracker)
         if volunteered is not None:
             tracker.slots["volunteered"] = volunteered  # seen by the validators and by required_slots
@@ -357,7 +362,10 @@ class ValidateConsultationForm(FormValidationAction):
         if not is_button(tracker):
             field = language.field_of(latest_text(tracker))
             if field:
-                return {**reset_values(field), "confirmed": None, "correction_pending": False}
+                values, updated = correction_values(field, latest_text(tracker))
+                if updated:
+                    dispatcher.utter_message(response="utter_answer_updated")
+                return {**values, "confirmed": None, "correction_pending": False}
         if answer == YES or intent == "affirm":
             return {"confirmed": True, "correction_pending": False}
         if answer == NO or intent == "deny":

@@ -9,9 +9,8 @@ from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.questions import correction_buttons
-from actions.tracker_answers import latest_entities, latest_text, reset_values
-from bot import intake, language, store
-from bot.screening.answers import NO, UNSURE, YES, YES_NO_KEYS
+from actions.tracker_answers import correction_values, latest_entities, latest_text
+from bot import language, store
 
 logger = logging.getLogger(__name__)
 
@@ -89,29 +88,12 @@ class ActionCorrectAnswer(Action):
                 buttons=correction_buttons(),
             )
             return []
-        events = [SlotSet(k, v) for k, v in reset_values(field).items()]
+        values, updated = correction_values(field, "" if clicked else text)
+        events = [SlotSet(k, v) for k, v in values.items()]
         events += [SlotSet("confirmed", None), SlotSet("correction_pending", False)]
-        inline = self._inline_value(field, text) if not clicked else None
-        if inline:
-            events += [SlotSet(k, v) for k, v in inline.items()]
+        if updated:
             dispatcher.utter_message(response="utter_answer_updated")
         return events
-
-    @staticmethod
-    def _inline_value(field: str, text: str) -> Dict[str, Any]:
-        """The new answer when the correction carries it ("actually I do get cold sores", "my email is a@b.com")."""
-        if field in YES_NO_KEYS:
-            answer = language.yes_no(text)
-            if answer in (YES, UNSURE):
-                return {field: answer}
-            if answer == NO and field != "herpes_history":
-                return {field: answer}
-            return {}
-        if field == "contact":
-            contact = intake.parse_contact(text)
-            if contact:
-                return {"contact": contact.display, "contact_email": contact.email, "contact_phone": contact.phone}
-        return {}
 
 
 class ActionRestartConsultation(Action):

@@ -89,7 +89,8 @@ class ActionAskVolunteerConfirm(Action):
             entry = {"code": "", "name": "something"}
         phrase = VOLUNTEERED_PHRASES.get(entry.get("code", ""), DEFAULT_VOLUNTEERED_PHRASE)
         phrase = phrase.format(window=int(window_months(tracker)))
-        text = f"You mentioned {entry.get('name') or 'something'}, {phrase}"
+        joiner = ", " if phrase.startswith("which") else ". "
+        text = f"You mentioned {entry.get('name') or 'something'}{joiner}{phrase}"
         dispatcher.utter_message(
             text=text,
             buttons=[

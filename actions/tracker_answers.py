@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+import re
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from bot import language
+from bot import intake, language
 from bot.screening.answers import NO, UNSURE, YES, YES_NO_KEYS
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ ANSWER_SLOTS = (
     "requested_human",
     "volunteered",
 )
+
+_NEGATIVE_CORRECTION = re.compile(r"\b(?:not|don'?t|do not|never|no longer|haven'?t|isn'?t|aren'?t|am not)\b", re.I)
+_NO_BUT = re.compile(r"^\s*(?:no|nope|nah|not really|no i don'?t)\b[\s,.;:!-]*but\b", re.IGNORECASE)
 
 INTENT_ANSWER = {"affirm": YES, "deny": NO, "unsure": UNSURE}
 
@@ -87,13 +91,19 @@ def is_button(tracker: Tracker) -> bool:
     return latest_text(tracker).startswith("/")
 
 
-def read_yes_no(tracker: Tracker) -> Optional[str]:
-    """yes / no / unsure from the latest message, or None when it can't be placed."""
+def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
+    """yes / no / unsure from the latest message, or None when it can't be placed.
+
+    `key` is the question being answered (defaults to the requested slot): "not at the moment" means no to
+    "a cold sore now?" but yes to "cold sores ever?"."""
+    key = key or tracker.get_slot("requested_slot")
     intent = latest_intent(tracker)
     if is_button(tracker):
         return INTENT_ANSWER.get(intent or "")
     text = latest_text(tracker)
-    parsed = language.yes_no(text)
+    if _NO_BUT.match(text):
+        return NO  # "no, but I take Eliquis": the answer is no; what follows is read back as a volunteered fact
+    parsed = language.yes_no(text, key=key)
     if parsed is not None:
         return parsed
     confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0
@@ -127,3 +137,25 @@ def reset_values(field: str) -> Dict[str, Any]:
     for dependent in _DEPENDENTS.get(field, ()):
         values[dependent] = None
     return values
+
+
+def inline_answer(field: str, text: str) -> Dict[str, Any]:
+    """The new answer when a correction carries it ("actually I do get cold sores", "my email is a@b.com")."""
+    if field in YES_NO_KEYS:
+        answer = language.yes_no(text)
+        if answer in (YES, UNSURE) or (answer == NO and _NEGATIVE_CORRECTION.search(text)):
+            return {field: answer}
+        return {}
+    if field == "contact":
+        contact = intake.parse_contact(text)
+        if contact:
+            return {"contact": contact.display, "contact_email": contact.email, "contact_phone": contact.phone}
+    return {}
+
+
+def correction_values(field: str, text: str) -> Tuple[Dict[str, Any], bool]:
+    """Slot values for a correction of `field`: withdrawn (asked again) or, if the message says it, replaced."""
+    values = reset_values(field)
+    inline = inline_answer(field, text) if text and not text.startswith("/") else {}
+    values.update(inline)
+    return values, bool(inline)

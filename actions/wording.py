@@ -54,11 +54,16 @@ VOLUNTEERED_PHRASES = {
     "anticoagulant": "which thins the blood. Do you take it at the moment?",
     "isotretinoin_recent": "which is isotretinoin. Have you taken it in the last {window} months?",
     "bleeding_disorder": "which is a bleeding or clotting disorder. Is that something you have?",
-    "herpes_history": "cold sores. Have you had them yourself?",
-    "active_herpes": "a cold sore. Do you have one at the moment?",
-    "keloid_tendency": "keloid or raised scars. Do you get those yourself?",
-    "active_acne": "active acne. Do you have breakouts in the area at the moment?",
-    "pregnancy": "pregnancy or breastfeeding. Is that right for you at the moment?",
-    "skin_infection": "an infection, flare or wound. Is that in the area you'd like treated, now?",
+    "herpes_history": "Have you had cold sores yourself?",
+    "active_herpes": "Do you have a cold sore at the moment?",
+    "keloid_tendency": "Do you get keloid or raised scars yourself?",
+    "active_acne": "Do you have active acne or breakouts in the area at the moment?",
+    "pregnancy": "Are you pregnant or breastfeeding at the moment?",
+    "skin_infection": "Is that an infection, flare or wound in the area you'd like treated, now?",
+    "under_18": "which would mean you're under 18. Is that right?",
 }
+# the further checks read back with their checklist label
+for _code, _label in CHECK_LABELS.items():
+    if _code != "unsure":
+        VOLUNTEERED_PHRASES.setdefault(_code, f"which I'd note as: {_label[0].lower() + _label[1:]}. Is that right?")
 DEFAULT_VOLUNTEERED_PHRASE = "which a practitioner should know about. Is that right for you?"

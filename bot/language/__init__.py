@@ -14,20 +14,34 @@ Pure functions of text (the pipeline is loaded once and cached; built in memory 
 """
 from __future__ import annotations
 
-from bot.language.context import Fact
-from bot.language.readers import (
-    MedicationFact,
-    MedicationReading,
-    detect_language_hint,
-    field_of,
-    find_facts,
-    read_concerns,
-    read_further_checks,
-    read_medications,
-    volunteered,
-    yes_no,
-)
-from bot.language.timeexpr import months_ago
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use: spaCy (and, through thinc, TensorFlow) takes seconds to import, and commands such as
+# `python -m bot consultation show` never need it.
+_HOMES = {
+    "Fact": "bot.language.context",
+    "MedicationFact": "bot.language.readers",
+    "MedicationReading": "bot.language.readers",
+    "detect_language_hint": "bot.language.readers",
+    "field_of": "bot.language.readers",
+    "find_facts": "bot.language.readers",
+    "read_concerns": "bot.language.readers",
+    "read_further_checks": "bot.language.readers",
+    "read_medications": "bot.language.readers",
+    "volunteered": "bot.language.readers",
+    "yes_no": "bot.language.readers",
+    "months_ago": "bot.language.timeexpr",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'bot.language' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Fact",

@@ -42,6 +42,7 @@ Answer = Union[str, Sequence[str]]
 class Turn:
     say: str
     expect: Optional[str] = None
+    absent: Optional[str] = None
 
 
 def standard_turns(answers: Optional[Dict[str, Answer]] = None, stop_before: Optional[str] = None) -> List[Turn]:
@@ -82,6 +83,9 @@ def run(stack: Stack, turns: Sequence[Turn], sender: Optional[str] = None) -> st
         text = reply_text(replies)
         transcript.append(f"> {turn.say}\n{text}")
         assert not FORBIDDEN.search(text), f"forbidden wording after {turn.say!r}: {text}"
+        if turn.absent is not None:
+            assert turn.absent.lower() not in text.lower(), f"after {turn.say!r} unexpected {turn.absent!r}: {text}"
+        assert text.strip(), f"no reply at all after {turn.say!r}"
         if turn.expect is not None:
             assert turn.expect.lower() in text.lower(), (
                 f"after {turn.say!r} expected {turn.expect!r}; conversation so far:\n" + "\n".join(transcript)
