@@ -14,6 +14,7 @@ GROUPS = (
     "bot.store.cli",      # consultation show/expire, db upgrade, data purge/export/erase
     "bot.language.cli",   # language build/parse
     "bot.web.cli",        # staff add, web serve
+    "bot.handoff",        # handoff rules
     "bot.serve",          # serve: start everything
 )
 

@@ -125,6 +125,13 @@ def sweeper(settings: settings_module.Settings, stop: threading.Event, every_sec
             print(f"[sweeper] could not expire idle consultations: {type(exc).__name__}", file=sys.stderr)
 
 
+def notifier(stop: threading.Event) -> None:
+    """Queues a notice for each new referral and sends the outbox through SMTP_URL (retries with backoff)."""
+    from bot.notify import delivery
+
+    delivery.loop(stop)
+
+
 def stop_all(procs: List[Process]) -> None:
     for proc in procs:
         if proc.popen is not None and proc.popen.poll() is None:
@@ -169,6 +176,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"Could not start: {problem}", file=sys.stderr)
             return 1
         threading.Thread(target=sweeper, args=(settings, stop), daemon=True).start()
+        threading.Thread(target=notifier, args=(stop,), daemon=True).start()
         print_urls(settings, [p.name for p in procs])
         while all(p.popen is not None and p.popen.poll() is None for p in procs):
             time.sleep(1)
@@ -197,6 +205,9 @@ def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
             f"  Clinic page:     http://localhost:{settings.web_port}/",
             f"  Staff dashboard: http://localhost:{settings.web_port}/staff  "
             "(first user: .venv/bin/python -m bot staff add EMAIL --role admin)",
+            "  Notifications:   "
+            + (f"by email through {settings.smtp_url.split('@')[-1]}" if settings.smtp_url
+               else "SMTP_URL not set: kept in the outbox and shown on the dashboard"),
         ]
     lines += [
         "  Chat in a terminal: .venv/bin/rasa shell --port 5006 --model models/clinic.tar.gz "

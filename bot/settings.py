@@ -119,6 +119,7 @@ class Settings:
     mail_from: str = ""  # unset: the clinic's email
     notify_details: str = "link"  # "link": no health details in emails; "summary": outcome and reason codes too
     outbox_max_attempts: int = 8
+    time_zone: str = "Europe/London"  # staff pages show times and read dates in the clinic's zone
 
     @property
     def clinic(self) -> Clinic:
@@ -176,6 +177,7 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         mail_from=(env.get("MAIL_FROM") or "").strip(),
         notify_details=_notify_details(env),
         outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        time_zone=(env.get("CLINIC_TIMEZONE") or "Europe/London").strip(),
     )
 
 

@@ -32,6 +32,9 @@ ACTIONS = (
     "staff_changed",
     "outbox_retry",
     "api_read",
+    "list_consultations",
+    "view_queue",
+    "view_page",
 )
 
 

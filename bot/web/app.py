@@ -1,10 +1,13 @@
-"""The FastAPI application: one app serves the clinic page (bot.web.clinic) and the staff side (bot.web.staff)."""
+"""The FastAPI application: one app serves the clinic page (bot.web.clinic), the staff side (bot.web.staff) and the
+staff JSON API (bot.web.api)."""
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 HERE = Path(__file__).resolve().parent
@@ -12,12 +15,50 @@ STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
 
 # Routers by module; each module exposes `router` (an APIRouter). Order matters only for overlapping paths.
-ROUTERS = ("bot.web.clinic", "bot.web.staff")
+ROUTERS = ("bot.web.clinic", "bot.web.staff", "bot.web.api")
+
+MAX_FORM_BYTES = 64 * 1024  # staff forms are small; a bigger body is refused before it is read
+STAFF_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # everything is served from here: no CDN, no inline script
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+}
+
+
+def _is_staff(path: str) -> bool:
+    return path.startswith("/staff") or path.startswith("/api/")
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Pre-consultation assistant: staff API", docs_url=None, redoc_url=None)
+    # the schema lives at /api/openapi.json behind login (bot.web.api), not at the public /openapi.json
+    app = FastAPI(title="Pre-consultation assistant: staff API", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.middleware("http")
+    async def staff_guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not _is_staff(request.url.path):
+            return await call_next(request)
+        if request.method == "POST":
+            try:
+                length = int(request.headers.get("content-length", "0"))
+            except ValueError:
+                length = MAX_FORM_BYTES + 1
+            if length > MAX_FORM_BYTES:
+                return PlainTextResponse("Request too large.", status_code=413)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # caught here, so no traceback (which may quote a client's data) reaches the log
+            response = errors.crashed(request, exc)
+        for name, value in STAFF_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    from bot.web import errors
+
+    errors.install(app)
     for name in ROUTERS:
         try:
             module = importlib.import_module(name)

@@ -1,7 +1,10 @@
-"""`python -m bot web serve`: run the web app with uvicorn on WEB_PORT."""
+"""`python -m bot web serve` (the web app with uvicorn on WEB_PORT) and `python -m bot staff add|list`."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from typing import Any
 
 
@@ -15,6 +18,40 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    """STAFF_PASSWORD (for scripts), else asked twice without echo."""
+    given = os.environ.get("STAFF_PASSWORD")
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise SystemExit("error: no terminal to ask for the password: set STAFF_PASSWORD")
+    first = getpass.getpass("Password for the new account: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("error: the two passwords differ")
+    return first
+
+
+def _add(args: argparse.Namespace) -> int:
+    from bot.store import audit, staff
+
+    try:
+        added = staff.add(args.email, _password(args), args.role)
+    except staff.StaffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    audit.record("command line", "staff_added", "staff", str(added.id), detail=f"role={added.role}")
+    print(f"added {added.email} ({added.role}); they log in at /staff/login")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from bot.store import staff
+
+    for person in staff.all_staff():
+        print(f"{person.id:4}  {person.role:12}  {'active' if person.active else 'inactive':8}  {person.email}")
+    return 0
+
+
 def register(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="the clinic page and staff dashboard")
     commands = web.add_subparsers(dest="command", required=True)
@@ -22,3 +59,14 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=_serve)
+
+    from bot.store.staff import ROLES
+
+    staff = subparsers.add_parser("staff", help="staff accounts for the dashboard")
+    staff_commands = staff.add_subparsers(dest="command", required=True)
+    add = staff_commands.add_parser("add", help="add an account (password asked, or from STAFF_PASSWORD)")
+    add.add_argument("email", metavar="EMAIL")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.set_defaults(func=_add)
+    listing = staff_commands.add_parser("list", help="list the accounts")
+    listing.set_defaults(func=_list)

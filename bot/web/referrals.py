@@ -1,0 +1,133 @@
+"""Practitioners' pages: the referral queue, one referral (claim, contacted, close, notes, hand back), its print."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any, Dict, Optional
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot import handoff as rasa_handoff
+from bot.store import audit, consultations, handoff, outbox, referrals
+from bot.store.staff import SignedIn
+from bot.web import auth
+from bot.web.errors import BadRequest, NotFound
+from bot.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 50
+VIEWS = {
+    "open": referrals.OPEN,
+    "new": ("new",),
+    "claimed": ("claimed",),
+    "contacted": ("contacted",),
+    "closed": ("closed",),
+}
+STEP_AUDIT = {"claim": "referral_claimed", "contact": "referral_contacted", "close": "referral_closed"}
+
+
+def _referral_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise NotFound("referral") from None
+    if not 0 < value < 2**63:
+        raise NotFound("referral")
+    return value
+
+
+def referral_view(referral_id: int) -> Optional[Dict[str, Any]]:
+    """Everything a practitioner reads about one referral (also the API's shape)."""
+    consultation_id = referrals.consultation_of(referral_id)
+    if consultation_id is None:
+        return None
+    shown = consultations.show(consultation_id)
+    if shown is None or shown["referral"] is None:
+        return None
+    return {
+        "referral": shown["referral"],
+        "consultation": shown,
+        "history": referrals.history(referral_id),
+        "messages": handoff.messages(consultation_id),
+        "notices": outbox.by_referral(referral_id),
+    }
+
+
+@router.get("/staff/referrals", response_class=HTMLResponse)
+def queue(request: Request, who: SignedIn = Depends(auth.need("read_referrals"))) -> Response:
+    view = request.query_params.get("show", "open")
+    if view not in VIEWS:
+        view = "open"
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+    items, total = referrals.queue(VIEWS[view], page=page, per_page=PER_PAGE)
+    audit.record(who.staff.email, "view_queue", detail=f"show={view} page={page}", ip=auth.client_ip(request))
+    return render(request, who, "staff/referrals.html", {
+        "items": items, "total": total, "page": page, "pages": max(1, math.ceil(total / PER_PAGE)),
+        "view": view, "views": list(VIEWS), "counts": referrals.counts(),
+    })
+
+
+@router.get("/staff/referrals/{raw_id}", response_class=HTMLResponse)
+def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("read_referrals"))) -> Response:
+    referral_id = _referral_id(raw_id)
+    view = referral_view(referral_id)
+    if view is None:
+        raise NotFound("referral")
+    c = view["consultation"]
+    audit.record(who.staff.email, "view_referral", "referral", str(referral_id), detail=f"consultation={c['id']}",
+                 ip=auth.client_ip(request))
+    paused = rasa_handoff.is_paused(c["conversation_id"]) if c["requested_human"] else False
+    return render(request, who, "staff/referral.html", {
+        **view, "c": c, "lines": consultations.transcript(c["conversation_id"]), "paused": paused,
+        "flash": request.query_params.get("done", ""),
+    })
+
+
+@router.get("/staff/referrals/{raw_id}/print", response_class=HTMLResponse)
+def referral_print(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("read_referrals"))) -> Response:
+    referral_id = _referral_id(raw_id)
+    view = referral_view(referral_id)
+    if view is None:
+        raise NotFound("referral")
+    audit.record(who.staff.email, "print_referral", "referral", str(referral_id), ip=auth.client_ip(request))
+    return render(request, who, "staff/referral_print.html", {**view, "c": view["consultation"],
+                                                                "now": datetime.now(timezone.utc)})
+
+
+@router.post("/staff/referrals/{raw_id}/{step}")
+async def referral_step(raw_id: str, step: str, request: Request,
+                        who: SignedIn = Depends(auth.need("work_referrals"))) -> Response:
+    referral_id = _referral_id(raw_id)
+    form = await request.form()
+    auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
+    note = str(form.get("note") or "")
+    actor = who.staff.email
+    ip = auth.client_ip(request)
+    try:
+        if step in referrals.STEPS:
+            referrals.advance(referral_id, step, actor, note)
+            audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id), ip=ip)
+        elif step == "note":
+            referrals.add_note(referral_id, actor, note)
+            audit.record(actor, "referral_note", "referral", str(referral_id), ip=ip)
+        elif step == "hand-back":
+            consultation_id = referrals.consultation_of(referral_id)
+            shown = consultations.show(consultation_id) if consultation_id else None
+            if shown is None:
+                raise NotFound("referral")
+            try:
+                rasa_handoff.hand_back(shown["conversation_id"])
+            except rasa_handoff.HandBackError as exc:
+                raise BadRequest(f"Could not hand the conversation back: {exc}. Try again in a moment.") from None
+            referrals.add_note(referral_id, actor, note or "Handed back to the assistant.", action="hand_back")
+            audit.record(actor, "handed_back", "referral", str(referral_id), ip=ip)
+        else:
+            raise NotFound("action")
+    except referrals.ReferralError as exc:
+        raise BadRequest(str(exc)) from None
+    return RedirectResponse(f"/staff/referrals/{referral_id}?done={step}", status_code=303)

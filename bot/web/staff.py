@@ -1,0 +1,101 @@
+"""The staff side under /staff: login and logout here; reception, practitioner and admin pages in their modules."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot.store import audit, staff as staff_store
+from bot.store.staff import SignedIn
+from bot.web import auth
+from bot.web.admin import router as admin_router
+from bot.web.consultations import router as consultations_router
+from bot.web.pages import render
+from bot.web.referrals import router as referrals_router
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_COOKIE_MAX_AGE = 3600
+
+
+def _home_for(who: SignedIn) -> str:
+    return "/staff/referrals" if who.staff.role == "practitioner" else "/staff/consultations"
+
+
+@router.get("/staff", response_class=HTMLResponse)
+@router.get("/staff/", response_class=HTMLResponse)
+def home(who: SignedIn = Depends(auth.signed_in)) -> Response:
+    return RedirectResponse(_home_for(who), status_code=303)
+
+
+def _login_page(request: Request, *, error: str = "", email: str = "", status_code: int = 200) -> Response:
+    nonce = auth.new_login_nonce()
+    response = render(request, None, "staff/login.html", {
+        "login_token": auth.login_token(nonce),
+        "next": auth.safe_next(request.query_params.get("next")),
+        "error": error,
+        "email": email,
+    }, status_code=status_code)
+    settings = auth.settings()
+    response.set_cookie(auth.LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_MAX_AGE, httponly=True, samesite="strict",
+                        secure=settings.cookie_secure, path="/staff/login")
+    return response
+
+
+@router.get("/staff/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    who = auth.current(request)
+    if who is not None:
+        return RedirectResponse(auth.safe_next(request.query_params.get("next")), status_code=303)
+    return _login_page(request)
+
+
+@router.post("/staff/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    auth.check_login_csrf(request.cookies.get(auth.LOGIN_COOKIE), form.get("login_token"))  # type: ignore[arg-type]
+    email = str(form.get("email") or "").strip().lower()[:254]
+    password = str(form.get("password") or "")
+    ip = auth.client_ip(request)
+    settings = auth.settings()
+    rate = settings.staff_login_rate
+    if (audit.failed_logins(email=email, minutes=rate.minutes) >= rate.failures
+            or audit.failed_logins(ip=ip, minutes=rate.minutes) >= rate.failures * 4):
+        audit.record(email or None, "login_limited", ip=ip)
+        response = _login_page(request, email=email, status_code=429,
+                               error=f"Too many failed attempts. Wait {rate.minutes} minutes, or ask an admin.")
+        response.headers["Retry-After"] = str(rate.minutes * 60)
+        return response
+    staff = staff_store.authenticate(email, password)
+    if staff is None:
+        audit.record(email or None, "login_failed", ip=ip)
+        return _login_page(request, email=email, status_code=401,
+                           error="That email and password do not match an active account.")
+    token, who = staff_store.start_session(staff, idle_minutes=settings.session_idle_minutes,
+                                           max_hours=settings.session_max_hours)
+    audit.record(staff.email, "login", "staff", str(staff.id), detail=staff.role, ip=ip)
+    next_path = auth.safe_next(str(form.get("next") or ""))
+    response = RedirectResponse(_home_for(who) if next_path == "/staff" else next_path, status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, token, max_age=settings.session_max_hours * 3600, httponly=True,
+                        samesite="lax", secure=settings.cookie_secure, path="/")
+    response.delete_cookie(auth.LOGIN_COOKIE, path="/staff/login")
+    return response
+
+
+@router.post("/staff/logout")
+async def logout(request: Request, who: SignedIn = Depends(auth.signed_in)) -> Response:
+    form = await request.form()
+    auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
+    staff_store.end_session(request.cookies.get(auth.SESSION_COOKIE, ""))
+    audit.record(who.staff.email, "logout", "staff", str(who.staff.id), ip=auth.client_ip(request))
+    response = RedirectResponse("/staff/login?signed_out=1", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+router.include_router(consultations_router)
+router.include_router(referrals_router)
+router.include_router(admin_router)
