@@ -1,0 +1,126 @@
+"""The other actions: finishing, asking for a person, why, corrections, restart, session start."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+from actions.digressions import ActionCorrectAnswer, ActionDefaultFallback, ActionExplainWhy, ActionRequestHuman
+from actions.finish import ActionFinishConsultation
+from actions.questions import ActionAskConfirmed, ActionAskFurtherChecks
+from actions.session import ActionSessionStart
+from bot import store
+from tests.actions.conftest import make_tracker
+
+CLEAR = {
+    "name": "Jane Doe", "contact_email": "jane@example.com", "concerns": ["acne_scarring"], "area": "cheeks",
+    "medications": "none", "medication_facts": [], "unrecognised_medications": [],
+    "blood_thinners": "no", "bleeding_disorder": "no", "herpes_history": "no", "keloid": "no",
+    "active_acne": "no", "isotretinoin": "no", "pregnancy": "no", "skin_infection": "no",
+    "further_checks": [], "notes": "none", "confirmed": True,
+}
+
+
+def run(action, domain, dispatcher, tracker) -> List[Dict[str, Any]]:
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def responses(dispatcher) -> List[str]:
+    return [m.get("response") for m in dispatcher.messages if m.get("response")]
+
+
+def test_a_clear_consultation_is_stored_and_the_client_invited_to_book(database_url, domain, dispatcher):
+    tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
+    events = run(ActionFinishConsultation(), domain, dispatcher, tracker)
+    assert {"event": "slot", "name": "outcome", "value": "clear", "timestamp": None} in events
+    assert responses(dispatcher) == ["utter_outcome_clear"]
+    shown = store.show(tracker.sender_id)
+    assert shown["status"] == "complete" and shown["outcome"] == "clear" and shown["referral"] is None
+
+
+def test_a_flagged_consultation_gets_exactly_one_referral_even_when_the_action_is_retried(
+    database_url, domain, dispatcher
+):
+    slots = {**CLEAR, "herpes_history": "yes", "herpes_active": "yes"}
+    tracker = make_tracker("/affirm", intent="affirm", slots=slots, form_active=False)
+    for _ in range(3):  # Rasa retries a custom action when the action server is slow to answer
+        run(ActionFinishConsultation(), domain, dispatcher, tracker)
+    shown = store.show(tracker.sender_id)
+    assert shown["outcome"] == "defer"
+    assert {r["code"] for r in shown["reasons"]} >= {"active_herpes", "herpes_history"}
+    assert shown["referral"] is not None
+    from sqlalchemy import func, select
+
+    from bot.store import db
+    from bot.store.models import Referral
+
+    with db.session_scope(write=False) as session:
+        assert session.execute(select(func.count()).select_from(Referral)).scalar_one() == 1
+    assert "utter_outcome_defer" in responses(dispatcher)
+
+
+def test_consent_declined_stores_nothing_and_gives_the_clinics_contacts(database_url, domain, dispatcher):
+    tracker = make_tracker("/deny", intent="deny", slots={"consent": False}, form_active=False)
+    events = run(ActionFinishConsultation(), domain, dispatcher, tracker)
+    assert responses(dispatcher) == ["utter_consent_declined"]
+    assert store.show(tracker.sender_id) is None
+    assert {"event": "slot", "name": "consent", "value": None, "timestamp": None} in events
+
+
+def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatcher):
+    tracker = make_tracker("can I talk to a person", intent="request_human", slots={"consent": None})
+    run(ActionRequestHuman(), domain, dispatcher, tracker)
+    shown = store.show(tracker.sender_id)
+    assert shown["status"] == "handed_off"
+    assert "client_requested_human" in {r["code"] for r in shown["reasons"]}
+    assert shown["referral"] is not None
+    assert "utter_human_requested" in responses(dispatcher)
+
+
+def test_why_explains_the_question_being_asked(domain, dispatcher):
+    tracker = make_tracker("why do you ask", intent="ask_why", slots={"requested_slot": "blood_thinners"})
+    tracker.slots["requested_slot"] = "blood_thinners"
+    run(ActionExplainWhy(), domain, dispatcher, tracker)
+    assert responses(dispatcher) == ["utter_why_blood_thinners"]
+
+
+def test_every_question_has_a_reason_to_give(domain):
+    form_slots = domain["forms"]["consultation_form"]["required_slots"]
+    missing = [slot for slot in form_slots if f"utter_why_{slot}" not in domain["responses"]]
+    assert missing == []
+
+
+def test_a_correction_by_button_asks_the_question_again(database_url, domain, dispatcher):
+    tracker = make_tracker('/correct_answer{"field":"pregnancy"}', intent="correct_answer",
+                           entities=[{"entity": "field", "value": "pregnancy"}], slots={"pregnancy": "no"})
+    events = run(ActionCorrectAnswer(), domain, dispatcher, tracker)
+    values = {e["name"]: e["value"] for e in events}
+    assert values["pregnancy"] is None and values["confirmed"] is None
+
+
+def test_the_summary_lists_every_answer(domain, dispatcher):
+    tracker = make_tracker("/deny", intent="deny", slots=CLEAR)
+    run(ActionAskConfirmed(), domain, dispatcher, tracker)
+    text = dispatcher.messages[0]["text"]
+    for fragment in ("Jane Doe", "jane@example.com", "Acne scarring", "cheeks", "Blood thinners: No"):
+        assert fragment in text
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/correct_answer"]
+
+
+def test_the_checklist_offers_every_check_and_a_way_out(domain, dispatcher):
+    run(ActionAskFurtherChecks(), domain, dispatcher, make_tracker("", requested="further_checks"))
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert '/inform{"check":"vitiligo"}' in payloads and "/deny" in payloads and "/unsure" in payloads
+
+
+def test_session_start_sets_the_clinics_details(domain, dispatcher):
+    events = run(ActionSessionStart(), domain, dispatcher, make_tracker("hi", intent="greet", form_active=False))
+    values = {e.get("name"): e.get("value") for e in events if e.get("event") == "slot"}
+    assert values["clinic_phone"] and values["clinic_name"]
+    assert values["isotretinoin_window_months"] == 6
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+
+
+def test_fallback_in_another_language_names_english(domain, dispatcher):
+    run(ActionDefaultFallback(), domain, dispatcher, make_tracker("¿Qué es el microneedling? ¿Cuánto cuesta?",
+                                                                  intent="nlu_fallback", form_active=False))
+    assert responses(dispatcher) == ["utter_not_english"]
