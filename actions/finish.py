@@ -16,6 +16,7 @@ from bot.screening import judge, load_rules
 logger = logging.getLogger(__name__)
 
 _ATTEMPTS = 3
+_CLOSING = {"clear": "utter_outcome_clear", "review": "utter_outcome_review", "defer": "utter_outcome_defer"}
 
 
 class ActionFinishConsultation(Action):
@@ -53,7 +54,7 @@ class ActionFinishConsultation(Action):
                     return []
                 time.sleep(0.2 * attempt)
 
-        dispatcher.utter_message(response=f"utter_outcome_{judgement.outcome}")
+        dispatcher.utter_message(response=_CLOSING[judgement.outcome])
         if judgement.outcome == "defer":
             for finding in judgement.findings:
                 if finding.outcome == "defer" and finding.client_text:
