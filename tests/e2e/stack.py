@@ -60,6 +60,14 @@ class Stack:
         }
         subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
                        capture_output=True)
+        return self._launch(timeout)
+
+    def restart(self, timeout: float = 240.0) -> "Stack":
+        """Stop every process and start them again on the same database and ports."""
+        self.stop()
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float) -> "Stack":
         self.log_path = self.workdir / "stack.log"
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
