@@ -200,7 +200,7 @@ def postgres_server() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on 127.0.0.1 (trust auth), stopped by its own process id afterwards."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (/usr/lib/postgresql/*/bin)")
+        pytest.fail("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): install them with `apt-get install postgresql` (.ci/run does)")
     base = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
     as_postgres: List[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root: drop to the postgres user (exec, same pid)
