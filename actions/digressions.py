@@ -51,8 +51,11 @@ class ActionRequestHuman(Action):
             return [SlotSet("requested_human", True)]
         dispatcher.utter_message(response="utter_human_requested")
         if _form_active(tracker):
+            # the questions may go on (the answers help the practitioner); the pause starts when they end
             dispatcher.utter_message(response="utter_human_requested_continue")
-        return [SlotSet("requested_human", True)]
+        else:
+            dispatcher.utter_message(response="utter_handoff_paused")
+        return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
 
 
 class ActionUrgentSignpost(Action):
