@@ -1,0 +1,518 @@
+/* Clinic chat: a small, accessible chat widget for the clinic's Rasa assistant, over Rasa's REST channel.
+ *
+ * Embed it with one script tag; its settings are data attributes on that tag (see README, "Chat on your website"):
+ *   <script src="https://ASSISTANT/static/chat/chat.js" defer
+ *           data-server-url="https://RASA" data-clinic-name="..." data-phone="..." data-email="..."
+ *           data-privacy-url="https://.../privacy" data-colour="#0b5e55"></script>
+ *
+ * Everything the client and the bot write is shown as text (textContent), never parsed as HTML.
+ * The conversation (sender id and the messages shown) lives in sessionStorage: it survives a reload of the page and
+ * is gone when the tab is closed, which suits shared computers better than localStorage.
+ */
+(function () {
+  "use strict";
+
+  if (window.ClinicChat && window.ClinicChat.version) {
+    return; // loaded twice: keep the first
+  }
+
+  var script = document.currentScript;
+  var data = (script && script.dataset) || {};
+  var scriptUrl = script && script.src ? script.src : window.location.href;
+
+  var config = {
+    serverUrl: (data.serverUrl || "http://localhost:5005").replace(/\/+$/, ""),
+    clinicName: data.clinicName || "the clinic",
+    phone: data.phone || "",
+    email: data.email || "",
+    privacyUrl: data.privacyUrl || "",
+    colour: data.colour || "#0b5e55",
+    colourText: data.colourText || "",
+    healthUrl: data.healthUrl || new URL("/chat/health", scriptUrl).href,
+    stylesheet: data.stylesheet || new URL("chat.css", scriptUrl).href,
+    greeting: data.greeting || "/greet",
+    open: data.open === "true"
+  };
+
+  var STORAGE_KEY = "clinic-chat:" + config.serverUrl;
+  var MAX_KEPT = 300; // messages kept for a reload
+  var REQUEST_TIMEOUT_MS = 45000;
+  var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+
+  // ------------------------------------------------------------------------------------------------ small helpers
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function newSenderId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "web-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // The brand colour's text: white or near-black, whichever reads better on it (WCAG relative luminance).
+  function luminance(hex) {
+    var m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(hex).trim());
+    if (!m) return null;
+    var h = m[1].length === 3 ? m[1].replace(/(.)/g, "$1$1") : m[1];
+    var channels = [0, 2, 4].map(function (i) {
+      var c = parseInt(h.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+  }
+
+  function contrast(l1, l2) {
+    return (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  }
+
+  function brandColours() {
+    var brand = luminance(config.colour) === null ? "#0b5e55" : config.colour;
+    var l = luminance(brand);
+    var dark = "#1a1a1a";
+    var text = config.colourText || (contrast(l, 1) >= contrast(l, luminance(dark)) ? "#ffffff" : dark);
+    return { brand: brand, text: text };
+  }
+
+  // ------------------------------------------------------------------------------------------------ kept state
+
+  function load() {
+    try {
+      var raw = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
+      if (raw && typeof raw.sender === "string" && Array.isArray(raw.history)) return raw;
+    } catch (err) { /* unreadable or blocked storage: start afresh */ }
+    return { sender: newSenderId(), history: [], open: false, draft: "" };
+  }
+
+  var state = load();
+
+  function save() {
+    state.history = state.history.slice(-MAX_KEPT);
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+    } catch (err) { /* storage full or blocked: the conversation still works, it just won't survive a reload */ }
+  }
+
+  // ------------------------------------------------------------------------------------------------ the elements
+
+  var host = el("div", { id: "clinic-chat", "data-clinic-chat": "" });
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var colours = brandColours();
+  var stylesheet = el("link", { rel: "stylesheet", href: config.stylesheet });
+  var frame = el("div", { className: "cc", style: "visibility:hidden" });
+  frame.style.setProperty("--cc-brand", colours.brand);
+  frame.style.setProperty("--cc-on-brand", colours.text);
+  stylesheet.addEventListener("load", function () { frame.style.visibility = ""; });
+  stylesheet.addEventListener("error", function () { frame.style.visibility = ""; });
+
+  var launcher = el("button", {
+    type: "button", className: "cc-launcher", "aria-expanded": "false", "aria-controls": "cc-panel"
+  }, [chatIcon(), el("span", { text: "Chat with us" })]);
+
+  var title = el("h2", { id: "cc-title", className: "cc-title", text: "Chat with " + config.clinicName });
+  var subtitle = el("p", { className: "cc-subtitle" }, [el("span", { text: "Automated assistant, not a person" })]);
+  var restartButton = el("button", { type: "button", className: "cc-header-button", text: "Restart" });
+  var closeButton = el("button", {
+    type: "button", className: "cc-header-button cc-close", "aria-label": "Close chat"
+  }, [el("span", { "aria-hidden": "true", text: "\u00d7" })]);
+  if (config.privacyUrl) {
+    subtitle.appendChild(document.createTextNode(" \u00b7 "));
+    subtitle.appendChild(el("a", { href: config.privacyUrl, target: "_blank", rel: "noopener" }, [
+      "Privacy notice", el("span", { className: "cc-visually-hidden", text: " (opens in a new tab)" })
+    ]));
+  }
+  var header = el("div", { className: "cc-header" }, [
+    el("div", { className: "cc-heading" }, [title, subtitle]),
+    el("div", { className: "cc-header-actions" }, [restartButton, closeButton])
+  ]);
+
+  var confirmYes = el("button", { type: "button", className: "cc-button cc-button-primary", text: "Yes, start again" });
+  var confirmNo = el("button", { type: "button", className: "cc-button", text: "Cancel" });
+  var confirmBar = el("div", { className: "cc-confirm", role: "group", "aria-labelledby": "cc-confirm-text", hidden: true }, [
+    el("p", { id: "cc-confirm-text", text: "Start a new conversation? This one will be cleared from this screen." }),
+    el("div", { className: "cc-confirm-buttons" }, [confirmYes, confirmNo])
+  ]);
+
+  var log = el("div", {
+    className: "cc-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+    "aria-label": "Conversation", "aria-busy": "false", tabindex: "0"
+  });
+  var typing = el("div", { className: "cc-typing", hidden: true, "aria-hidden": "true" }, [
+    el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }),
+    el("span", { className: "cc-typing-text", text: "The assistant is typing" })
+  ]);
+  var alertBox = el("div", { className: "cc-alert", role: "alert" });
+  var statusBox = el("div", { className: "cc-status", role: "status" });
+
+  var input = el("input", {
+    id: "cc-input", type: "text", className: "cc-input", autocomplete: "off", maxlength: "1000",
+    placeholder: "Type your message"
+  });
+  var sendButton = el("button", { type: "submit", className: "cc-button cc-button-primary cc-send", text: "Send" });
+  var form = el("form", { className: "cc-form", novalidate: true }, [
+    el("label", { "for": "cc-input", className: "cc-visually-hidden", text: "Your message" }),
+    input, sendButton
+  ]);
+
+  var panel = el("section", {
+    id: "cc-panel", className: "cc-panel", role: "dialog", "aria-labelledby": "cc-title", hidden: true
+  }, [header, confirmBar, log, typing, alertBox, statusBox, form]);
+
+  frame.appendChild(launcher);
+  frame.appendChild(panel);
+  root.appendChild(stylesheet);
+  root.appendChild(frame);
+
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  // ------------------------------------------------------------------------------------------------ rendering
+
+  // Bot text may hold http(s) addresses: those become links (built as elements); all else stays plain text.
+  var URL_PATTERN = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g;
+
+  function textWithLinks(text) {
+    var fragment = document.createDocumentFragment();
+    var last = 0;
+    String(text).replace(URL_PATTERN, function (match, offset) {
+      fragment.appendChild(document.createTextNode(text.slice(last, offset)));
+      fragment.appendChild(el("a", { href: match, target: "_blank", rel: "noopener noreferrer", text: match }));
+      last = offset + match.length;
+      return match;
+    });
+    fragment.appendChild(document.createTextNode(String(text).slice(last)));
+    return fragment;
+  }
+
+  function messageNode(entry) {
+    var mine = entry.who === "you";
+    var bubble = el("div", { className: "cc-text" }, [
+      el("span", { className: "cc-visually-hidden", text: mine ? "You said: " : "Assistant: " })
+    ]);
+    bubble.appendChild(mine ? document.createTextNode(entry.text) : textWithLinks(entry.text || ""));
+    return el("div", { className: "cc-message " + (mine ? "cc-from-you" : "cc-from-bot") }, [bubble]);
+  }
+
+  function quickReplies(buttons) {
+    var group = el("div", { className: "cc-quick-replies", role: "group", "aria-label": "Quick replies" });
+    buttons.forEach(function (button) {
+      if (!button || typeof button.payload !== "string") return;
+      var node = el("button", { type: "button", className: "cc-button cc-quick-reply", text: button.title || button.payload });
+      node.addEventListener("click", function () {
+        send(button.payload, button.title || button.payload, false);
+      });
+      group.appendChild(node);
+    });
+    return group;
+  }
+
+  function removeQuickReplies() {
+    Array.prototype.forEach.call(log.querySelectorAll(".cc-quick-replies"), function (group) {
+      group.parentNode.removeChild(group);
+    });
+  }
+
+  function showQuickRepliesOfLast() {
+    removeQuickReplies();
+    var last = state.history[state.history.length - 1];
+    if (last && last.who === "bot" && last.buttons && last.buttons.length) {
+      log.appendChild(quickReplies(last.buttons));
+    }
+  }
+
+  function appendMessage(entry) {
+    removeQuickReplies();
+    var node = messageNode(entry);
+    log.appendChild(node);
+    if (entry.who === "bot" && entry.buttons && entry.buttons.length) log.appendChild(quickReplies(entry.buttons));
+    log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  function renderHistory() {
+    // Built off-document, so a restored conversation is not read out again.
+    var fragment = document.createDocumentFragment();
+    state.history.forEach(function (entry) { fragment.appendChild(messageNode(entry)); });
+    log.textContent = "";
+    log.appendChild(fragment);
+    showQuickRepliesOfLast();
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // ------------------------------------------------------------------------------------------------ talking to Rasa
+
+  function post(message) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    return fetch(config.serverUrl + "/webhooks/rest/webhook", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: state.sender, message: message }),
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (replies) {
+      if (!Array.isArray(replies)) throw new Error("unexpected reply");
+      return replies;
+    }).finally(function () {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
+  // Is the assistant whole again? The Rasa server answers its root, and the web app says the action server is up.
+  function probe() {
+    return fetch(config.serverUrl + "/", { cache: "no-store" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return fetch(config.healthUrl, { cache: "no-store" }).then(function (health) {
+        return health.ok ? health.json() : {};
+      }, function () {
+        return {}; // the web app is not reachable from here: judge by the Rasa server alone
+      });
+    }).then(function (health) {
+      if (health && health.actions === "down") throw new Error("action server down");
+      return true;
+    });
+  }
+
+  var busy = false;
+  var queued = false; // Enter pressed while the previous message was on its way: send once it is answered
+  var offline = false;
+  var retryTimer = null;
+  var retryIndex = 0;
+
+  function send(message, shownAs, fromInput) {
+    if (busy) return;
+    busy = true;
+    var entry = shownAs === null ? null : { who: "you", text: shownAs };
+    var sender = state.sender;
+    if (entry) {
+      var node = appendMessage(entry);
+      state.history.push(entry);
+      save();
+    }
+    if (fromInput) setDraft("");
+    if (entry) statusBox.textContent = ""; // the "back again" notice stays until the client carries on
+    typing.hidden = false;
+    log.setAttribute("aria-busy", "true"); // announce the answer whole, once it is all there
+    log.scrollTop = log.scrollHeight;
+
+    post(message).then(function (replies) {
+      var shown = replies.filter(function (reply) { return reply.text || (reply.buttons && reply.buttons.length); });
+      if (shown.length) return shown;
+      // Every turn has an answer; none means a part of the assistant failed (often the action server).
+      return probe().then(function () { return shown; });
+    }).then(function (replies) {
+      if (sender !== state.sender) return; // the client restarted meanwhile: this answer belongs to the old one
+      typing.hidden = true;
+      log.setAttribute("aria-busy", "false");
+      busy = false;
+      replies.forEach(function (reply) {
+        var bot = { who: "bot", text: reply.text || "", buttons: reply.buttons || [] };
+        state.history.push(bot);
+        appendMessage(bot);
+      });
+      save();
+      if (offline) reconnected();
+      if (queued) { queued = false; submitInput(); }
+    }, function () {
+      if (sender !== state.sender) return;
+      typing.hidden = true;
+      log.setAttribute("aria-busy", "false");
+      busy = false;
+      queued = false;
+      if (entry) {
+        // Not delivered: take the message back out of the conversation and give the text back to its writer.
+        state.history.splice(state.history.lastIndexOf(entry), 1);
+        if (node && node.parentNode) node.parentNode.removeChild(node);
+        if (fromInput && !input.value) setDraft(shownAs);
+        save();
+      }
+      showQuickRepliesOfLast();
+      wentOffline();
+    });
+  }
+
+  function sendGreetingIfNew() {
+    if (!state.history.length && !busy) send(config.greeting, null, false);
+  }
+
+  // ------------------------------------------------------------------------------------------------ failures
+
+  function contactLinks() {
+    var parts = [];
+    if (config.phone) parts.push(["call ", el("a", { href: "tel:" + config.phone.replace(/[^0-9+]/g, ""), text: config.phone })]);
+    if (config.email) parts.push(["email ", el("a", { href: "mailto:" + config.email, text: config.email })]);
+    var nodes = [];
+    parts.forEach(function (part, index) {
+      if (index) nodes.push(" or ");
+      nodes.push(part[0], part[1]);
+    });
+    return nodes;
+  }
+
+  function wentOffline() {
+    offline = true;
+    var children = [el("strong", { text: "Sorry, the assistant isn't available at the moment." }), " "];
+    if (input.value) children.push("Your message hasn't been sent: it's still in the box below. ");
+    var contact = contactLinks();
+    if (contact.length) {
+      children.push("To reach " + config.clinicName + " now, ");
+      children = children.concat(contact);
+      children.push(". ");
+    }
+    children.push("I'll keep trying to reconnect and will tell you when I'm back.");
+    alertBox.textContent = "";
+    alertBox.appendChild(el("p", {}, children));
+    scheduleRetry();
+  }
+
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    var delay = RETRY_DELAYS_MS[Math.min(retryIndex, RETRY_DELAYS_MS.length - 1)];
+    retryIndex += 1;
+    retryTimer = setTimeout(function () {
+      probe().then(reconnected, function () { if (offline) scheduleRetry(); });
+    }, delay);
+  }
+
+  function reconnected() {
+    if (!offline) return;
+    offline = false;
+    retryIndex = 0;
+    clearTimeout(retryTimer);
+    alertBox.textContent = "";
+    statusBox.textContent = input.value
+      ? "The assistant is back. You can send your message now."
+      : "The assistant is back. You can carry on.";
+    if (!state.history.length && !panel.hidden) sendGreetingIfNew();
+  }
+
+  window.addEventListener("online", function () {
+    if (offline) { retryIndex = 0; scheduleRetry(); }
+  });
+
+  // ------------------------------------------------------------------------------------------------ behaviour
+
+  function setDraft(text) {
+    input.value = text;
+    state.draft = text;
+    save();
+  }
+
+  function openPanel(focus) {
+    panel.hidden = false;
+    launcher.hidden = true;
+    launcher.setAttribute("aria-expanded", "true");
+    state.open = true;
+    save();
+    log.scrollTop = log.scrollHeight;
+    if (focus !== false) input.focus();
+    sendGreetingIfNew();
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    confirmBar.hidden = true;
+    launcher.hidden = false;
+    launcher.setAttribute("aria-expanded", "false");
+    state.open = false;
+    save();
+    launcher.focus();
+  }
+
+  function restart() {
+    confirmBar.hidden = true;
+    state = { sender: newSenderId(), history: [], open: true, draft: input.value };
+    save();
+    renderHistory();
+    alertBox.textContent = "";
+    statusBox.textContent = "";
+    typing.hidden = true;
+    log.setAttribute("aria-busy", "false");
+    busy = false;
+    queued = false;
+    input.focus();
+    sendGreetingIfNew();
+  }
+
+  launcher.addEventListener("click", function () { openPanel(true); });
+  closeButton.addEventListener("click", closePanel);
+  restartButton.addEventListener("click", function () {
+    confirmBar.hidden = false;
+    confirmYes.focus();
+  });
+  confirmYes.addEventListener("click", restart);
+  confirmNo.addEventListener("click", function () {
+    confirmBar.hidden = true;
+    restartButton.focus();
+  });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" || event.key === "Esc") {
+      event.preventDefault();
+      if (!confirmBar.hidden) { confirmBar.hidden = true; restartButton.focus(); return; }
+      closePanel();
+    }
+  });
+  function submitInput() {
+    var text = input.value.trim();
+    if (!text) return;
+    if (busy) { queued = true; return; } // the previous message is still on its way; the text stays in the box
+    send(text, text, true);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitInput();
+    input.focus();
+  });
+  input.addEventListener("input", function () {
+    state.draft = input.value;
+    save();
+  });
+  // After a quick reply the buttons go away: keep the keyboard in the conversation, in the message box.
+  log.addEventListener("click", function (event) {
+    if (event.target && event.target.classList && event.target.classList.contains("cc-quick-reply")) input.focus();
+  });
+
+  // ------------------------------------------------------------------------------------------------ start
+
+  function start() {
+    document.body.appendChild(host);
+    renderHistory();
+    input.value = state.draft || "";
+    if (state.open || config.open) openPanel(false);
+  }
+
+  window.ClinicChat = {
+    version: "1",
+    open: function () { openPanel(true); },
+    close: closePanel,
+    restart: restart,
+    get senderId() { return state.sender; }
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
