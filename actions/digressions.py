@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.questions import correction_buttons
 from actions.tracker_answers import correction_values, latest_entities, latest_text
 from bot import language, store
+from bot.handoff import SLOT as HANDED_OFF
 
 logger = logging.getLogger(__name__)
 
