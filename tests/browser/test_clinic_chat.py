@@ -179,6 +179,29 @@ def test_a_consultation_by_keyboard_alone(stack: Stack, page: Page) -> None:
     assert "unsure_answer" in [reason["code"] for reason in shown["reasons"]]
 
 
+def test_the_assistant_is_shown_typing_while_it_answers(stack: Stack, page: Page) -> None:
+    page.goto(stack.web_url + "/")
+    chat = ChatWidget(page)
+    chat.open()
+    held = []  # the next answer, held back until the indicator has been seen
+
+    def hold(route):
+        if route.request.method == "OPTIONS":
+            return route.continue_()
+        held.append(route)
+
+    page.route("**/webhooks/rest/webhook", hold)
+    chat.quick_reply("Yes, I consent").click()
+    expect(page.locator(".cc-typing")).to_be_visible()
+    expect(chat.log).to_have_attribute("aria-busy", "true")
+    expect(chat.client_messages.last).to_contain_text("Yes, I consent")
+    assert held, "the message never left the page"
+    held[0].continue_()
+    page.unroute("**/webhooks/rest/webhook")
+    chat.wait_for_answer(2, "What's your name")
+    expect(page.locator(".cc-typing")).to_be_hidden()
+
+
 def test_restart_starts_a_new_conversation(stack: Stack, page: Page) -> None:
     page.goto(stack.web_url + "/")
     chat = ChatWidget(page)
@@ -326,6 +349,8 @@ def test_when_the_assistant_is_down_the_client_is_told_keeps_their_text_and_it_r
     expect(chat.alert).to_contain_text("still in the box below")
     expect(chat.message_box).to_have_value("Do you treat stretch marks?")
     expect(chat.client_messages).to_have_count(0)
+
+    assert axe_violations(page) == [], "the outage notice"
 
     forwarder = Forwarder(dead_port, int(stack.env["RASA_PORT"]))
     forwarder.start()

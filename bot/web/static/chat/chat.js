@@ -111,7 +111,8 @@
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var colours = brandColours();
   var stylesheet = el("link", { rel: "stylesheet", href: config.stylesheet });
-  var frame = el("div", { className: "cc", style: "visibility:hidden" });
+  var frame = el("div", { className: "cc" });
+  frame.style.visibility = "hidden"; // until its stylesheet is in (set through CSSOM, which a strict CSP allows)
   frame.style.setProperty("--cc-brand", colours.brand);
   frame.style.setProperty("--cc-on-brand", colours.text);
   stylesheet.addEventListener("load", function () { frame.style.visibility = ""; });
@@ -134,8 +135,9 @@
     ]));
   }
   var header = el("div", { className: "cc-header" }, [
-    el("div", { className: "cc-heading" }, [title, subtitle]),
-    el("div", { className: "cc-header-actions" }, [restartButton, closeButton])
+    title,
+    el("div", { className: "cc-header-actions" }, [restartButton, closeButton]),
+    subtitle
   ]);
 
   var confirmYes = el("button", { type: "button", className: "cc-button cc-button-primary", text: "Yes, start again" });
