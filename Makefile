@@ -30,7 +30,7 @@ help:
 $(VENV)/.installed: requirements.lock .python-version
 	@test -n "$(PYTHON_BASE)" || { echo "Python $(PY_VERSION) not found: install it (pyenv install $(PY_VERSION))"; exit 1; }
 	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet --upgrade pip==24.0 setuptools==70.3.0 wheel==0.45.1
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
 	$(PY) -m pip check
 	@touch $@
