@@ -143,10 +143,44 @@ def answer_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _medicine(fact: Any) -> str:
+    if not isinstance(fact, dict):
+        return answer_text(fact)
+    name = str(fact.get("name") or fact.get("generic") or "?")
+    parts = [str(fact["drug_class"])] if fact.get("drug_class") else []
+    if fact.get("current") is True:
+        parts.append("taking now")
+    elif fact.get("months_ago") is not None:
+        parts.append(f"stopped {fact['months_ago']:g} months ago" if isinstance(fact["months_ago"], (int, float))
+                     else "stopped")
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
+def _volunteered(item: Any) -> str:
+    if not isinstance(item, dict):
+        return answer_text(item)
+    confirmed = {True: "confirmed", False: "not confirmed", None: "not asked"}.get(item.get("confirmed"), "")
+    return f"“{item.get('mention') or ''}” ({item.get('code') or '?'}, {confirmed})"
+
+
+def _codes(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v).replace("_", " ").capitalize() for v in value) or "None"
+    return answer_text(value)
+
+
+SPECIAL = {
+    "medication_facts": lambda v: "; ".join(_medicine(f) for f in v) if isinstance(v, list) else answer_text(v),
+    "volunteered": lambda v: "; ".join(_volunteered(i) for i in v) if isinstance(v, list) else answer_text(v),
+    "concerns": _codes,
+    "further_checks": _codes,
+}
+
+
 def answer_rows(answers: dict) -> List[Tuple[str, str]]:
     order = list(ANSWER_LABELS)
     keys = sorted(answers, key=lambda k: (order.index(k) if k in order else len(order), k))
-    return [(answer_label(k), answer_text(answers[k])) for k in keys]
+    return [(answer_label(k), SPECIAL.get(k, answer_text)(answers[k])) for k in keys]
 
 
 def status_word(value: Optional[str]) -> str:
