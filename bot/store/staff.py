@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
@@ -22,8 +23,12 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # argon2 would hash a megabyte happily: refuse it before it costs CPU
 
 _hasher = PasswordHasher()
-# verified against when the email is unknown, so a wrong email costs as long as a wrong password
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email costs as long as a wrong password."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class StaffUser(Base):
@@ -199,7 +204,7 @@ def authenticate(email: str, password: str, *, now: Optional[datetime] = None) -
     with session_scope() as session:
         row = session.execute(sa.select(StaffUser).where(StaffUser.email == email)).scalars().first()
         try:
-            _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+            _hasher.verify(row.password_hash if row is not None else _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         if row is None or not row.active:

@@ -184,8 +184,8 @@ ERRORS = {401: {"model": ErrorOut, "description": "not signed in"},
 def list_consultations(
     request: Request,
     q: str = Query("", max_length=search.MAX_QUERY, description="name, email, phone, consultation or conversation id"),
-    status: Optional[str] = Query(None, regex="^(in_progress|complete|abandoned|handed_off)$"),
-    outcome: Optional[str] = Query(None, regex="^(clear|review|defer)$"),
+    status: Optional[str] = Query(None, pattern="^(in_progress|complete|abandoned|handed_off)$"),
+    outcome: Optional[str] = Query(None, pattern="^(clear|review|defer)$"),
     date_from: Optional[date] = Query(None, alias="from"),
     date_to: Optional[date] = Query(None, alias="to"),
     page: int = Query(1, ge=1, le=1_000_000),
@@ -231,7 +231,7 @@ def _iso(value: Optional[datetime]) -> Optional[str]:
 @router.get("/referrals", response_model=QueuePage, responses=ERRORS)
 def list_referrals(
     request: Request,
-    show: str = Query("open", regex="^(open|new|claimed|contacted|closed)$"),
+    show: str = Query("open", pattern="^(open|new|claimed|contacted|closed)$"),
     page: int = Query(1, ge=1, le=1_000_000),
     who: SignedIn = Depends(auth.need("read_referrals")),
 ) -> Dict[str, Any]:

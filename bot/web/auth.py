@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from functools import lru_cache
 from typing import Callable, Iterable, Optional
 from urllib.parse import quote
 
@@ -50,11 +49,6 @@ class Forbidden(Exception):
 
 class CsrfRejected(Exception):
     """A form arrived without the right CSRF token (400)."""
-
-
-@lru_cache(maxsize=4)
-def _settings_cached(key: str) -> settings_module.Settings:
-    return settings_module.get()
 
 
 def settings() -> settings_module.Settings:

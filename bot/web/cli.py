@@ -14,7 +14,8 @@ def _serve(args: argparse.Namespace) -> int:
     from bot import settings
 
     port = args.port or settings.get().web_port
-    uvicorn.run("bot.web.app:create_app", factory=True, host=args.host, port=port, ws="none", log_level="warning")
+    uvicorn.run("bot.web.app:create_app", factory=True, host=args.host, port=port, ws="none", log_level="warning",
+                access_log=False)  # the access log would hold search text (names, emails) from query strings
     return 0
 
 

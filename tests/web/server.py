@@ -30,7 +30,7 @@ def running_app() -> Iterator[str]:
 
     port = free_port()
     config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, ws="none", log_level="warning",
-                            lifespan="off")
+                            lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,63 @@
+"""Privacy around the staff side: erasure and retention take the new rows with the consultation, and the logs and
+the audit log hold no client details."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from bot import store
+from bot.notify import delivery
+from bot.store import audit, handoff, referrals
+from bot.store.db import session_scope
+from tests.web.conftest import consult
+
+TABLES = ("referral_events", "handoff_messages", "outbox")
+
+
+def rows(table: str) -> int:
+    with session_scope() as session:
+        return int(session.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+
+
+def test_erasing_a_client_removes_their_referral_history_messages_and_notices(database_url) -> None:
+    shown = consult("c-erase", ("anticoagulant", "review"))
+    store.flag_human_request("c-erase")
+    handoff.keep("c-erase", "m1", "please call after 5pm")
+    referrals.advance(shown["referral"]["id"], "claim", "pat@clinic.example")
+    delivery.run_once()
+    assert all(rows(t) == 1 for t in TABLES)
+
+    store.erase("c-erase")
+
+    assert [rows(t) for t in TABLES] == [0, 0, 0]
+    assert store.show("c-erase") is None
+
+
+def test_retention_purge_removes_them_too(database_url) -> None:
+    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    consult("c-old", ("anticoagulant", "review"), now=long_ago)
+    handoff.keep("c-old", "m1", "old message", now=long_ago)
+    delivery.run_once(now=long_ago)
+
+    store.purge(older_than_days=365)
+
+    assert [rows(t) for t in TABLES] == [0, 0, 0]
+
+
+def test_the_staff_side_logs_no_client_details(staff_as, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    shown = consult("c-log", ("anticoagulant", "review"), name="Jane Secretname", email="secret@example.org")
+    handoff.keep("c-log", "m1", "my private words")
+    pat = staff_as("practitioner")
+    pat.page("/staff/consultations", q="Secretname")
+    pat.page(f"/staff/referrals/{shown['referral']['id']}")
+    pat.form(f"/staff/referrals/{shown['referral']['id']}/close", {"note": "private decision words"})
+    delivery.run_once()
+
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("urllib3"))  # the test client
+    for private in ("Secretname", "secret@example.org", "my private words", "private decision words"):
+        assert private not in logged
+    details = " ".join(str(e.detail) for e in audit.entries(per_page=200)[0])
+    assert "Secretname" not in details and "private decision" not in details
