@@ -7,3 +7,16 @@ from actions import (  # noqa: F401  (importing registers the actions with the S
     questions,
     session,
 )
+
+
+def _warm_up() -> None:
+    """Load the language pipeline, the rules and the database engine now, not on the first client's message."""
+    from bot import language, store
+    from bot.screening import load_rules
+
+    language.volunteered("I take Eliquis")
+    load_rules()
+    store.get_engine()
+
+
+_warm_up()

@@ -77,7 +77,7 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
         Process(
             "rasa",
             [
-                str(BIN / "rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+                sys.executable, "-m", "bot.rasa_run", "run", "--enable-api", "--auth-token", settings.rasa_token,
                 # One --cors with every origin: Rasa's flag is `nargs="*"`, so a second --cors replaces the first.
                 "--cors", web_origin, f"http://127.0.0.1:{settings.web_port}", *settings.chat_origins,
                 "--port", str(settings.rasa_port), "--model", model,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy.pool import QueuePool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -86,6 +87,11 @@ def _make_engine(url: str) -> Engine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # SQLAlchemy 1.4 gives file databases a NullPool: a new connection (and its pragmas) for every session,
+        # which was a quarter of the action server's time per turn. Keep a few open instead.
+        kwargs["poolclass"] = QueuePool
+        kwargs["pool_size"] = 5
+        kwargs["max_overflow"] = 10
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine)
     else:

@@ -17,7 +17,10 @@ from typing import Any, Optional
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.session)
 from sqlalchemy import event
+from sqlalchemy.pool import QueuePool
 
 from bot.store import db
 
@@ -58,9 +61,16 @@ class DatabaseTrackerStore(SQLTrackerStore):
                 pass
         # a URL with "://" in `host` is used as it is by SQLTrackerStore.get_db_url (dialect etc. unused)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
-        if self.engine.dialect.name == "sqlite":
+        if db.is_sqlite(url):
+            # Rasa's engine gets SQLAlchemy 1.4's NullPool for a file: a new connection for every read and write
+            # of the tracker. Use a small pool instead, with our pragmas (WAL, busy_timeout) on each connection.
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, poolclass=QueuePool, pool_size=5, max_overflow=10,
+                connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_TIMEOUT_MS / 1000},
+            )
             event.listen(self.engine, "connect", _on_sqlite_connect)
-            self.engine.dispose()  # later connections get busy_timeout and the other pragmas
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         logger.info("tracker store on %s", db.url_for_display(url))
 
     @staticmethod
