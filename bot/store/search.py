@@ -18,6 +18,7 @@ from bot.store.db import session_scope
 from bot.store.models import Consultation, Referral
 
 MAX_QUERY = 200
+SCAN_ABOVE = 1000  # matches above which a name search reads rows in date order instead of through the name index
 _HEX_ID = re.compile(r"^[0-9a-f]{6,32}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{4,30}$")
 
@@ -89,11 +90,13 @@ def _prefix(column: Any, value: str) -> Any:
     return sa.and_(column >= value, column < value + "\U0010ffff")
 
 
-def _name_contains(text: str, sqlite: bool) -> Any:
+def _name_contains(text: str, sqlite: bool, scan: bool = False) -> Any:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
     if not sqlite:
         return Consultation.name.ilike(pattern, escape="\\")
+    if scan:  # many matches: reading rows newest first finds a page of them after a few hundred rows
+        return Consultation.name.like(pattern, escape="\\")
     # SQLite's LIKE ignores ASCII case already. Matching inside the name index (name + rowid, a covering scan) and
     # then fetching those rows costs a few ms at 100,000 rows; filtering rows in date order would read every row.
     rowid = sa.literal_column("rowid")
@@ -102,7 +105,7 @@ def _name_contains(text: str, sqlite: bool) -> Any:
     return sa.literal_column("consultations.rowid").in_(matching)
 
 
-def _search(q: str, sqlite: bool) -> Any:
+def _search(q: str, sqlite: bool, scan: bool = False) -> Any:
     lowered = q.lower()
     if "@" in q:
         return _prefix(Consultation.contact_email, lowered)
@@ -112,13 +115,13 @@ def _search(q: str, sqlite: bool) -> Any:
     by_conversation = Consultation.conversation_id == q
     if _HEX_ID.match(lowered) and (len(lowered) == 32 or any(ch.isdigit() for ch in lowered)):
         return sa.or_(_prefix(Consultation.id, lowered), by_conversation)
-    return sa.or_(by_conversation, _name_contains(q, sqlite))
+    return sa.or_(by_conversation, _name_contains(q, sqlite, scan))
 
 
-def _where(filters: Filters, sqlite: bool = True) -> List[Any]:
+def _where(filters: Filters, sqlite: bool = True, scan: bool = False) -> List[Any]:
     where: List[Any] = []
     if filters.q:
-        where.append(_search(filters.q, sqlite))
+        where.append(_search(filters.q, sqlite, scan))
     if filters.status:
         where.append(Consultation.status == filters.status)
     if filters.outcome:
@@ -134,7 +137,7 @@ def _is_sqlite(session: Any) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _select(filters: Filters, sqlite: bool) -> Any:
+def _select(filters: Filters, sqlite: bool, scan: bool = False) -> Any:
     return (
         sa.select(
             Consultation.id, Consultation.conversation_id, Consultation.created_at, Consultation.name,
@@ -142,7 +145,7 @@ def _select(filters: Filters, sqlite: bool) -> Any:
             Consultation.requested_human, Referral.id.label("referral_id"), Referral.status.label("referral_status"),
         )
         .outerjoin(Referral, Referral.consultation_id == Consultation.id)
-        .where(*_where(filters, sqlite))
+        .where(*_where(filters, sqlite, scan))
         .order_by(Consultation.created_at.desc())
     )
 
@@ -167,7 +170,9 @@ def find(filters: Filters, *, page: int = 1, per_page: int = 50) -> Tuple[List[R
         total = int(session.execute(
             sa.select(sa.func.count()).select_from(Consultation).where(*_where(filters, sqlite))
         ).scalar_one())
-        rows = session.execute(_select(filters, sqlite).offset((page - 1) * per_page).limit(per_page)).all()
+        # a common name: scan newest first and stop at the page; a rare one: look the few matches up by name
+        scan = sqlite and total > SCAN_ABOVE and (page * per_page) < total // 2
+        rows = session.execute(_select(filters, sqlite, scan).offset((page - 1) * per_page).limit(per_page)).all()
         return [_row(r) for r in rows], total
 
 
