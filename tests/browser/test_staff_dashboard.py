@@ -97,6 +97,11 @@ def test_reception_searches_reads_the_transcript_and_exports(stack: Stack, page:
     assert exported.name.startswith("consultations-") and exported.suffix == ".csv"
     assert flagged_client["name"] in [r["name"] for r in rows]
     assert {r["outcome"] for r in rows} == {"review"}
+
+    page.set_viewport_size({"width": 320, "height": 640})  # a phone: the page reflows, tables scroll in place
+    for path in ("/staff/consultations", f"/staff/consultations/{flagged_client['id']}"):
+        page.goto(stack.web_url + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
     StaffLogin(page, stack.web_url).log_out()
 
 
