@@ -1,8 +1,11 @@
-"""A Rasa NLU component, last in the pipeline: a message clearly not in English becomes `nlu_fallback`.
+"""A Rasa NLU component, last in the pipeline, for two mistakes the intent classifier makes on chat messages.
 
-The intent classifier only knows English; without this, "¿Qué es el microneedling? ... precio" can look like a
-question about prices. As a fallback it is answered with the clinic's contacts (actions: action_default_fallback),
-and inside the questionnaire it is never taken as an answer.
+- A message clearly not in English becomes `nlu_fallback`: the classifier only knows English, and "¿Qué es el
+  microneedling? ... precio" can look like a question about prices. As a fallback it is answered with the clinic's
+  contacts (action_default_fallback), and inside the questionnaire it is never taken as an answer.
+- A statement is not a question about the treatment: "yes, I take clopidogrel every day" once came out as
+  `faq_downtime`, which made the form ask its question again instead of taking the answer. A FAQ intent on a message
+  that opens with yes or no and asks nothing gives way to the best-ranked intent that is not a FAQ.
 """
 from __future__ import annotations
 
@@ -18,7 +21,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import re
+
 from bot.language import detect_language_hint
+
+# an answer to a yes/no question, not a question: "yes, I take clopidogrel every day", "no but I bruise easily"
+_ANSWER_FIRST = re.compile(r"^\s*(?:yes|yeah|yep|yup|yea|no|nope|nah|not really)\b(?!.*\?)", re.IGNORECASE)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -43,10 +51,19 @@ class LanguageGuard(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if text.startswith("/") or not detect_language_hint(text):
+            if text.startswith("/"):
                 continue
-            fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
-            message.data[INTENT] = fallback
-            message.data.setdefault(INTENT_RANKING_KEY, [])
-            message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
+            if detect_language_hint(text):
+                fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.data[INTENT] = fallback
+                message.data.setdefault(INTENT_RANKING_KEY, [])
+                message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
+                continue
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
+            if intent.startswith("faq_") and _ANSWER_FIRST.search(text):
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                other = next((i for i in ranking if not str(i.get(INTENT_NAME_KEY, "")).startswith("faq_")
+                              and i.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME), None)
+                if other is not None:
+                    message.data[INTENT] = dict(other)
         return messages
