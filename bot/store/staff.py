@@ -173,13 +173,14 @@ def update(staff_id: int, *, role: Optional[str] = None, active: Optional[bool] 
         row = session.get(StaffUser, staff_id)
         if row is None:
             raise StaffError(f"no staff account with id {staff_id}")
+        role_changed = role is not None and role != row.role
         if role is not None:
             row.role = role
         if active is not None:
             row.active = active
         if password is not None:
             row.password_hash = _hasher.hash(password)
-        if active is False or password is not None or role is not None:
+        if active is False or password is not None or role_changed:
             session.execute(sa.delete(StaffSession).where(StaffSession.staff_id == staff_id))
         row.updated_at = now
         return _staff(row)

@@ -40,10 +40,11 @@ async def staff_add(request: Request, who: SignedIn = Depends(auth.need("manage_
     return RedirectResponse("/staff/admin/staff?done=added", status_code=303)
 
 
-@router.post("/staff/admin/staff/{staff_id}")
-async def staff_change(staff_id: int, request: Request, who: SignedIn = Depends(auth.need("manage_staff"))) -> Response:
+@router.post("/staff/admin/staff/{raw_id}")
+async def staff_change(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("manage_staff"))) -> Response:
     form = await request.form()
     auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
+    staff_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else 0
     role = str(form.get("role") or "") or None
     active_raw = form.get("active")
     active = None if active_raw is None else active_raw == "yes"

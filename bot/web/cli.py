@@ -1,4 +1,4 @@
-"""`python -m bot web serve` (the web app with uvicorn on WEB_PORT) and `python -m bot staff add|list`."""
+"""`python -m bot web serve` (the web app with uvicorn on WEB_PORT) and `python -m bot staff add|password|list`."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,7 @@ def _password(args: argparse.Namespace) -> str:
         return given
     if not sys.stdin.isatty():
         raise SystemExit("error: no terminal to ask for the password: set STAFF_PASSWORD")
-    first = getpass.getpass("Password for the new account: ")
+    first = getpass.getpass("Password: ")
     if getpass.getpass("Again: ") != first:
         raise SystemExit("error: the two passwords differ")
     return first
@@ -42,6 +42,23 @@ def _add(args: argparse.Namespace) -> int:
         return 1
     audit.record("command line", "staff_added", "staff", str(added.id), detail=f"role={added.role}")
     print(f"added {added.email} ({added.role}); they log in at /staff/login")
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    from bot.store import audit, staff
+
+    person = staff.by_email(args.email)
+    if person is None:
+        print(f"error: no account for {args.email.strip().lower()}", file=sys.stderr)
+        return 1
+    try:
+        staff.update(person.id, password=_password(args))
+    except staff.StaffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    audit.record("command line", "staff_changed", "staff", str(person.id), detail="password reset")
+    print(f"new password set for {person.email}; their open sessions were ended")
     return 0
 
 
@@ -69,5 +86,8 @@ def register(subparsers: Any) -> None:
     add.add_argument("email", metavar="EMAIL")
     add.add_argument("--role", required=True, choices=ROLES)
     add.set_defaults(func=_add)
+    password = staff_commands.add_parser("password", help="set a new password (asked, or from STAFF_PASSWORD)")
+    password.add_argument("email", metavar="EMAIL")
+    password.set_defaults(func=_set_password)
     listing = staff_commands.add_parser("list", help="list the accounts")
     listing.set_defaults(func=_list)
