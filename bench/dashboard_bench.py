@@ -151,6 +151,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--http", action="store_true", help="also time the pages through the running web app")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (it is deleted)")
     args = parser.parse_args()
 
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -177,6 +178,13 @@ def main() -> int:
             for name, fn in http_cases(base, session, probes).items():
                 figures = timed(fn, args.repeat)
                 print(f"{name:40} {figures['median_ms']:7.1f}ms {figures['p95_ms']:7.1f}ms")
+    if not args.keep:
+        import shutil
+
+        from bot.store import db
+
+        db.clear_engine_cache()
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
