@@ -122,7 +122,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     workdir = Path(tempfile.mkdtemp(prefix="staff-shots-"))
-    os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'clinic.db'}", WEB_SECRET="screenshots-" + "s" * 16,
+    os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'clinic.db'}", WEB_SECRET=os.urandom(24).hex(),
                       RASA_PORT="1", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     os.environ.pop("SMTP_URL", None)
     from bot.store import migrate
