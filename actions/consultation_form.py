@@ -163,8 +163,15 @@ class ValidateConsultationForm(FormValidationAction):
         name = intake.parse_name(str(value or ""))
         if name:
             return {"name": name, "reask_slot": None}
-        if tracker.get_slot("reask_slot") == "name" and intake.has_words(str(value or "")) and not is_button(tracker):
-            return {"name": intake.clean_free_text(str(value), intake.MAX_NAME), "reask_slot": None}
+        text = str(value or "")
+        if (
+            tracker.get_slot("reask_slot") == "name"
+            and intake.has_words(text)
+            and not is_button(tracker)
+            and intake.parse_contact(text) is None  # an email or a phone number is not a name
+            and not any(ch in text for ch in "<>{}")
+        ):
+            return {"name": intake.clean_free_text(text, intake.MAX_NAME), "reask_slot": None}
         dispatcher.utter_message(response="utter_invalid_name")
         return {"name": None, "reask_slot": "name"}
 
