@@ -34,3 +34,9 @@ def test_a_question_stays_a_faq():
 def test_button_payloads_and_other_intents_are_left_alone():
     assert guarded(classified("/faq_pain", "faq_pain", "inform")) == "faq_pain"
     assert guarded(classified("I'm having a reaction after a peel", "urgent", "inform")) == "urgent"
+
+
+def test_an_answer_about_stopping_a_medicine_does_not_stop_the_questions():
+    assert guarded(classified("no, I stopped it last year", "stop", "deny", "inform")) == "deny"
+    assert guarded(classified("no, stop", "stop", "deny")) == "stop"
+    assert guarded(classified("stop please", "stop", "deny")) == "stop"

@@ -5,7 +5,8 @@
   contacts (action_default_fallback), and inside the questionnaire it is never taken as an answer.
 - A statement is not a question about the treatment: "yes, I take clopidogrel every day" once came out as
   `faq_downtime`, which made the form ask its question again instead of taking the answer. A FAQ intent on a message
-  that opens with yes or no and asks nothing gives way to the best-ranked intent that is not a FAQ.
+  that opens with yes or no and asks nothing is taken as that yes or no (affirm / deny); so is `stop` on such a
+  message without a word that asks to stop ("no, I stopped it last year").
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from bot.language import detect_language_hint
 
 # an answer to a yes/no question, not a question: "yes, I take clopidogrel every day", "no but I bruise easily"
 _ANSWER_FIRST = re.compile(r"^\s*(?:yes|yeah|yep|yup|yea|no|nope|nah|not really)\b(?!.*\?)", re.IGNORECASE)
+# ... and "no, I stopped it last year" is an answer, not a request to stop the questions ("no, stop" still is)
+_STOP_WORD = re.compile(r"\b(?:stop|quit|cancel|exit|leave|end|enough|bye|goodbye)\b", re.IGNORECASE)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -60,10 +63,11 @@ class LanguageGuard(GraphComponent, IntentClassifier):
                 message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
                 continue
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
-            if intent.startswith("faq_") and _ANSWER_FIRST.search(text):
-                ranking = message.get(INTENT_RANKING_KEY) or []
-                other = next((i for i in ranking if not str(i.get(INTENT_NAME_KEY, "")).startswith("faq_")
-                              and i.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME), None)
-                if other is not None:
-                    message.data[INTENT] = dict(other)
+            answer_first = _ANSWER_FIRST.search(text)
+            if answer_first and (intent.startswith("faq_") or (intent == "stop" and not _STOP_WORD.search(text))):
+                # the message answers the question with its first word: that is its intent
+                leading = answer_first.group(0).strip().lower()
+                name = "deny" if leading in ("no", "nope", "nah", "not really") else "affirm"
+                confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY, 1.0)
+                message.data[INTENT] = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
         return messages
