@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions.finish import finish_consultation
 from actions.tracker_answers import (
     CODE_TO_SLOT,
     SLOT_TO_CODE,
@@ -114,7 +115,26 @@ class ValidateConsultationForm(FormValidationAction):
         answer = read_yes_no(tracker) if requested in SLOT_TO_CODE else None
         return _note_volunteered(tracker, text, requested, answer)
 
+    async def _start(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """The form starting (or starting again): nothing to validate, only the next question to choose.
+
+        Answers given before stay as they are (a greeting is not an answer to them); a consent declined before is
+        asked for again; a consultation already sent is said to be."""
+        events: List[EventType] = []
+        if tracker.get_slot("consent") is False:
+            tracker.slots["consent"] = None
+            events.append(SlotSet("consent", None))
+        if tracker.get_slot("outcome"):
+            dispatcher.utter_message(response="utter_outcome_already_sent")
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        events.append(SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None)))
+        return events
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        if (tracker.active_loop or {}).get("name") != self.form_name():
+            return await self._start(dispatcher, tracker, domain)
         text = latest_text(tracker)
         requested = tracker.get_slot("requested_slot")
         if text and not is_button(tracker) and requested and language.detect_language_hint(text):
@@ -153,7 +173,8 @@ class ValidateConsultationForm(FormValidationAction):
         if answer == YES:
             return {"consent": True, "reask_slot": None}
         if answer == NO or tracker.get_slot("reask_slot") == "consent":
-            return {"consent": False, "reask_slot": None}
+            dispatcher.utter_message(response="utter_consent_declined")
+            return {"consent": False, "reask_slot": None}  # no questions are left: the form ends here
         dispatcher.utter_message(response="utter_consent_unclear")
         return {"consent": None, "reask_slot": "consent"}
 
@@ -374,7 +395,13 @@ class ValidateConsultationForm(FormValidationAction):
                     dispatcher.utter_message(response="utter_answer_updated")
                 return {**values, "confirmed": None, "correction_pending": False}
         if answer == YES or intent == "affirm":
-            return {"confirmed": True, "correction_pending": False}
+            if tracker.get_slot("outcome"):
+                return {"confirmed": True, "correction_pending": False}
+            # the end of the questionnaire, in this same call: judged, stored, and the client told what happens next
+            finished = finish_consultation(dispatcher, tracker)
+            if finished is None:
+                return {"confirmed": None}
+            return {"confirmed": True, "correction_pending": False, **finished}
         if answer == NO or intent == "deny":
             return {"confirmed": None, "correction_pending": True}
         dispatcher.utter_message(text="Sorry, I didn't catch that. Is everything correct, or would you like to change something?")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,7 +19,43 @@ _ATTEMPTS = 3
 _CLOSING = {"clear": "utter_outcome_clear", "review": "utter_outcome_review", "defer": "utter_outcome_defer"}
 
 
+def finish_consultation(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """Judge and store the answers (exactly one referral when flagged), then say what happens next.
+
+    Returns the slot values to set, or None when the consultation could not be stored (the client is told)."""
+    answers = answers_from(tracker)
+    judgement = judge(answers, load_rules())
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            store.complete(tracker.sender_id, answers, judgement)
+            break
+        except Exception:
+            logger.exception(
+                "could not store the consultation of conversation %s (attempt %d)", tracker.sender_id, attempt
+            )
+            if attempt == _ATTEMPTS:
+                # the answers stay in the tracker; say so plainly rather than pretend they were sent
+                clinic_phone = tracker.get_slot("clinic_phone")
+                dispatcher.utter_message(
+                    text=(
+                        "Sorry, something went wrong while sending your answers. They are kept in this chat, "
+                        f"but please call the clinic on {clinic_phone} so we can make sure a practitioner sees them."
+                    )
+                )
+                return None
+            time.sleep(0.2 * attempt)
+
+    dispatcher.utter_message(response=_CLOSING[judgement.outcome])
+    if judgement.outcome == "defer":
+        for finding in judgement.findings:
+            if finding.outcome == "defer" and finding.client_text:
+                dispatcher.utter_message(text=finding.client_text)
+    return {"outcome": judgement.outcome}
+
+
 class ActionFinishConsultation(Action):
+    """The same end as a stand-alone action (the form itself finishes when the client confirms the summary)."""
+
     def name(self) -> str:
         return "action_finish_consultation"
 
@@ -31,32 +67,5 @@ class ActionFinishConsultation(Action):
         if tracker.get_slot("outcome"):
             dispatcher.utter_message(response="utter_outcome_already_sent")
             return []
-
-        answers = answers_from(tracker)
-        judgement = judge(answers, load_rules())
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                store.complete(tracker.sender_id, answers, judgement)
-                break
-            except Exception:
-                logger.exception(
-                    "could not store the consultation of conversation %s (attempt %d)", tracker.sender_id, attempt
-                )
-                if attempt == _ATTEMPTS:
-                    # the answers stay in the tracker; say so plainly rather than pretend they were sent
-                    clinic_phone = tracker.get_slot("clinic_phone")
-                    dispatcher.utter_message(
-                        text=(
-                            "Sorry, something went wrong while sending your answers. They are kept in this chat, "
-                            f"but please call the clinic on {clinic_phone} so we can make sure a practitioner sees them."
-                        )
-                    )
-                    return []
-                time.sleep(0.2 * attempt)
-
-        dispatcher.utter_message(response=_CLOSING[judgement.outcome])
-        if judgement.outcome == "defer":
-            for finding in judgement.findings:
-                if finding.outcome == "defer" and finding.client_text:
-                    dispatcher.utter_message(text=finding.client_text)
-        return [SlotSet("outcome", judgement.outcome)]
+        values = finish_consultation(dispatcher, tracker)
+        return [SlotSet(k, v) for k, v in (values or {}).items()]

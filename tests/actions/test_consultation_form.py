@@ -58,6 +58,7 @@ def test_consent_yes_no_and_unclear(database_url, domain, dispatcher):
                                                 slots={"consent": None}))["consent"] is True
     assert run(domain, dispatcher, make_tracker("no thanks", intent="deny", requested="consent",
                                                 slots={"consent": None}))["consent"] is False
+    assert "utter_consent_declined" in said(dispatcher)
     unclear = run(domain, dispatcher, make_tracker("hmm", intent="out_of_scope", requested="consent",
                                                    slots={"consent": None}))
     assert unclear["consent"] is None and "utter_consent_unclear" in said(dispatcher)
@@ -194,3 +195,27 @@ def test_a_second_try_at_the_name_is_taken_but_never_an_email(database_url, doma
     odd = run(domain, dispatcher, make_tracker("Mira Okafore-Smythe the 2nd", requested="name",
                                                slots={"reask_slot": "name"}))
     assert odd["name"] == "Mira Okafore-Smythe the 2nd"
+
+
+def test_confirming_the_summary_judges_stores_and_closes(database_url, domain, dispatcher):
+    answers = {**EARLIER, "herpes_history": "no", "keloid": "no", "active_acne": "no", "isotretinoin": "no",
+               "pregnancy": "yes", "skin_infection": "no", "further_checks": [], "notes": "none",
+               "medication_facts": [], "unrecognised_medications": []}
+    tracker = make_tracker("/affirm", intent="affirm", requested="confirmed", slots=answers)
+    slots = run(domain, dispatcher, tracker)
+    assert slots["confirmed"] is True and slots["outcome"] == "defer"
+    assert "utter_outcome_defer" in said(dispatcher)
+    shown = store.show(tracker.sender_id)
+    assert shown["status"] == "complete" and shown["referral"] is not None
+    assert slots["requested_slot"] is None  # the form ends
+
+
+def test_starting_again_keeps_earlier_answers_and_asks_the_next_question(database_url, domain, dispatcher):
+    tracker = make_tracker("hi", intent="greet", slots={**EARLIER}, form_active=False)
+    slots = run(domain, dispatcher, tracker)
+    assert slots == {"requested_slot": "herpes_history"}
+
+
+def test_starting_again_after_declining_asks_for_consent_again(database_url, domain, dispatcher):
+    slots = run(domain, dispatcher, make_tracker("hi", intent="greet", slots={"consent": False}, form_active=False))
+    assert slots == {"consent": None, "requested_slot": "consent"}
