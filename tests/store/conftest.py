@@ -1,6 +1,8 @@
 """Fixtures for the store tests: a fixed clock, fake judgements, Rasa trackers, a throw-away PostgreSQL server."""
 from __future__ import annotations
 
+from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
+
 import asyncio
 import glob
 import os
@@ -11,7 +13,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -29,36 +30,10 @@ def now() -> datetime:
 # ----------------------------------------------------------------------------------------------------- judgements
 
 
-@dataclass(frozen=True)
-class FakeFinding:
-    code: str
-    outcome: str
-    rule: str
-    rationale: str
-    client_text: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class FakeJudgement:
-    """The attributes bot.screening's Judgement has (the engine is built in parallel)."""
-
-    outcome: str
-    findings: Tuple[FakeFinding, ...]
-    rules_version: str = "rules-test-1"
-
-    @property
-    def flagged(self) -> bool:
-        return self.outcome != "clear"
-
-    def reasons(self) -> List[Dict[str, str]]:
-        return [{"code": f.code, "rule": f.rule, "detail": f.detail} for f in self.findings if f.outcome != "clear"]
-
-
-def judgement(*flags: Tuple[str, str], rules_version: str = "rules-test-1") -> FakeJudgement:
+def judgement(*flags: Tuple[str, str], rules_version: str = "rules-test-1") -> Judgement:
     """judgement(("pregnancy", "defer"), ("anticoagulant", "review")); no flags = clear."""
     findings = tuple(
-        FakeFinding(
+        Finding(
             code=code,
             outcome=outcome,
             rule=f"Rule {code}",
@@ -70,12 +45,12 @@ def judgement(*flags: Tuple[str, str], rules_version: str = "rules-test-1") -> F
     )
     order = ("clear", "review", "defer")
     outcome = max((o for _c, o in flags), key=order.index, default="clear")
-    return FakeJudgement(outcome=outcome, findings=tuple(sorted(findings, key=lambda f: -order.index(f.outcome))),
+    return Judgement(outcome=outcome, findings=tuple(sorted(findings, key=lambda f: -order.index(f.outcome))),
                          rules_version=rules_version)
 
 
 @pytest.fixture
-def make_judgement() -> Callable[..., FakeJudgement]:
+def make_judgement() -> Callable[..., Judgement]:
     return judgement
 
 

@@ -1,8 +1,9 @@
 """Staff web app tests: the real app over HTTP (uvicorn), a real migrated SQLite database per test."""
 from __future__ import annotations
 
+from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
+
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
@@ -25,36 +26,12 @@ def staff_as(web: str, database_url: str) -> Callable[..., Staff]:
     return lambda role, email=None: signed_in_session(web, role, email)
 
 
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    outcome: str
-    rule: str
-    rationale: str
-    client_text: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class Judgement:
-    outcome: str
-    findings: Tuple[Finding, ...]
-    rules_version: str = "rules-test-1"
-
-    @property
-    def flagged(self) -> bool:
-        return self.outcome != "clear"
-
-    def reasons(self) -> List[Dict[str, str]]:
-        return [{"code": f.code, "rule": f.rule, "detail": f.detail} for f in self.findings if f.outcome != "clear"]
-
-
 def judgement(*flags: Tuple[str, str]) -> Judgement:
     order = ("clear", "review", "defer")
     findings = tuple(Finding(code, outcome, f"Rule {code}", f"why {code} matters", "", f"said yes to {code}")
                      for code, outcome in flags)
     outcome = max((o for _c, o in flags), key=order.index, default="clear")
-    return Judgement(outcome, findings)
+    return Judgement(outcome, findings, "rules-test-1")
 
 
 def consult(conversation_id: str, *flags: Tuple[str, str], name: str = "Jane Example",
