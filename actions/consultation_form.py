@@ -28,7 +28,7 @@ from bot.screening.answers import CONCERNS, FURTHER_CHECKS, NO, UNSURE, YES
 logger = logging.getLogger(__name__)
 
 # Mentions in these answers are the answer itself, not something volunteered out of place.
-_ANSWERED_BY = {"medications": {"anticoagulant", "isotretinoin_recent"}}
+_ANSWERED_BY = {"medications": {"anticoagulant", "isotretinoin_recent"}, "further_checks": set(FURTHER_CHECKS)}
 
 
 def _note_volunteered(tracker: Tracker, text: str, requested: Optional[str], answer: Optional[str]) -> Optional[list]:

@@ -157,6 +157,7 @@ def test_further_checks_in_words_and_none(database_url, domain, dispatcher):
     words = run(domain, dispatcher, make_tracker("I had botox last month and I have vitiligo",
                                                  requested="further_checks"))
     assert set(words["further_checks"]) == {"injectables_recent", "vitiligo"}
+    assert "volunteered" not in words  # the checklist answer says it: nothing to read back
     none = run(domain, dispatcher, make_tracker("/deny", intent="deny", requested="further_checks"))
     assert none["further_checks"] == []
 
