@@ -31,9 +31,6 @@ def _build(model_dir: Path, *args: str, lexicon_dir: Path = LEXICON) -> subproce
     command = [sys.executable, "-m", "bot", "language", "build", *args]
     done = subprocess.run(command, cwd=ROOT, env=_env(SPACY_MODEL_DIR=str(model_dir), LEXICON_DIR=str(lexicon_dir)),
                           capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "No module named 'bot." in done.stderr and "bot.language" not in done.stderr:
-        # bot/__main__.py imports every command group; one that is not there yet must not hide this one
-        pytest.xfail(f"python -m bot cannot start: {done.stderr.strip().splitlines()[-1]}")
     return done
 
 
