@@ -9,6 +9,11 @@ after completion attaches to the completed consultation, and an answer corrected
 `complete()` again to re-judge). `expire_idle` marks an idle in_progress consultation abandoned but leaves it current:
 Rasa carries the answers over when the client comes back, and so does the store (the next answer or touch resumes
 it, in_progress again). After a restart the next answer starts the conversation's next consultation.
+
+A client who leaves part-way must not take a flag with them: when a consultation is abandoned (idle expiry or a
+restart), or a hand-off is left unfinished, the answers given so far are judged (`_judge_unfinished`). A flag, or a
+request for a person, gets the one referral, marked `incomplete`; a clean half-finished one stays unjudged. If the
+client comes back and finishes, `complete()` judges it whole and clears the mark.
 """
 from __future__ import annotations
 
@@ -16,13 +21,14 @@ import json
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Protocol, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import settings
+from bot.screening import judge, load_rules
 from bot.screening.answers import OUTCOMES
 from bot.store import tracker_events
 from bot.store.db import as_utc, session_scope
@@ -38,6 +44,10 @@ HUMAN_REQUEST_RATIONALE = "The client asked to speak to a person; every client c
 
 NOTE = "clear"  # a finding that flags nothing
 _PURGE_BATCH = 500
+_EXPIRE_BATCH = 200  # consultations judged per transaction by expire_idle (it runs every minute)
+# expire_idle looks this far back for hand-offs left unfinished: the rounds of a running sweeper see each one within
+# minutes, and a first start on old data leaves older ones (and their retention clock) alone
+_HANDOFF_LOOKBACK = timedelta(days=30)
 
 
 class FindingLike(Protocol):
@@ -213,6 +223,7 @@ def _ensure_referral(
             status="new",
             severity=severity,
             rules_version=rules_version,
+            incomplete=False,
             created_at=now,
             updated_at=now,
         )
@@ -240,6 +251,16 @@ def _ensure_referral(
     if changed:
         referral.updated_at = now
     return referral
+
+
+def _referral_of(session: Session, consultation_id: str) -> Optional[Referral]:
+    return session.execute(sa.select(Referral).where(Referral.consultation_id == consultation_id)).scalars().first()
+
+
+def _mark_incomplete(referral: Referral, incomplete: bool, now: datetime) -> None:
+    if bool(referral.incomplete) != incomplete:
+        referral.incomplete = incomplete
+        referral.updated_at = now
 
 
 def _human_request_reason(consultation_id: str) -> Reason:
@@ -295,6 +316,78 @@ def _reason_rows(consultation_id: str, judgement: JudgementLike) -> List[Reason]
     return rows
 
 
+def _apply_judgement(
+    session: Session, consultation: Consultation, judgement: JudgementLike, requested_human: bool
+) -> Tuple[Optional[str], bool]:
+    """Replace the consultation's reasons and outcome with this judgement's (a request for a person is a review
+    reason of its own); returns the outcome and whether it calls for a referral."""
+    reasons = _reason_rows(consultation.id, judgement)
+    if requested_human and not any(r.code == HUMAN_REQUEST_CODE for r in reasons):
+        flags = sum(1 for r in reasons if r.outcome != NOTE)
+        reasons.insert(flags, _human_request_reason(consultation.id))
+    outcome = _most_severe(judgement.outcome, "review" if requested_human else None)
+    flagged = bool(judgement.flagged) or requested_human
+
+    session.execute(
+        sa.delete(Reason)
+        .where(Reason.consultation_id == consultation.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.add_all(reasons)
+
+    consultation.outcome = outcome
+    consultation.rules_version = judgement.rules_version
+    consultation.requested_human = requested_human
+    return outcome, flagged
+
+
+def _stored_answers(session: Session, consultation_id: str) -> Dict[str, Any]:
+    rows = session.execute(
+        sa.select(Answer.key, Answer.value).where(Answer.consultation_id == consultation_id).order_by(Answer.key)
+    ).all()
+    return {key: json.loads(value) for key, value in rows}
+
+
+def _judge_unfinished(session: Session, consultation: Consultation, now: datetime) -> Optional[Referral]:
+    """The client left before the end: judge what they answered, so that a flag they gave is not lost.
+
+    Only answers given are judged. A question never reached has no stored answer, and the engine never matches a
+    missing key (bot.screening.conditions), so it is neither a flag nor a "not sure". A flag, or a request for a
+    person, gets the one referral (`_ensure_referral`: one that exists is kept), marked incomplete. A clean
+    half-finished consultation stores nothing: its outcome stays null and it gets no referral, unless an earlier
+    part-way judgement already made one (the client came back and changed an answer), which then follows the answers
+    as they are now. Returns the referral, if any. Judging the same answers again gives the same reasons and outcome
+    and keeps the one referral.
+    """
+    if consultation.completed_at is not None:
+        return None  # judged whole by complete(); a restart after that changes nothing
+    answers = {key: value for key, value in _stored_answers(session, consultation.id).items() if value is not None}
+    requested_human = bool(consultation.requested_human) or answers.get("requested_human") is True
+    if not answers and not requested_human:
+        return None  # nothing answered (a declined consent stores nothing)
+    judgement = judge(answers, load_rules())
+    referral = _referral_of(session, consultation.id)
+    if not (judgement.flagged or requested_human) and referral is None:
+        return None
+    outcome, flagged = _apply_judgement(session, consultation, judgement, requested_human)
+    consultation.updated_at = now
+    if flagged:
+        referral = _ensure_referral(session, consultation, outcome or "review", judgement.rules_version, now)
+    if referral is not None:
+        _mark_incomplete(referral, True, now)
+    session.flush()
+    logger.info(
+        "consultation judged part-way conversation_id=%s consultation_id=%s outcome=%s rules_version=%s "
+        "referral_id=%s",
+        consultation.conversation_id,
+        consultation.id,
+        outcome,
+        judgement.rules_version,
+        referral.id if referral is not None else None,
+    )
+    return referral
+
+
 def _consultation_by_any_id(session: Session, id_or_conversation_id: str) -> Optional[Consultation]:
     found = session.get(Consultation, id_or_conversation_id) if len(id_or_conversation_id) <= 32 else None
     return found or _latest(session, id_or_conversation_id)
@@ -316,14 +409,13 @@ def _referral_dict(referral: Referral, consultation_id: str) -> Dict[str, Any]:
         "closed_by": referral.closed_by,
         "closed_at": utc(referral.closed_at),
         "outcome_note": referral.outcome_note,
+        "incomplete": bool(referral.incomplete),
         "transcript_url": f"{base_url}/staff/consultations/{consultation_id}",
     }
 
 
 def _show(session: Session, consultation: Consultation) -> Dict[str, Any]:
-    answers = session.execute(
-        sa.select(Answer.key, Answer.value).where(Answer.consultation_id == consultation.id).order_by(Answer.key)
-    ).all()
+    answers = _stored_answers(session, consultation.id)
     reasons = session.execute(
         sa.select(Reason).where(Reason.consultation_id == consultation.id).order_by(Reason.id)
     ).scalars().all()
@@ -336,7 +428,7 @@ def _show(session: Session, consultation: Consultation) -> Dict[str, Any]:
         "status": consultation.status,
         "outcome": consultation.outcome,
         "reasons": [{"code": r.code, "rule": r.rule, "detail": r.detail} for r in reasons if r.outcome != NOTE],
-        "answers": {key: json.loads(value) for key, value in answers},
+        "answers": answers,
         "referral": _referral_dict(referral, consultation.id) if referral is not None else None,
         # additions
         "id": consultation.id,
@@ -371,12 +463,19 @@ def current_consultation_id(conversation_id: str, *, create: bool = True, now: O
 
 
 def record_answers(conversation_id: str, answers: Mapping[str, Any], *, now: Optional[datetime] = None) -> str:
-    """Upsert these answers into the current consultation (a None value deletes the key); returns its id."""
+    """Upsert these answers into the current consultation (a None value deletes the key); returns its id.
+
+    A consultation judged part-way (the client left, then came back) is judged again on what it has now, so its
+    referral's reasons and severity follow the answers until `complete()` judges it whole: a hand-off has no status
+    to flip back, so this is the only way a flag given after the client's return reaches it if they leave again.
+    """
     now = as_utc(now)
     with session_scope() as session:
         consultation = _current_or_create(session, conversation_id, now)
-        _store_answers(session, consultation, answers, now)
+        changed = _store_answers(session, consultation, answers, now)
         _touch(consultation, now)
+        if changed and consultation.completed_at is None and consultation.outcome is not None:
+            _judge_unfinished(session, consultation, now)
         return consultation.id
 
 
@@ -424,7 +523,8 @@ def complete(
     """Store the final answers and the judgement; a flagged one (or a human request) gets exactly one referral.
 
     Returns `show()` of the consultation. Calling it again (a retry, or a re-judgement after a correction) updates the
-    same consultation: reasons are replaced, the referral's severity follows the latest judgement.
+    same consultation: reasons are replaced, the referral's severity follows the latest judgement. A referral made
+    while the client was away (marked incomplete) is the same referral, no longer incomplete.
     """
     now = as_utc(now)
     if judgement.outcome not in OUTCOMES:
@@ -434,30 +534,20 @@ def complete(
         _store_answers(session, consultation, answers, now)
         requested_human = bool(consultation.requested_human) or answers.get("requested_human") is True
 
-        reasons = _reason_rows(consultation.id, judgement)
-        if requested_human and not any(r.code == HUMAN_REQUEST_CODE for r in reasons):
-            flags = sum(1 for r in reasons if r.outcome != NOTE)
-            reasons.insert(flags, _human_request_reason(consultation.id))
-        outcome = _most_severe(judgement.outcome, "review" if requested_human else None)
-        flagged = bool(judgement.flagged) or requested_human
-
-        session.execute(
-            sa.delete(Reason)
-            .where(Reason.consultation_id == consultation.id)
-            .execution_options(synchronize_session="fetch")
-        )
-        session.add_all(reasons)
-
-        consultation.outcome = outcome
-        consultation.rules_version = judgement.rules_version
-        consultation.requested_human = requested_human
+        outcome, flagged = _apply_judgement(session, consultation, judgement, requested_human)
         consultation.status = "handed_off" if requested_human else "complete"
         if consultation.completed_at is None:
             consultation.completed_at = now
         consultation.updated_at = now
         _touch(consultation, now)
         if flagged:
-            _ensure_referral(session, consultation, outcome or "review", judgement.rules_version, now)
+            referral: Optional[Referral] = _ensure_referral(
+                session, consultation, outcome or "review", judgement.rules_version, now
+            )
+        else:
+            referral = _referral_of(session, consultation.id)
+        if referral is not None:
+            _mark_incomplete(referral, False, now)  # the client came back and finished after all
         session.flush()
         logger.info(
             "consultation judged conversation_id=%s consultation_id=%s outcome=%s rules_version=%s",
@@ -471,7 +561,10 @@ def complete(
 
 def abandon_current(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[str]:
     """For a restart: the current consultation stops being current (in_progress becomes abandoned, answers kept;
-    a complete or handed-off one keeps its status). Returns its id, or None if there was none."""
+    a complete or handed-off one keeps its status). Returns its id, or None if there was none.
+
+    Unless it was completed, the answers given so far are judged (`_judge_unfinished`): a flag or a request for a
+    person gets its referral, marked incomplete."""
     now = as_utc(now)
     with session_scope() as session:
         consultation = _current(session, conversation_id)
@@ -482,28 +575,73 @@ def abandon_current(conversation_id: str, *, now: Optional[datetime] = None) -> 
         consultation.ended_at = now
         consultation.updated_at = now
         logger.info("consultation ended conversation_id=%s consultation_id=%s", conversation_id, consultation.id)
+        _judge_unfinished(session, consultation, now)
         return consultation.id
 
 
-def expire_idle(idle_minutes: int, *, now: Optional[datetime] = None) -> int:
-    """Mark in_progress consultations idle for more than `idle_minutes` abandoned; returns how many.
+def _sweep(query: sa.sql.Select, now: datetime) -> int:
+    """Abandon (if in_progress) and judge the consultations `query` selects, _EXPIRE_BATCH per short transaction,
+    until it selects no more; returns how many were handled.
 
-    They stay their chat's current consultation: if the client comes back, the next answer resumes them.
+    Handling a row takes it out of `query` (abandoned, or its referral marked incomplete), so a retried or a
+    concurrent sweep finds nothing twice. On PostgreSQL the rows are locked and the ones a chat or another instance's
+    sweeper holds are skipped (the next round takes them if they are still idle: a chat that was answering made them
+    active); SQLite writers queue anyway. The unique key on referrals.consultation_id settles any other race. If
+    judging fails (say the rules file cannot be read) the batch rolls back and the next round tries again: nothing
+    is abandoned unjudged.
+    """
+    handled: Set[str] = set()
+    while True:
+        with session_scope() as session:
+            batch = query.limit(_EXPIRE_BATCH)
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                batch = batch.with_for_update(skip_locked=True, of=Consultation)
+            rows = session.execute(batch).scalars().all()
+            fresh = [c for c in rows if c.id not in handled]  # a guard: a handled row is never selected again
+            for consultation in fresh:
+                if consultation.status == "in_progress":
+                    consultation.status = "abandoned"
+                    consultation.updated_at = now
+                _judge_unfinished(session, consultation, now)
+                handled.add(consultation.id)
+        if not fresh or len(rows) < _EXPIRE_BATCH:
+            return len(handled)
+
+
+def expire_idle(idle_minutes: int, *, now: Optional[datetime] = None) -> int:
+    """Mark in_progress consultations idle for more than `idle_minutes` abandoned, judging the answers given so far
+    (`_judge_unfinished`); returns how many were abandoned.
+
+    They stay their chat's current consultation: if the client comes back, the next answer resumes them. A hand-off
+    left unfinished as long keeps its status (a person has it) but is judged the same way, once: its referral is
+    marked incomplete.
     """
     now = as_utc(now)
     if idle_minutes <= 0:
         raise ValueError("idle_minutes must be positive")
     cutoff = now - timedelta(minutes=idle_minutes)
-    with session_scope() as session:
-        abandoned = session.execute(
-            sa.update(Consultation)
-            .where(Consultation.status == "in_progress", Consultation.last_activity_at < cutoff)
-            .values(status="abandoned", updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    if abandoned:
-        logger.info("idle consultations abandoned count=%d", abandoned)
-    return int(abandoned or 0)
+    abandoned = _sweep(
+        sa.select(Consultation)
+        .where(Consultation.status == "in_progress", Consultation.last_activity_at < cutoff)
+        .order_by(Consultation.last_activity_at),
+        now,
+    )
+    marked = sa.exists().where(Referral.consultation_id == Consultation.id, Referral.incomplete == sa.true())
+    handoffs = _sweep(
+        sa.select(Consultation)
+        .where(
+            Consultation.status == "handed_off",
+            Consultation.last_activity_at < cutoff,
+            Consultation.last_activity_at >= cutoff - _HANDOFF_LOOKBACK,
+            Consultation.completed_at.is_(None),
+            ~marked,
+        )
+        .order_by(Consultation.last_activity_at),
+        now,
+    )
+    if abandoned or handoffs:
+        logger.info("idle consultations abandoned count=%d unfinished_handoffs=%d", abandoned, handoffs)
+    return abandoned
 
 
 # ------------------------------------------------------------------------------------------------------ staff reads

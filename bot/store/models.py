@@ -136,6 +136,9 @@ class Referral(Base):
     closed_by = sa.Column(sa.String(255), nullable=True)
     closed_at = sa.Column(UTCDateTime, nullable=True)
     outcome_note = sa.Column(sa.Text, nullable=True)
+    # the client left before the end (idle expiry or a restart): judged on the answers given so far;
+    # cleared when the consultation is completed after all
+    incomplete = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
     consultation = relationship("Consultation", back_populates="referral")
 

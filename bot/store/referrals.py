@@ -62,6 +62,7 @@ class QueueItem:
     name: Optional[str]
     codes: Tuple[str, ...]
     messages: int  # messages the client wrote after the hand-off
+    incomplete: bool = False  # the client left before the end: judged on the answers given so far
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def queue(statuses: Sequence[str] = OPEN, *, page: int = 1, per_page: int = 50) 
             referral = row[0]
             items.append(QueueItem(referral.id, referral.consultation_id, row[1], referral.status, referral.severity,
                                    referral.created_at, referral.claimed_by, row[2],
-                                   tuple(codes.get(referral.consultation_id, ())), int(row[3] or 0)))
+                                   tuple(codes.get(referral.consultation_id, ())), int(row[3] or 0),
+                                   bool(referral.incomplete)))
         return items, total
 
 

@@ -49,6 +49,8 @@ STATUS_WORDS = {
     None: "—",
 }
 OUTCOME_WORDS = {"clear": "Clear", "review": "Review", "defer": "Defer", None: "Not judged"}
+# on a referral whose client left part-way (idle expiry or a restart): its reasons come from the answers given so far
+INCOMPLETE_MARKER = "Incomplete: the client did not finish the questions"
 
 
 @lru_cache(maxsize=4)

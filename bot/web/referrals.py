@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot import handoff as rasa_handoff
 from bot.store import audit, consultations, handoff, outbox, referrals
 from bot.store.staff import SignedIn
-from bot.web import auth
+from bot.web import auth, present
 from bot.web.errors import BadRequest, NotFound
 from bot.web.pages import render
 
@@ -69,6 +69,7 @@ def queue(request: Request, who: SignedIn = Depends(auth.need("read_referrals"))
     return render(request, who, "staff/referrals.html", {
         "items": items, "total": total, "page": page, "pages": max(1, math.ceil(total / PER_PAGE)),
         "view": view, "views": list(VIEWS), "counts": referrals.counts(),
+        "incomplete_marker": present.INCOMPLETE_MARKER,
     })
 
 
@@ -84,7 +85,7 @@ def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.ne
     paused = rasa_handoff.is_paused(c["conversation_id"]) if c["requested_human"] else False
     return render(request, who, "staff/referral.html", {
         **view, "c": c, "lines": consultations.transcript(c["conversation_id"]), "paused": paused,
-        "flash": request.query_params.get("done", ""),
+        "flash": request.query_params.get("done", ""), "incomplete_marker": present.INCOMPLETE_MARKER,
     })
 
 
@@ -96,7 +97,8 @@ def referral_print(raw_id: str, request: Request, who: SignedIn = Depends(auth.n
         raise NotFound("referral")
     audit.record(who.staff.email, "print_referral", "referral", str(referral_id), ip=auth.client_ip(request))
     return render(request, who, "staff/referral_print.html", {**view, "c": view["consultation"],
-                                                                "now": datetime.now(timezone.utc)})
+                                                                "now": datetime.now(timezone.utc),
+                                                                "incomplete_marker": present.INCOMPLETE_MARKER})
 
 
 @router.post("/staff/referrals/{raw_id}/{step}")
