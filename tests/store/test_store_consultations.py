@@ -249,7 +249,7 @@ def test_show_has_exactly_the_contract_keys_plus_documented_additions(database_u
     assert all(set(reason) == {"code", "rule", "detail"} for reason in shown["reasons"])
     assert set(shown["referral"]) == {
         "id", "status", "severity", "rules_version", "created_at", "updated_at", "claimed_by", "claimed_at",
-        "contacted_by", "contacted_at", "closed_by", "closed_at", "outcome_note", "transcript_url",
+        "contacted_by", "contacted_at", "closed_by", "closed_at", "outcome_note", "transcript_url", "incomplete",
     }
     assert shown["status"] in ("in_progress", "complete", "abandoned", "handed_off")
 
