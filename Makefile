@@ -21,7 +21,7 @@ RASA_DATA := data/nlu data/rules
 TRAINING_INPUTS := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml' 2>/dev/null | sort)
 LEXICON := $(shell find data/lexicon -type f 2>/dev/null | sort)
 
-.PHONY: help venv spacy model db run test test-fast validate bench clean
+.PHONY: help venv spacy model db run test test-fast validate bench clean system-packages
 
 help:
 	@echo "make run    set up (first time), train if the data changed, start the assistant"
@@ -65,7 +65,10 @@ run: model db node_modules
 validate: venv
 	$(RASA) data validate --data $(RASA_DATA)
 
-test: model db node_modules
+system-packages:
+	@bash .ci/system-packages
+
+test: system-packages model db node_modules
 	$(PY) -m pytest
 
 bench: model db
