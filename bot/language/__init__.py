@@ -11,6 +11,16 @@ Pure functions of text (the pipeline is loaded once and cached; built in memory 
     field_of(text)             answer key a correction is about | None
     detect_language_hint(text) True when clearly not English
     read_further_checks(text)  [further-check code]
+
+Digressions (bot/language/digressions.py; cues in data/lexicon/red_flags.yml and digressions.yml; no spaCy):
+
+    red_flags(text)            [RedFlag(id, label)]  urgent statements ("my lips are swelling up"), empty otherwise
+    asks_for_person(text)      True for an explicit request for a human ("can someone call me back")
+    asks_to_stop(text)         "stop", "can we finish later", "bye for now" (not "I stopped roaccutane")
+    asks_to_restart(text)      "start again", "start over", "restart" (not "yes please start")
+    asks_why(text)             "why do you ask", "what's that got to do with it"
+    wants_correction(text)     "actually ...", "I made a mistake", "I said no but I meant yes"
+    is_question(text)          holds "?" or opens like a question ("how long does it last")
 """
 from __future__ import annotations
 
@@ -32,6 +42,14 @@ _HOMES = {
     "volunteered": "bot.language.readers",
     "yes_no": "bot.language.readers",
     "months_ago": "bot.language.timeexpr",
+    "RedFlag": "bot.language.digressions",
+    "red_flags": "bot.language.digressions",
+    "asks_for_person": "bot.language.digressions",
+    "asks_to_stop": "bot.language.digressions",
+    "asks_to_restart": "bot.language.digressions",
+    "asks_why": "bot.language.digressions",
+    "wants_correction": "bot.language.digressions",
+    "is_question": "bot.language.digressions",
 }
 
 
@@ -45,6 +63,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Fact",
+    "RedFlag",
+    "asks_for_person",
+    "asks_to_restart",
+    "asks_to_stop",
+    "asks_why",
+    "is_question",
+    "red_flags",
+    "wants_correction",
     "MedicationFact",
     "MedicationReading",
     "detect_language_hint",
