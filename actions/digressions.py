@@ -5,12 +5,13 @@ import logging
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, Restarted, SlotSet
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.questions import correction_buttons
-from actions.tracker_answers import correction_values, latest_entities, latest_text
+from actions.tracker_answers import correction_values, latest_entities, latest_intent, latest_text
 from bot import language, store
+from bot.dialogue import questions
 from bot.handoff import SLOT as HANDED_OFF
 
 logger = logging.getLogger(__name__)
@@ -23,15 +24,17 @@ def _form_active(tracker: Tracker) -> bool:
 
 
 class ActionExplainWhy(Action):
+    """"Why do you ask?" outside the questions (inside them the form answers it from data/questions.yml)."""
+
     def name(self) -> str:
         return "action_explain_why"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        slot = tracker.get_slot("requested_slot") if _form_active(tracker) else None
-        response = f"utter_why_{slot}" if slot else "utter_why_general"
-        if response not in (domain.get("responses") or {}):
-            response = "utter_why_general"
-        dispatcher.utter_message(response=response)
+        question = questions.question(tracker.get_slot("requested_slot")) if _form_active(tracker) else None
+        if question is not None:
+            dispatcher.utter_message(text=questions.fill(question.why, tracker.slots))
+        else:
+            dispatcher.utter_message(response="utter_why_general")
         return []
 
 
@@ -51,21 +54,29 @@ class ActionRequestHuman(Action):
             )
             return [SlotSet("requested_human", True)]
         dispatcher.utter_message(response="utter_human_requested")
-        if _form_active(tracker):
-            # the questions may go on (the answers help the practitioner); the pause starts when they end
-            dispatcher.utter_message(response="utter_human_requested_continue")
-        else:
-            dispatcher.utter_message(response="utter_handoff_paused")
+        dispatcher.utter_message(response="utter_handoff_paused")
         return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
 
 
 class ActionUrgentSignpost(Action):
+    """A message the classifier took for an emergency, outside the questions: the clinic's fixed signpost for a
+    red-flag statement (data/lexicon/red_flags.yml), once per red flag; ordinary words get a plain answer."""
+
     def name(self) -> str:
         return "action_urgent_signpost"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        # a fixed signpost from the clinic's settings: the assistant does not triage symptoms
-        dispatcher.utter_message(text=str(tracker.get_slot("clinic_urgent_text") or ""))
+        flags = [flag.id for flag in language.red_flags(latest_text(tracker))]
+        shown = list(tracker.get_slot("urgent_shown") or [])
+        new = [flag for flag in flags if flag not in shown]
+        if new:
+            # a fixed signpost from the clinic's settings: the assistant does not triage symptoms
+            dispatcher.utter_message(text=str(tracker.get_slot("clinic_urgent_text") or ""))
+            return [SlotSet("urgent_shown", shown + new)]
+        if flags:
+            dispatcher.utter_message(response="utter_urgent_again")
+        else:
+            dispatcher.utter_message(response="utter_default")
         return []
 
 
@@ -101,29 +112,40 @@ class ActionCorrectAnswer(Action):
 
 
 class ActionRestartConsultation(Action):
+    """"Start again" outside the questions: asks first when there are answers to set aside, then sets them aside."""
+
     def name(self) -> str:
         return "action_restart_consultation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        confirming = tracker.get_slot("restart_pending") and latest_intent(tracker) == "affirm"
+        has_answers = tracker.get_slot("consent") is True or tracker.get_slot("outcome") is not None
+        if has_answers and not confirming:
+            restart = questions.by_slot()["restart_confirm"]
+            dispatcher.utter_message(text=restart.prompt, buttons=[dict(b) for b in restart.buttons])
+            return [SlotSet("restart_pending", True)]
         try:
             store.abandon_current(tracker.sender_id)  # what was answered stays, marked abandoned
         except Exception:
             logger.exception("could not close the consultation of conversation %s on restart", tracker.sender_id)
-        dispatcher.utter_message(response="utter_restarted")
-        return [Restarted()]
+        dispatcher.utter_message(response="utter_restarted_outside")
+        return [SlotSet(slot, None) for slot in cleared_slots()]
 
 
-class ActionStopConsultation(Action):
-    def name(self) -> str:
-        return "action_stop_consultation"
+def cleared_slots() -> List[str]:
+    """Every slot a fresh start clears: the answers and the form's bookkeeping (the clinic's details stay)."""
+    from actions.tracker_answers import ANSWER_SLOTS
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_stopped")
-        return [SlotSet("requested_slot", None)]
+    names = {q.slot for q in questions.all_questions()} | set(ANSWER_SLOTS)
+    names |= {"contact", "outcome", "restart_pending", "correction_pending", "answer_words", "urgent_shown",
+              "reask_slot", "digressions_here", "picked", HANDED_OFF}
+    return sorted(names)
 
 
 class ActionDefaultFallback(Action):
-    """Not understood outside the questions: say so helpfully, never guess. Keeps the message in the transcript."""
+    """Not understood outside the questions: say so helpfully, never guess. The message stays in the transcript, and
+    is reverted for the dialogue (as Rasa's own fallback does), so the policy listens again instead of predicting this
+    action over and over."""
 
     def name(self) -> str:
         return "action_default_fallback"
@@ -134,5 +156,4 @@ class ActionDefaultFallback(Action):
             dispatcher.utter_message(response="utter_not_english")
         else:
             dispatcher.utter_message(response="utter_default")
-        return []
-
+        return [UserUtteranceReverted()]

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tracker_answers import answers_from
@@ -51,21 +50,3 @@ def finish_consultation(dispatcher: CollectingDispatcher, tracker: Tracker) -> O
             if finding.outcome == "defer" and finding.client_text:
                 dispatcher.utter_message(text=finding.client_text)
     return {"outcome": judgement.outcome}
-
-
-class ActionFinishConsultation(Action):
-    """The same end as a stand-alone action (the form itself finishes when the client confirms the summary)."""
-
-    def name(self) -> str:
-        return "action_finish_consultation"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        if tracker.get_slot("consent") is False:
-            dispatcher.utter_message(response="utter_consent_declined")
-            # forget the "no" so the client can change their mind and start again
-            return [SlotSet("consent", None), SlotSet("requested_slot", None)]
-        if tracker.get_slot("outcome"):
-            dispatcher.utter_message(response="utter_outcome_already_sent")
-            return []
-        values = finish_consultation(dispatcher, tracker)
-        return [SlotSet(k, v) for k, v in (values or {}).items()]

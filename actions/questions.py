@@ -14,9 +14,9 @@ from actions.wording import (
     CHECK_LABELS,
     CONCERN_LABELS,
     DEFAULT_VOLUNTEERED_PHRASE,
-    QUESTION_LABELS,
     VOLUNTEERED_PHRASES,
 )
+from bot.dialogue import questions
 from bot.screening.answers import CONCERNS, FURTHER_CHECKS, YES_NO_KEYS
 
 
@@ -47,10 +47,7 @@ class ActionAskConcerns(Action):
             text = f"Got it: {chosen}. Anything else? Pick another, or tap \"That's all\"."
             buttons.append({"title": "That's all", "payload": "/affirm"})
         else:
-            text = (
-                "What would you like to improve? Pick any that apply, or describe it in your own words "
-                "(several is fine)."
-            )
+            text = questions.by_slot()["concerns"].prompt
         dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
@@ -69,10 +66,7 @@ class ActionAskFurtherChecks(Action):
             buttons.append({"title": "That's all", "payload": "/affirm"})
         else:
             listed = "\n".join(f"- {CHECK_LABELS[c]}" for c in FURTHER_CHECKS)
-            text = (
-                "A few more checks. Do any of these apply to you? Pick all that apply, or tell me in your own "
-                f"words:\n{listed}"
-            )
+            text = f"{questions.by_slot()['further_checks'].prompt}\n{listed}"
             buttons.append({"title": "None of these", "payload": "/deny"})
         buttons.append({"title": "Not sure", "payload": "/unsure"})
         dispatcher.utter_message(text=text, buttons=buttons)
@@ -118,11 +112,12 @@ def describe(key: str, value: Any) -> str:
 def summary_lines(tracker: Tracker) -> List[str]:
     answers = answers_from(tracker)
     contact = " / ".join(v for v in (answers.get("contact_email"), answers.get("contact_phone")) if v)
+    contact = contact or answers.get("contact_as_written") or ""
     values: Dict[str, Any] = {**answers, "contact": contact or None}
     if answers.get("concerns_other"):
         values["concerns"] = f"{describe('concerns', answers.get('concerns') or [])} ({answers['concerns_other']})"
     lines = []
-    for key, label in QUESTION_LABELS.items():
+    for key, label in questions.summary_labels().items():
         if key == "herpes_active" and values.get(key) is None:
             continue
         shown = values[key] if key == "concerns" and isinstance(values.get(key), str) else describe(key, values.get(key))
@@ -134,8 +129,9 @@ def summary_lines(tracker: Tracker) -> List[str]:
 
 
 def correction_buttons() -> List[Dict[str, str]]:
-    fields = [k for k in QUESTION_LABELS if k != "herpes_active"]
-    return [{"title": QUESTION_LABELS[k], "payload": _payload("correct_answer", "field", k)} for k in fields]
+    labels = questions.summary_labels()
+    return [{"title": label, "payload": _payload("correct_answer", "field", key)}
+            for key, label in labels.items() if key != "herpes_active"]
 
 
 class ActionAskConfirmed(Action):
@@ -150,7 +146,7 @@ class ActionAskConfirmed(Action):
             )
             return []
         text = "Here's what you told me:\n" + "\n".join(summary_lines(tracker))
-        text += "\n\nIs that all correct? You can change any answer before I send it to the clinic."
+        text += "\n\n" + questions.by_slot()["confirmed"].prompt
         dispatcher.utter_message(
             text=text,
             buttons=[

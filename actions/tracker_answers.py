@@ -29,6 +29,8 @@ ANSWER_SLOTS = (
     "notes",
     "requested_human",
     "volunteered",
+    "contact_as_written",
+    "answer_words",
 )
 
 _NEGATIVE_CORRECTION = re.compile(r"\b(?:not|don'?t|do not|never|no longer|haven'?t|isn'?t|aren'?t|am not)\b", re.I)
@@ -97,6 +99,8 @@ def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
     `key` is the question being answered (defaults to the requested slot): "not at the moment" means no to
     "a cold sore now?" but yes to "cold sores ever?"."""
     key = key or tracker.get_slot("requested_slot")
+    if key not in YES_NO_KEYS:
+        key = None  # consent, read-backs, the summary: no past-or-present reading ("not right now" is a no)
     intent = latest_intent(tracker)
     if is_button(tracker):
         return INTENT_ANSWER.get(intent or "")

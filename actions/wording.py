@@ -28,24 +28,7 @@ CHECK_LABELS = {
     "unsure": "Not sure",
 }
 
-QUESTION_LABELS = {
-    "name": "Name",
-    "contact": "Contact",
-    "concerns": "What you'd like treated",
-    "area": "Area",
-    "medications": "Medicines",
-    "blood_thinners": "Blood thinners",
-    "bleeding_disorder": "Bleeding or clotting disorder",
-    "herpes_history": "Cold sores ever",
-    "herpes_active": "Cold sore now",
-    "keloid": "Keloid or raised scars",
-    "active_acne": "Active acne in the area",
-    "isotretinoin": "Isotretinoin (Roaccutane) recently",
-    "pregnancy": "Pregnant or breastfeeding",
-    "skin_infection": "Infection, flare or wound in the area",
-    "further_checks": "Other checks",
-    "notes": "Anything else",
-}
+# The questions' own labels (summary, staff pages) are declared with them in data/questions.yml.
 
 ANSWER_WORDS = {"yes": "Yes", "no": "No", "unsure": "Not sure"}
 

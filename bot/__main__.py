@@ -15,6 +15,7 @@ GROUPS = (
     "bot.language.cli",   # language build/parse
     "bot.web.cli",        # staff add, web serve
     "bot.handoff",        # handoff rules
+    "bot.dialogue.cli",   # questions domain/check
     "bot.serve",          # serve: start everything
 )
 

@@ -32,12 +32,7 @@ def test_rasa_data_validate_is_clean():
     from rasa.shared.core.domain import Domain
 
     domain = Domain.load(str(ROOT / "domain.yml"))
-    form_slots = domain.required_slots_for_form("consultation_form")
-    expected_unused = (
-        {f"utter_ask_{slot}" for slot in form_slots}
-        | {f"utter_why_{slot}" for slot in form_slots}
-        | responses_used_by_code()
-    )
+    expected_unused = responses_used_by_code()
     unexpected = []
     for line in output.splitlines():
         if "UserWarning" not in line:

@@ -5,7 +5,7 @@ import asyncio
 from typing import Any, Dict, List
 
 from actions.digressions import ActionCorrectAnswer, ActionDefaultFallback, ActionExplainWhy, ActionRequestHuman
-from actions.finish import ActionFinishConsultation
+from actions.finish import finish_consultation
 from actions.questions import ActionAskConfirmed, ActionAskFurtherChecks
 from actions.session import ActionSessionStart
 from bot import store
@@ -24,14 +24,17 @@ def run(action, domain, dispatcher, tracker) -> List[Dict[str, Any]]:
     return asyncio.run(action.run(dispatcher, tracker, domain))
 
 
+def finish(dispatcher, tracker) -> Dict[str, Any]:
+    return finish_consultation(dispatcher, tracker) or {}
+
+
 def responses(dispatcher) -> List[str]:
     return [m.get("response") for m in dispatcher.messages if m.get("response")]
 
 
 def test_a_clear_consultation_is_stored_and_the_client_invited_to_book(database_url, domain, dispatcher):
     tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
-    events = run(ActionFinishConsultation(), domain, dispatcher, tracker)
-    assert {"event": "slot", "name": "outcome", "value": "clear", "timestamp": None} in events
+    assert finish(dispatcher, tracker) == {"outcome": "clear"}
     assert responses(dispatcher) == ["utter_outcome_clear"]
     shown = store.show(tracker.sender_id)
     assert shown["status"] == "complete" and shown["outcome"] == "clear" and shown["referral"] is None
@@ -43,7 +46,7 @@ def test_a_flagged_consultation_gets_exactly_one_referral_even_when_the_action_i
     slots = {**CLEAR, "herpes_history": "yes", "herpes_active": "yes"}
     tracker = make_tracker("/affirm", intent="affirm", slots=slots, form_active=False)
     for _ in range(3):  # Rasa retries a custom action when the action server is slow to answer
-        run(ActionFinishConsultation(), domain, dispatcher, tracker)
+        finish(dispatcher, tracker)
     shown = store.show(tracker.sender_id)
     assert shown["outcome"] == "defer"
     assert {r["code"] for r in shown["reasons"]} >= {"active_herpes", "herpes_history"}
@@ -58,14 +61,6 @@ def test_a_flagged_consultation_gets_exactly_one_referral_even_when_the_action_i
     assert "utter_outcome_defer" in responses(dispatcher)
 
 
-def test_consent_declined_stores_nothing_and_gives_the_clinics_contacts(database_url, domain, dispatcher):
-    tracker = make_tracker("/deny", intent="deny", slots={"consent": False}, form_active=False)
-    events = run(ActionFinishConsultation(), domain, dispatcher, tracker)
-    assert responses(dispatcher) == ["utter_consent_declined"]
-    assert store.show(tracker.sender_id) is None
-    assert {"event": "slot", "name": "consent", "value": None, "timestamp": None} in events
-
-
 def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatcher):
     tracker = make_tracker("can I talk to a person", intent="request_human", slots={"consent": None})
     run(ActionRequestHuman(), domain, dispatcher, tracker)
@@ -76,17 +71,16 @@ def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatche
     assert "utter_human_requested" in responses(dispatcher)
 
 
-def test_why_explains_the_question_being_asked(domain, dispatcher):
-    tracker = make_tracker("why do you ask", intent="ask_why", slots={"requested_slot": "blood_thinners"})
-    tracker.slots["requested_slot"] = "blood_thinners"
-    run(ActionExplainWhy(), domain, dispatcher, tracker)
-    assert responses(dispatcher) == ["utter_why_blood_thinners"]
+def test_why_outside_the_questions_explains_them_all(domain, dispatcher):
+    run(ActionExplainWhy(), domain, dispatcher, make_tracker("why do you ask", intent="ask_why", form_active=False))
+    assert responses(dispatcher) == ["utter_why_general"]
 
 
-def test_every_question_has_a_reason_to_give(domain):
-    form_slots = domain["forms"]["consultation_form"]["required_slots"]
-    missing = [slot for slot in form_slots if f"utter_why_{slot}" not in domain["responses"]]
-    assert missing == []
+def test_fallback_is_reverted_so_the_dialogue_listens_again(domain, dispatcher):
+    events = run(ActionDefaultFallback(), domain, dispatcher, make_tracker("not sure", intent="unsure",
+                                                                           form_active=False))
+    assert responses(dispatcher) == ["utter_default"]
+    assert [e["event"] for e in events] == ["rewind"]
 
 
 def test_a_correction_by_button_asks_the_question_again(database_url, domain, dispatcher):

@@ -83,6 +83,9 @@ def run(stack: Stack, turns: Sequence[Turn], sender: Optional[str] = None) -> st
         text = reply_text(replies)
         transcript.append(f"> {turn.say}\n{text}")
         assert not FORBIDDEN.search(text), f"forbidden wording after {turn.say!r}: {text}"
+        assert 1 <= len(replies) <= 4, f"{len(replies)} messages in one reply after {turn.say!r}: {text}"
+        bodies = [repr(sorted((k, str(v)) for k, v in r.items())) for r in replies]
+        assert len(bodies) == len(set(bodies)), f"the same message twice in one reply after {turn.say!r}: {text}"
         if turn.absent is not None:
             assert turn.absent.lower() not in text.lower(), f"after {turn.say!r} unexpected {turn.absent!r}: {text}"
         assert text.strip(), f"no reply at all after {turn.say!r}"

@@ -63,14 +63,17 @@ def test_asking_for_a_person_outside_the_questions_pauses_and_says_what_happens_
     assert store.show("c-1")["status"] == "handed_off" and store.show("c-1")["referral"] is not None
 
 
-def test_asking_during_the_questions_lets_them_carry_on_first(database_url) -> None:
-    from actions.digressions import ActionRequestHuman
+def test_asking_during_the_questions_is_honoured_and_the_question_goes_on(database_url) -> None:
+    from actions.consultation_form import ValidateConsultationForm
 
-    events, said = run(ActionRequestHuman(), tracker("c-2", "a person please", intent="request_human",
-                                                     form_active=True))
+    events, said = run(ValidateConsultationForm(), tracker("c-2", "could someone from the clinic ring me",
+                                                           intent="request_human", form_active=True,
+                                                           slots={"requested_slot": "keloid", "consent": True}))
 
-    assert said == ["utter_human_requested", "utter_human_requested_continue"]
+    assert said == ["utter_human_requested_in_questions"]
     assert {"event": "slot", "name": "handed_off", "value": True, "timestamp": None} in events
+    assert {"event": "slot", "name": "requested_slot", "value": "keloid", "timestamp": None} in events
+    assert store.show("c-2")["referral"] is not None
 
 
 def test_messages_after_the_hand_off_are_kept_once_and_acknowledged(database_url) -> None:

@@ -1,0 +1,1 @@
+"""The chat channels the Rasa server listens on (configured in credentials.yml)."""
