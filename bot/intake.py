@@ -21,6 +21,7 @@ _MD_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
 _MD_EDGE_STAR = re.compile(r"(?<!\w)\*+|\*+(?!\w)")
 _MD_EDGE_UNDERSCORE = re.compile(r"(?<![\w@.])_+|_+(?![\w@.])")
 _MD_LINE_MARK = re.compile(r"(?m)^\s*(?:#{1,6}|>+|[-*+]\s)\s*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                                     "\u2066\u2067\u2068\u2069\u180e\ufe0e\ufe0f"), None)
 
@@ -34,13 +35,15 @@ def strip_markup(text: str) -> str:
         t = html.unescape(t)   # "&lt;b&gt;", "&amp;", "&nbsp;"
     if "<" in t:
         t = _TAG.sub(" ", _COMMENT.sub(" ", t))
-    t = _MD_LINK.sub(r"\1", t)
+    if "](" in t:
+        t = _MD_LINK.sub(r"\1", t)
     t = _MD_LINE_MARK.sub(" ", t)
-    t = t.translate(_INVISIBLE)
-    t = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in t)
+    t = _CONTROL.sub(" ", t.translate(_INVISIBLE))
     t = t.replace("**", "").replace("__", "").replace("~~", "").replace("`", "")
-    t = _MD_EDGE_STAR.sub("", t)
-    t = _MD_EDGE_UNDERSCORE.sub("", t)
+    if "*" in t:
+        t = _MD_EDGE_STAR.sub("", t)
+    if "_" in t:
+        t = _MD_EDGE_UNDERSCORE.sub("", t)
     return " ".join(t.split())
 
 

@@ -214,6 +214,8 @@ class _Message:
                 clause += 1
             elif tok in ";:":
                 clause += 1
+        self._clause_spans = self._spans(self.clause)
+        self._sentence_spans = self._spans(self.sentence)
         self.common = common
         self._negations: Optional[List[int]] = None
         self._cache: Dict[int, List[Tuple[int, int]]] = {}
@@ -233,25 +235,25 @@ class _Message:
             self._cache[key] = found
         return found
 
+    @staticmethod
+    def _spans(ids: List[int]) -> List[Tuple[int, int]]:
+        """For each token, the [start, end) of the run of tokens sharing its id (its clause or sentence)."""
+        out: List[Tuple[int, int]] = []
+        start = 0
+        for i in range(1, len(ids) + 1):
+            if i == len(ids) or ids[i] != ids[start]:
+                out.extend([(start, i)] * (i - start))
+                start = i
+        return out
+
     def clause_start(self, i: int) -> int:
-        c = self.clause[i]
-        while i > 0 and self.clause[i - 1] == c:
-            i -= 1
-        return i
+        return self._clause_spans[i][0]
 
     def clause_span(self, i: int) -> Tuple[int, int]:
-        start, c, end = self.clause_start(i), self.clause[i], i
-        while end < len(self.tokens) and self.clause[end] == c:
-            end += 1
-        return start, end
+        return self._clause_spans[i]
 
     def sentence_span(self, i: int) -> Tuple[int, int]:
-        s, start, end = self.sentence[i], i, i
-        while start > 0 and self.sentence[start - 1] == s:
-            start -= 1
-        while end < len(self.tokens) and self.sentence[end] == s:
-            end += 1
-        return start, end
+        return self._sentence_spans[i]
 
     def negations(self) -> List[int]:
         """Token indexes of negation cues that negate (pseudo-negations and answer words left out)."""
@@ -287,7 +289,7 @@ class _Message:
 
 # ---- the cue files -------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # hashed by identity: it keys the message cache
 class _Common:
     negation: Optional["re.Pattern[str]"]
     not_negation: Optional["re.Pattern[str]"]
@@ -319,8 +321,10 @@ class _FlagCues:
     flags: Tuple[_Flag, ...]
     past: Optional["re.Pattern[str]"]
     present: Optional["re.Pattern[str]"]
+    past_lenders: Optional["re.Pattern[str]"]
     hypothetical: Optional["re.Pattern[str]"]
     not_hypothetical: Optional["re.Pattern[str]"]
+    indications: Optional["re.Pattern[str]"]
     question_openers: frozenset
     speakers: frozenset
     positives: Tuple["re.Pattern[str]", ...]   # every phrase and group: negations inside them negate nothing
@@ -368,7 +372,7 @@ def _lexicon_dir() -> Path:
 
 _PATTERN_KEYS = {
     "person": ("alone", "phrases", "verbs", "call_verbs", "people", "call_people", "humans", "me_verbs",
-               "me_followers", "me_not_before", "frames", "want_frames", "not_frames", "owners"),
+               "me_followers", "me_not_before", "frames", "want_frames", "not_frames", "owners", "at_the_visit"),
     "stop": ("alone", "phrases", "verbs", "objects", "frames", "go_verbs", "go_frames", "not_frames"),
     "restart": ("phrases", "blocked", "conversation", "frames"),
     "why": ("alone", "phrases"),
@@ -419,8 +423,8 @@ _FLAG_KEYS = ("id", "label", "any", "all", "scope", "within", "unless")
 def _load_flags(path: Path) -> _FlagCues:
     data = _read(path)
     where = str(path)
-    unknown = set(data) - {"flags", "past", "present", "hypothetical", "not_hypothetical", "question_openers",
-                           "speakers"}
+    unknown = set(data) - {"flags", "past", "past_lenders", "present", "hypothetical", "not_hypothetical",
+                           "indications", "question_openers", "speakers"}
     if unknown:
         raise CueError(f"{path}: unknown section(s) {', '.join(sorted(map(str, unknown)))}")
     entries = data.get("flags")
@@ -468,8 +472,10 @@ def _load_flags(path: Path) -> _FlagCues:
         flags=tuple(flags),
         past=_compile(data.get("past"), f"{where}: past"),
         present=_compile(data.get("present"), f"{where}: present"),
+        past_lenders=_compile(data.get("past_lenders"), f"{where}: past_lenders"),
         hypothetical=_compile(data.get("hypothetical"), f"{where}: hypothetical"),
         not_hypothetical=_compile(data.get("not_hypothetical"), f"{where}: not_hypothetical"),
+        indications=_compile(data.get("indications"), f"{where}: indications"),
         question_openers=_words(data.get("question_openers"), f"{where}: question_openers"),
         speakers=_words(data.get("speakers"), f"{where}: speakers"),
         positives=tuple(positives),
@@ -499,6 +505,7 @@ def reload() -> None:
     _paths.clear()
     _load_cues.cache_clear()
     _load_flags.cache_clear()
+    _read_message.cache_clear()
 
 
 def check(lexicon_dir: Optional[Path] = None) -> None:
@@ -506,6 +513,16 @@ def check(lexicon_dir: Optional[Path] = None) -> None:
     base = Path(lexicon_dir) if lexicon_dir else _lexicon_dir()
     _load_cues(base / DIGRESSIONS_FILE)
     _load_flags(base / RED_FLAGS_FILE)
+
+
+@lru_cache(maxsize=32)
+def _read_message(text: str, common: _Common) -> _Message:
+    return _Message(text, common)
+
+
+def _message(text: str) -> _Message:
+    """The message read once for every detector the dialogue asks about it (a small cache, keyed by the text)."""
+    return _read_message(text, cues().common)
 
 
 # ---- red flags -------------------------------------------------------------------------------------------------------
@@ -522,6 +539,13 @@ def _flag_match_ok(msg: _Message, fc: _FlagCues, flag: _Flag, span: Tuple[int, i
             return False
     if flag.unless is not None and msg.in_span(flag.unless, msg.sentence_span(start)):
         return False
+    for s, e in msg.find(fc.indications):
+        if e > start or msg.clause[s] != msg.clause[start]:
+            continue
+        gap = msg.tokens[e:start]
+        if not gap or (len(gap) <= 3 and any(t in ("and", "or", ",", "&") for t in gap)
+                       and not any(t in msg.common.subjects and t not in ("and", ",") for t in gap)):
+            return False   # "propranolol for my chest pains", "for anxiety and chest pains", "when I'm wheezy"
     return True
 
 
@@ -540,6 +564,12 @@ def _hypothetical_question(msg: _Message, fc: _FlagCues, start: int) -> bool:
 def _in_past(msg: _Message, fc: _FlagCues, spans: Sequence[Tuple[int, int]]) -> bool:
     """A clause of the match says it was in the past (or is a habit), and none of them says now."""
     clauses = {msg.clause_span(s) for s, _ in spans}
+    for _, end in list(clauses):
+        # "..., that was two years ago": the next clause of the sentence lends its time
+        if end < len(msg.tokens) and msg.sentence[end] == msg.sentence[end - 1]:
+            nxt = msg.clause_span(end)
+            if any(s == nxt[0] or (s == nxt[0] + 1 and msg.tokens[nxt[0]] in _PUNCT) for s, _ in msg.find(fc.past_lenders)):
+                clauses.add(nxt)
     past = any(msg.in_span(fc.past, c) for c in clauses)
     return past and not any(msg.in_span(fc.present, c) for c in clauses)
 
@@ -582,7 +612,7 @@ def red_flags(text: str) -> List[RedFlag]:
     if not text or not text.strip():
         return []
     fc = flag_cues()
-    msg = _Message(text, cues().common)
+    msg = _message(text)
     if not msg.tokens:
         return []
     exempt = frozenset(i for p in fc.positives for s, e in msg.find(p) for i in range(s, e))
@@ -668,13 +698,15 @@ def asks_for_person(text: str) -> bool:
         return False
     c = cues()
     p = c.person
-    msg = _Message(text, c.common)
+    msg = _message(text)
     if not msg.tokens:
         return False
     if _phrase_in(_core(msg, 0, len(msg.tokens)), p["alone"]):
         return True
     exempt = _exempt(msg, (p["phrases"], p["me_verbs"], p["verbs"], p["call_verbs"]))
     owners = p["owners"]
+    if msg.find(p["at_the_visit"]):
+        return False   # "I'd like to talk it through with the practitioner at the consultation": a note
 
     def framed(start: int) -> bool:
         """A request frame before `start` in its clause (or the clause opens with the verb), and no 'do I need to'."""
@@ -719,8 +751,8 @@ def asks_for_person(text: str) -> bool:
         imperative = not _core(msg, msg.clause_start(ms), ms)
         if not (explicit or imperative):
             continue
-        if not explicit and after in p["me_not_before"] and _has_contact_details(text):
-            continue
+        if "back" not in msg.tokens[ms:me] and _has_contact_details(text):
+            continue   # "please ring me after 6 on 07700 900123": the contact answer, a preference
         return True
     return False
 
@@ -734,7 +766,7 @@ def asks_to_stop(text: str) -> bool:
         return False
     c = cues()
     s = c.stop
-    msg = _Message(text, c.common)
+    msg = _message(text)
     if not msg.tokens:
         return False
     exempt = _exempt(msg, (s["phrases"], s["verbs"]))
@@ -767,7 +799,7 @@ def asks_to_restart(text: str) -> bool:
         return False
     c = cues()
     r = c.restart
-    msg = _Message(text, c.common)
+    msg = _message(text)
     exempt = _exempt(msg, (r["phrases"],))
     for start, end in _unnegated(msg, r["phrases"], exempt):
         cs, ce = msg.clause_span(start)
@@ -794,7 +826,7 @@ def asks_why(text: str) -> bool:
         return False
     c = cues()
     w = c.why
-    msg = _Message(text, c.common)
+    msg = _message(text)
     for start, end in _clauses(msg):
         if _phrase_in(_core(msg, start, end), w["alone"]):
             return True
@@ -807,7 +839,7 @@ def wants_correction(text: str) -> bool:
         return False
     c = cues()
     k = c.correction
-    msg = _Message(text, c.common)
+    msg = _message(text)
     words = msg.words(0, len(msg.tokens))
     i = 0
     while i < len(words) and words[i] in k["lead_ins"]:
@@ -832,7 +864,7 @@ def is_question(text: str) -> bool:
         return True
     c = cues()
     q = c.question
-    msg = _Message(text, c.common)
+    msg = _message(text)
     if not msg.tokens:
         return False
     if msg.find(q["frames"]):
