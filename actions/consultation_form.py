@@ -385,7 +385,7 @@ class ValidateConsultationForm(FormValidationAction):
             return {"name": name, "reask_slot": None}
         if self._second_try("name", tracker) and not is_button(tracker):
             written = intake.name_as_written(text)
-            if written:
+            if written and intake.parse_contact(text) is None:  # an email or a phone number is never a name
                 return {"name": written, "reask_slot": None}
         dispatcher.utter_message(text=questions.by_slot()["name"].reask)
         return {"name": None, "reask_slot": "name"}
@@ -493,11 +493,11 @@ class ValidateConsultationForm(FormValidationAction):
             if check is not None:
                 known = [e for e in tracker.get_slot("volunteered") or [] if e.get("code") != check["code"]]
                 result["volunteered"] = known + [check]
-        if slot == "isotretinoin" and answer == YES and not is_button(tracker):
+        if slot == "isotretinoin" and answer in (YES, NO) and not is_button(tracker):
             months = language.months_ago(latest_text(tracker))
             if months is not None:
                 result["isotretinoin_months_ago"] = months
-                if months > window_months(tracker):
+                if answer == YES and months > window_months(tracker):
                     # "yes, but I stopped two years ago": outside the window the question asked about
                     result["isotretinoin"] = NO
         return result

@@ -149,12 +149,10 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> 
             return Reading(digression="correct_answer", red_flags=flags)
     if heard.intent in FAQ_INTENTS and heard.confidence >= FAQ_CONFIDENCE and (asking or not plausible):
         return Reading(digression=heard.intent, red_flags=flags)
-    if not plausible and heard.confidence >= OTHER_CONFIDENCE and heard.intent in (
-        "bot_challenge", "greet", "thanks", "goodbye", "out_of_scope"
-    ):
-        if heard.intent == "goodbye":
-            return Reading(digression="stop", red_flags=flags)
-        return Reading(digression=heard.intent, red_flags=flags)
+    if not plausible and heard.intent == "bot_challenge" and heard.confidence >= OTHER_CONFIDENCE and asking:
+        return Reading(digression="bot_challenge", red_flags=flags)
+    # A greeting, thanks or something out of scope while a question is open is not taken for a digression: it is a
+    # miss like any other message that is not an answer, so the two-miss rule keeps the conversation moving.
     if flags and not plausible:
         return Reading(digression="urgent", red_flags=flags)
     if plausible:

@@ -8,6 +8,7 @@ import pytest
 
 from actions.consultation_form import ValidateConsultationForm
 from bot import store
+from bot.dialogue import questions
 from tests.actions.conftest import make_tracker
 
 EARLIER = {"name": "Jane Doe", "contact": "a@b.com", "contact_email": "a@b.com", "concerns": ["acne_scarring"],
@@ -44,7 +45,7 @@ def test_free_yes_no_answers_are_understood(database_url, domain, dispatcher, te
 def test_an_answer_it_cannot_place_is_asked_again_once_then_noted_unsure(database_url, domain, dispatcher):
     first = run(domain, dispatcher, make_tracker("purple elephants", intent="out_of_scope", requested="keloid"))
     assert first["keloid"] is None and first["reask_slot"] == "keloid"
-    assert "utter_reask_yes_no" in said(dispatcher)
+    assert questions.by_slot()["keloid"].reask in said(dispatcher)
     again = run(
         domain, dispatcher,
         make_tracker("purple elephants", intent="out_of_scope", requested="keloid", slots={"reask_slot": "keloid"}),
@@ -59,9 +60,13 @@ def test_consent_yes_no_and_unclear(database_url, domain, dispatcher):
     assert run(domain, dispatcher, make_tracker("no thanks", intent="deny", requested="consent",
                                                 slots={"consent": None}))["consent"] is False
     assert "utter_consent_declined" in said(dispatcher)
-    unclear = run(domain, dispatcher, make_tracker("hmm", intent="out_of_scope", requested="consent",
+    unclear = run(domain, dispatcher, make_tracker("purple", intent="out_of_scope", requested="consent",
                                                    slots={"consent": None}))
-    assert unclear["consent"] is None and "utter_consent_unclear" in said(dispatcher)
+    assert unclear["consent"] is None and unclear["reask_slot"] == "consent"
+    assert questions.by_slot()["consent"].reask in said(dispatcher)
+    again = run(domain, dispatcher, make_tracker("purple", intent="out_of_scope", requested="consent",
+                                                 slots={"consent": None, "reask_slot": "consent"}))
+    assert again["consent"] is False and "utter_consent_not_given" in said(dispatcher)
 
 
 def test_nothing_is_stored_before_consent(database_url, domain, dispatcher):
@@ -83,7 +88,14 @@ def test_each_answer_is_stored_as_it_is_given(database_url, domain, dispatcher):
 def test_invalid_contact_is_reasked_kindly(database_url, domain, dispatcher, text):
     slots = run(domain, dispatcher, make_tracker(text, requested="contact"))
     assert slots["contact"] is None
-    assert "utter_invalid_contact" in said(dispatcher)
+    assert questions.by_slot()["contact"].reask in said(dispatcher)
+
+
+def test_a_contact_unreadable_twice_is_kept_as_written(database_url, domain, dispatcher):
+    slots = run(domain, dispatcher, make_tracker("ring the salon and ask for me", requested="contact",
+                                                 slots={"reask_slot": "contact"}))
+    assert slots["contact"] == "ring the salon and ask for me"
+    assert slots["contact_as_written"] == "ring the salon and ask for me" and slots["reask_slot"] is None
 
 
 def test_medicines_are_read_with_classes_and_unknown_names_kept_verbatim(database_url, domain, dispatcher):
