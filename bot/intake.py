@@ -75,7 +75,10 @@ _LABEL = re.compile(
     r"[^\W\d_][^\s,.;:!?]*){0,2})",
     re.IGNORECASE,
 )
-_CLAUSE_BREAK = re.compile(r"\s*(?:[,.;!]|\s-\s|\s(?:and|but|&)\s)\s*", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"\s*(?:[,.;!]|\s-\s|\s(?:and|but|&)\s|\s(?=(?:email|e-mail|phone|mobile|tel|number|dob|"
+                           r"age|address)\b))\s*", re.IGNORECASE)
+_PRONOUNS = re.compile(r"\(?\b(?:she|he|they|ze|xe)\s*/\s*(?:her|hers|him|his|them|theirs|they|zir|xem)\b\)?",
+                       re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\-.][^\W\d_]+)*\.?$")
 # words a name never holds: "how much does it cost", "can I talk to a person", "this is my first time"
 _FUNCTION_WORDS = frozenset("""
@@ -179,7 +182,8 @@ def parse_contact(text: str) -> Optional[Contact]:
 
 def _name_text(text: str) -> str:
     """The answer with markup, emoji and emoticons gone, apostrophes straightened and whitespace collapsed."""
-    t = strip_markup(unicodedata.normalize("NFKC", text or "")).translate(_APOSTROPHES)
+    t = strip_markup(unicodedata.normalize("NFKC", text or "").translate(_APOSTROPHES))
+    t = _PRONOUNS.sub(" ", t)   # "Sam (they/them)"
     t = "".join(" " if unicodedata.category(ch)[0] in "SC" else ch for ch in t)
     t = _EMOTICON.sub(" ", " ".join(t.split()))
     return " ".join(t.split())

@@ -24,14 +24,14 @@ MINIMUM = {"asks_for_person": 40, "red_flags": 40}   # positive and negative sen
 
 
 def _table() -> Dict[str, Any]:
-    """The table, each `<section>_more` (the second batch) merged into its section."""
+    """The table, each `<section>_more...` (later batches) merged into its section."""
     raw = load(TABLE)
     assert isinstance(raw, dict), f"{TABLE}: expected a mapping of detector -> cases"
-    table: Dict[str, Any] = {k: v for k, v in raw.items() if not k.endswith("_more")}
+    table: Dict[str, Any] = {k: v for k, v in raw.items() if "_more" not in k}
     for key, more in raw.items():
-        if not key.endswith("_more"):
+        if "_more" not in key:
             continue
-        base = key[: -len("_more")]
+        base = key.split("_more")[0]
         if isinstance(more, dict):
             table[base] = {part: list(table[base][part]) + list(more.get(part) or []) for part in ("positive", "negative")}
         else:
