@@ -22,13 +22,36 @@ contrast words such as "but", and a comma followed by a new subject: "no, my lip
 breathe", "please don't call me"); "no" directly followed by a subject is an answer, not a negation ("no my face is
 swelling up"); a negation that is part of a matched phrase ("can't breathe") or a pseudo-negation ("not sure", "no
 idea") negates nothing.
+
+Each detector:
+  red_flags         a flag's `any` phrase, or its `all` groups together (in a clause, sentence or the message), each
+                    not negated, not after a hypothetical cue ("what if", "will my"), not in a question about the
+                    treatment that names no one, not what a medicine is for ("propranolol for my chest pains"), not
+                    excused by the flag's `unless` ("a bit swollen", "swollen glands"), and not in a clause that says
+                    past or habit ("years ago", "once", "when I see needles") unless it also says now.
+  asks_for_person   the whole message is a request ("human please", "agent"); or a request phrase; or a verb of contact
+                    and a person, in either order, after a request frame ("can I", "I'd like") or opening the clause
+                    ("put me through to reception"), never after "do I need to", never "my doctor"; or "call me back",
+                    "give me a ring" (but "you can call me Sam", and "ring me on 07700..." gives details).
+  asks_to_stop      a clause that is only a stop word ("stop", "bye for now"); or a stop phrase ("finish later");
+                    or a stop verb after a request frame (or opening its clause) followed only by words such as
+                    "this", "now", "here", "the chat" ("I want to stop", but "I want to stop taking aspirin").
+  asks_to_restart   a restart phrase opening its clause, or after a request frame, with no medicine or treatment word
+                    in its clause ("can I start again on roaccutane?" is not one).
+  asks_why          a clause that is only "why?" / "how come", or a why phrase.
+  wants_correction  an opener at the start ("actually", "oops", "scratch that"), "wait"/"hang on" then a changed
+                    answer, or a correction phrase ("I made a mistake", "I said no but I meant yes", "my email is
+                    wrong").
+  is_question       a "?", a question frame ("I was wondering"), or a clause opening like a question: a question word
+                    not followed by a statement's subject ("how long does it last", not "how I feel"), or an
+                    auxiliary followed by a subject ("is it painful", "do you do lips", not "do get them", "Will Chase").
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
@@ -439,7 +462,8 @@ def _load_flags(path: Path) -> _FlagCues:
         spot = f"{where}: flag {n} ({entry.get('id')})"
         bad = set(entry) - set(_FLAG_KEYS)
         if bad:
-            raise CueError(f"{spot}: unknown key(s) {', '.join(sorted(map(str, bad)))} (known: {', '.join(_FLAG_KEYS)})")
+            raise CueError(f"{spot}: unknown key(s) {', '.join(sorted(map(str, bad)))} "
+                           f"(known: {', '.join(_FLAG_KEYS)})")
         missing = [k for k in ("id", "label") if not str(entry.get(k) or "").strip()]
         if missing:
             raise CueError(f"{spot}: missing {', '.join(missing)}")
@@ -568,7 +592,8 @@ def _in_past(msg: _Message, fc: _FlagCues, spans: Sequence[Tuple[int, int]]) -> 
         # "..., that was two years ago": the next clause of the sentence lends its time
         if end < len(msg.tokens) and msg.sentence[end] == msg.sentence[end - 1]:
             nxt = msg.clause_span(end)
-            if any(s == nxt[0] or (s == nxt[0] + 1 and msg.tokens[nxt[0]] in _PUNCT) for s, _ in msg.find(fc.past_lenders)):
+            lenders = msg.find(fc.past_lenders)
+            if any(s == nxt[0] or (s == nxt[0] + 1 and msg.tokens[nxt[0]] in _PUNCT) for s, _ in lenders):
                 clauses.add(nxt)
     past = any(msg.in_span(fc.past, c) for c in clauses)
     return past and not any(msg.in_span(fc.present, c) for c in clauses)
@@ -635,13 +660,12 @@ def red_flags(text: str) -> List[RedFlag]:
 
 # ---- shared helpers for the request detectors ----------------------------------------------------------------------
 
-def _core(msg: _Message, start: int, end: int, extra: frozenset = frozenset()) -> List[str]:
-    """The words of a span with lead-ins ("hi", "ok", "so") and politeness ("please", "thanks") taken off both ends."""
+def _core(msg: _Message, start: int, end: int) -> List[str]:
+    """The words of a span with lead-ins ("hi", "ok", "so") and politeness ("please", "thanks") taken off its ends."""
     words = msg.words(start, end)
-    skip = msg.common.lead_ins | msg.common.politeness | extra
-    while words and words[0] in skip:
+    while words and (words[0] in msg.common.lead_ins or words[0] in msg.common.politeness):
         words.pop(0)
-    while words and (words[-1] in msg.common.politeness or words[-1] in extra):
+    while words and words[-1] in msg.common.politeness:
         words.pop()
     return words
 
@@ -680,8 +704,9 @@ def _owned(msg: _Message, start: int, owners: frozenset) -> bool:
     return start > 0 and msg.tokens[start - 1] in owners
 
 
-def _near(first: Sequence[Tuple[int, int]], second: Sequence[Tuple[int, int]], gap: int) -> List[Tuple[int, int, int, int]]:
-    """Pairs (a from first, b from second) with b starting 0..gap words after a ends, in one clause run."""
+def _near(first: Sequence[Tuple[int, int]], second: Sequence[Tuple[int, int]],
+          gap: int) -> List[Tuple[int, int, int, int]]:
+    """Pairs (a from first, b from second) with b starting 0..gap tokens after a ends (callers check the clause)."""
     pairs = []
     for a in first:
         for b in second:
@@ -721,15 +746,18 @@ def asks_for_person(text: str) -> bool:
             return True
     people = [sp for sp in msg.find(p["people"]) if not _owned(msg, sp[0], owners)]
     call_people = people + [sp for sp in msg.find(p["call_people"]) if not _owned(msg, sp[0], owners)]
-    same_clause = lambda a, b: msg.clause[a] == msg.clause[b]  # noqa: E731
+
+    def same_clause(a: int, b: int) -> bool:
+        return msg.clause[a] == msg.clause[b]
+
     # verb, then a person: "can I speak to one of the nurses", "put me through to reception"
     for verbs, who in ((p["verbs"], people), (p["call_verbs"], call_people)):
         for vs, ve, ps, pe in _near(msg.find(verbs), who, 4):
             if same_clause(vs, ps) and not msg.negated(vs, exempt) and framed(vs):
                 return True
     # a person, then a verb: "can someone call me back", "is there anyone I can talk to"
-    contact = msg.find(p["call_verbs"]) + [sp for sp in msg.find(p["verbs"]) if msg.tokens[sp[0]] not in ("see", "have", "get")] \
-        + msg.find(p["me_verbs"])
+    contact = msg.find(p["call_verbs"]) + msg.find(p["me_verbs"]) \
+        + [sp for sp in msg.find(p["verbs"]) if msg.tokens[sp[0]] not in ("see", "have", "get")]
     for ps, pe, vs, ve in _near(people, contact, 4):
         if same_clause(ps, vs) and not msg.negated(ps, exempt) and not msg.negated(vs, exempt) \
                 and msg.in_span(p["frames"], msg.clause_span(vs)) and not msg.before_in_clause(p["not_frames"], vs):

@@ -33,7 +33,8 @@ def _table() -> Dict[str, Any]:
             continue
         base = key.split("_more")[0]
         if isinstance(more, dict):
-            table[base] = {part: list(table[base][part]) + list(more.get(part) or []) for part in ("positive", "negative")}
+            table[base] = {part: list(table[base][part]) + list(more.get(part) or [])
+                           for part in ("positive", "negative")}
         else:
             table[base] = list(table[base]) + list(more)
     return table
