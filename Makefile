@@ -19,7 +19,8 @@ export WEB_PORT ?= 8000
 # Rasa reads only these folders (data/screening and data/lexicon are ours, not training data).
 RASA_DATA := data/nlu data/rules
 TRAINING_INPUTS := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml' 2>/dev/null | sort)
-LEXICON := $(shell find data/lexicon -type f 2>/dev/null | sort)
+# (the cue files for digressions and red flags are read by the actions at run time: no retraining when they change)
+LEXICON := $(shell find data/lexicon -type f ! -name digressions.yml ! -name red_flags.yml 2>/dev/null | sort)
 
 .PHONY: help venv spacy model db run test test-fast validate bench clean system-packages
 
