@@ -127,6 +127,9 @@ _YES = re.compile(
     r"had them|had it|"
     r"had a few|had a couple|still do|that'?s right|that is right|yes i|they do|it does|it'?s mine|it is mine|"
     r"that'?s mine|they'?re mine|i'?m pregnant|i am pregnant)")
+# with no question known (a correction, a read-back), "I have ..." is the client saying so, whatever the object
+_YES_ANY_OBJECT = re.compile(r"\b(?:i have(?! to\b)|i'?ve got|ive got|i have got|i got|i get|i take|i'?m on|im on|i use|"
+                             r"i suffer|i had(?! to\b)|i'?ve had|ive had|i'?m still on|i still have|i'?ve been on)\b")
 # the client had it: "had one last week", "used to on my chin", "a couple of times as a kid"
 _PAST_AFFIRMED = re.compile(r"\b(?:had one|had it|had them|had a few|had a couple|i had$|it went|my last one|used to|"
                             r"as a (?:kid|child|teenager|teen|baby|youngster)|in my (?:teens|twenties|20s|youth)|"
@@ -303,6 +306,18 @@ _WORD_FIXES = {
     "okey": "okay", "okie": "okay", "preg": "pregnant", "sorta": "sort of",
     "kinda": "kind of",
 }
+# words that never name a medicine or a condition: an answer made only of these needs no spaCy reading
+_ANSWER_WORDS = frozenset("""
+yes yeah yep yup ya yah y ye aye sure correct right definitely absolutely of course indeed true totally certainly
+no nope nah na n never none nothing not nil neither nor at all really thanks thank you please
+i i'm i've i'd me my mine do don't does doesn't did didn't have haven't has hasn't am is isn't are aren't was wasn't
+it they them one ones some any a an the that this so too also still now then just only ever anymore any more longer
+think so know don't sure unsure idk dunno maybe perhaps possibly probably might could be guess suppose believe
+not that i'm aware of as far to my knowledge remember recall can't cannot idea clue hmm hm um umm erm er well oh ok okay
+sometimes occasionally once twice often usually rarely few couple times every now and again when used to ago years year
+months month weeks week days day last recently lately currently moment at the mo minute present today these days
+afraid unfortunately sadly luckily thankfully happily touch wood mate love hun x
+""".split())
 _THUMBS_UP = frozenset("\U0001f44d\U0001f44c\u2705\u2714\U0001f197")
 _THUMBS_DOWN = frozenset("\U0001f44e\u274c\u2716")
 
@@ -586,7 +601,7 @@ def _verdict(c: _Clause, key: Optional[str], own_too: bool, others_meds: bool = 
     no_hit = _NO.search(s)
     if no_hit and re.search(r"\b(?:nothing|none|nowt|zero)\b", s) and not _NOT_A_DENIAL.search(s):
         return _Verdict(NO)
-    yes_hit = _YES.search(s) if trusted else None
+    yes_hit = (_YES.search(s) or (_YES_ANY_OBJECT.search(s) if key is None and not agreement else None)) if trusted else None
     freq = _FREQ.search(s) if trusted else None
     if no_hit and not _NOT_A_DENIAL.search(s) and (not yes_hit or no_hit.start() <= yes_hit.start()):
         if re.search(r"\b(?:not anymore|no longer|not any more)\b", s) and history:
@@ -732,7 +747,8 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
         if agreed is not None:
             return agreed
     k = key if key in SCREENING_KEYS else None
-    facts = find_facts(raw) if k is not None else []
+    # the spaCy reading only when the answer has a word that could name something ("yes", "not sure" cannot)
+    facts = find_facts(raw) if k is not None and not set(re.findall(r"[a-z']+", t)) <= _ANSWER_WORDS else []
     if facts:
         _refresh_entries()
     clauses = _clauses(raw, facts)

@@ -66,6 +66,8 @@ def test_tables_cover_every_key_and_class() -> None:
     assert len(cases) + len(load("yes_no_readback.yml")) >= 250
     texts = [(c["key"], c["text"]) for c in cases]
     assert len(texts) == len(set(texts)), "a line is listed twice"
+    readbacks = [c["text"] for c in load("yes_no_readback.yml")]
+    assert len(readbacks) == len(set(readbacks)), "a read-back line is listed twice"
 
 
 def test_speed_is_reported(capsys: pytest.CaptureFixture) -> None:
