@@ -209,6 +209,8 @@ def _strip_intro(t: str) -> Tuple[str, bool]:
         trimmed = _TAIL.sub("", t).strip(" ,.!-:;\"'")
         if trimmed == t:
             break
+        if len(trimmed.split()) == 1 and len(t.split()) == 2 and re.fullmatch(r"[^\W\d_][\w'-]* [A-Z][\w'-]*", t):
+            break  # "Sunny Bye": a capitalised second word with nothing before it is a surname, not a sign-off
         t = trimmed
     return t.strip(" ,.!-:;\"'"), intro
 
@@ -274,9 +276,17 @@ def parse_name(text: str) -> Optional[str]:
         t, intro = _strip_intro(t)
         if intro:
             # "I'm Sarah, I'd like to book", "my name is Tom Lee and my email is tom@example.com"
-            head = _CLAUSE_BREAK.split(t, maxsplit=1)[0].strip(" ,.!-:;\"'()")
+            clauses = [c.strip(" ,.!-:;\"'()") for c in _CLAUSE_BREAK.split(t)]
+            head = clauses[0] if clauses else ""
             if head and not re.search(r"[\d@]", head) and _is_name(head.split()):
                 t = head
+                if len(head.split()) == 1:
+                    # "I'm called Finn, Finn Doyle", "it's Margery - well, Marjorie actually, ... Marjorie Sutcliffe":
+                    # the fuller name said after it is the name
+                    fuller = [c for c in clauses[1:] if len(c.split()) >= 2 and not re.search(r"[\d@]", c)
+                              and _is_name(c.split())]
+                    if fuller:
+                        t = max(reversed(fuller), key=lambda c: len(c.split()))
     if not t or any(ch in t for ch in "<>{}[]@\\/=;|#%&*+_~^$") or re.search(r"\d", t):
         return None
     t = t.strip(" ,.!-:;\"'()")
