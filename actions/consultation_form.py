@@ -10,6 +10,7 @@ as written, and consent is explained once more with the clinic's phone and the o
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -98,6 +99,10 @@ def _contradiction(tracker: Tracker, slot: str) -> Optional[Dict[str, Any]]:
     generic = fact.get("generic")
     shown = f"{name} ({generic})" if generic and generic.lower() != str(name).lower() else str(name)
     return {"code": code, "mention": f"medicines answer: {name}", "name": shown, "confirmed": None, "asked": False}
+
+
+_SEND_IT = re.compile(r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|right|fine)|"
+                      r"spot on|looks? (?:good|right|fine|correct))\b")
 
 
 def _said(text: str) -> str:
@@ -601,6 +606,8 @@ class ValidateConsultationForm(FormValidationAction):
                 return {"confirmed": None, "correction_pending": False, "reask_slot": None}
             dispatcher.utter_message(response="utter_which_answer")
             return {"confirmed": None, "reask_slot": "confirmed"}
+        if answer == UNSURE and _SEND_IT.search(latest_text(tracker).lower()):
+            answer = YES  # "I think that's everything, yes, send it": the hedge is about the client, not the answers
         if answer == YES or (is_button(tracker) and intent == "affirm") or self._second_try("confirmed", tracker):
             if tracker.get_slot("outcome"):
                 return {"confirmed": True, "correction_pending": False, "reask_slot": None}

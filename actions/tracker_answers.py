@@ -99,12 +99,12 @@ def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
     `key` is the question being answered (defaults to the requested slot): "not at the moment" means no to
     "a cold sore now?" but yes to "cold sores ever?"."""
     key = key or tracker.get_slot("requested_slot")
-    if key not in YES_NO_KEYS:
-        key = None  # consent, read-backs, the summary: no past-or-present reading ("not right now" is a no)
+    if key not in YES_NO_KEYS and key not in language_keys():
+        key = None  # read-backs and the like: no past-or-present reading ("not right now" is a no)
     intent = latest_intent(tracker)
     if is_button(tracker):
         return INTENT_ANSWER.get(intent or "")
-    text = latest_text(tracker)
+    text = intake.strip_markup(latest_text(tracker))  # "<b>no</b> spots" is a no
     if _NO_BUT.match(text):
         return NO  # "no, but I take Eliquis": the answer is no; what follows is read back as a volunteered fact
     parsed = language.yes_no(text, key=key)
@@ -114,6 +114,13 @@ def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
     if intent in INTENT_ANSWER and confidence >= 0.7:
         return INTENT_ANSWER[intent]
     return None
+
+
+def language_keys() -> frozenset:
+    """Keys the yes/no reader knows words of its own for besides the screening questions (consent, the summary)."""
+    from bot.language.readers import AGREEMENT_KEYS
+
+    return AGREEMENT_KEYS
 
 
 def window_months(tracker: Tracker) -> float:

@@ -88,6 +88,8 @@ def plausible_answer(question: Question, text: str) -> bool:
     if kind == "contact":
         return intake.parse_contact(text) is not None
     if kind in ("yes_no", "read_back"):
+        if _asks_instead(text):
+            return False  # "is there a risk of infection?" names the condition, but asks; it does not answer
         return language.yes_no(text, key=question.key if kind == "yes_no" else None) is not None
     if kind == "checklist":
         return bool(language.read_further_checks(text)) or language.yes_no(text) is not None
@@ -105,6 +107,17 @@ def plausible_answer(question: Question, text: str) -> bool:
         return bool(codes) and (codes != ["other"] or not is_question(text))
     # free text (area, notes): anything that is not a question
     return not is_question(text)
+
+
+_OPENS_WITH_ANSWER = re.compile(
+    r"^\s*(?:yes|yeah|yep|yup|yea|ya|aye|no|nope|nah|not|never|none|i think|i don'?t|i do|i have|i am|i'?m|i was|"
+    r"i had|i get|i used|maybe|probably|possibly|perhaps|dunno|sort of|kind of|only|just|sometimes)\b", re.IGNORECASE)
+
+
+def _asks_instead(text: str) -> bool:
+    """A message shaped as a question ("what skincare should I use after?", "why do you ask about keloids") that does
+    not open with an answer ("no, why?", "I think so?" still answer)."""
+    return bool(_OPENS_LIKE_QUESTION.match(text)) and not _OPENS_WITH_ANSWER.match(text)
 
 
 def _facts_named(text: str) -> bool:
@@ -128,6 +141,8 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> 
     person = bool(language.asks_for_person(clean))
     if question.reader == "consent" and read_consent(clean) == WHY:
         return Reading(digression="ask_why", person=person, red_flags=flags)
+    if language.asks_why(clean) and _asks_instead(clean):
+        return Reading(digression="ask_why", person=person, red_flags=flags)
     if language.asks_to_restart(clean):
         return Reading(digression="start_over", person=person, red_flags=flags)
     if question.free_text and language.asks_to_stop(clean) and not _facts_named(clean):
@@ -137,6 +152,8 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> 
     if plausible and not (asking and question.free_text and not _facts_named(clean)):
         return Reading(person=person, red_flags=flags)
     # Not an answer (or a free-text question's "answer" that is itself a question): which digression, if any?
+    if not person and heard.intent == "request_human" and heard.confidence >= OTHER_CONFIDENCE:
+        person = True  # a request the cues do not know, and the classifier is sure of, on a message that is no answer
     if person:
         return Reading(digression="request_human", person=True, red_flags=flags)
     if language.asks_why(clean):

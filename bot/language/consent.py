@@ -32,10 +32,10 @@ _UNSURE = re.compile(
     r"\b(?:not (?:really |too |so |quite )?sure|unsure|don'?t know|dont know|do not know|dunno|maybe|perhaps|"
     r"possibly|let me think|think about it|depends|wary|hesitant|not certain|idk|hmm+|umm*|erm+)\b")
 _YES = re.compile(
-    r"^(?:y|ya|yes+|yeah+|yea|yep|yup|yh|aye|ok+|okay|okey|oki|k|kk|sure|fine|alright|all right|right|absolutely|"
+    r"^(?:y|ya|ye|yes+|yeah+|yea|yep|yup|yh|aye|ok+|okay|okey|oki|k|kk|sure|fine|alright|all right|right|absolutely|"
     r"definitely|certainly|of course|course|go ahead|go for it|agreed|agree|consent|sound|grand|cool|great|perfect|"
     r"happy|fire away|crack on|carry on|proceed|please do|by all means|whatever)\b"
-    r"|\b(?:i (?:do )?(?:consent|agree)|i give (?:my )?consent|consent given|i'?m (?:fine|happy|ok|okay|good) "
+    r"|\b(?:i (?:do )?(?:consent|agree)|i (?:do )?con[sc]\w*nt|i give (?:my )?consent|consent given|i'?m (?:fine|happy|ok|okay|good) "
     r"(?:with|for|to)|happy to|fine (?:with|by) me|that'?s (?:fine|ok|okay|grand|alright|good)|all good|"
     r"you can (?:store|keep|use|have|hold)|go ahead|crack on|fire away|carry on|proceed|okey dokey|"
     r"whatever you need|of course|yes please|yes pls|yes i|i understand)\b")
@@ -52,9 +52,11 @@ def read_consent(text: str) -> Optional[str]:
     t = _clean(text)
     if not t:
         return None
-    if t.endswith("?") or _WHY.search(t):
-        if _WHY.search(t) or re.search(r"\b(?:data|information|info|answers|stored|kept|see)\b", t):
-            return WHY
+    asking = t.endswith("?") or bool(re.match(r"(?:why|what|who|how|where|when|will|is|are|do|does|can)\b", t))
+    if asking and (_WHY.search(t) or re.search(r"\b(?:data|information|info|answers|stored|kept|see)\b", t)):
+        return WHY  # a question about the data ("I agree, I've read the privacy bit" is no question)
+    if re.search(r"\b(?:then|so|but|in that case|if so)\W+(?:it'?s a )?(?:yes|ok|okay|fine|go ahead|sure|i agree|i consent)\W*$", t):
+        return YES  # "I'm wary, but if it's only the clinic that sees it then yes": the last word is the answer
     if _YES_WITH_NO.search(t) and not re.search(r"\b(?:not (?:comfortable|happy|consent))\b", t):
         return YES
     if _NO.search(t):
