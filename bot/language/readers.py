@@ -61,7 +61,14 @@ _UNSURE = re.compile(
     r"yes and no|yes or no|a bit of both|half and half|too (?:early|soon) to (?:tell|say|know)|hard to tell|can'?t say|"
     r"can'?t tell|cannot tell|(?:i'?d|i would|i'?ll|i will|i need to|need to|have to|let me|i'?ll have to|i'?d need to|"
     r"would have to|i must) (?:check|ask|look|find out)|no way of knowing|not been tested|never been tested|"
-    r"haven'?t (?:been )?tested|not tested)\b")
+    r"haven'?t (?:been )?tested|not tested|"
+    r"do ?n[o']?t (?:really |rightly |actually |honestly |genuinely |exactly |truly |even |properly |fully )+know|"
+    r"(?:could ?n[o']?t|couldnt|can ?n[o']?t|cannot|can'?t) (?:honestly |really |rightly |truthfully |actually )?"
+    r"(?:say|tell)|(?:can ?n[o']?t|can'?t|cannot|could ?n[o']?t|couldnt) be (?:sure|certain|100)|"
+    r"would ?n[o']?t (?:like|want|dare|care) to (?:say|guess)|your guess is as good as mine|"
+    r"(?:have ?n[o']?t|haven'?t|not) (?:got )?(?:the )?(?:foggiest|faintest|slightest)|not a scooby|search me|beats me|"
+    r"(?:i'?ll|i will|i'?d|i would|i need to|need to|have to) (?:have to |need to )?(?:double[ -]?check|check|ask|look)|"
+    r"no (?:earthly )?idea)\b")
 # hums on their own are a hedge; before an answer ("hmm not that I'm aware of") they are not
 _HUM = re.compile(r"^(?:hmm*|um+|erm+|er+|uh+|well|ooh|oh)(?: (?:hmm*|um+|erm+|er+|uh+|well|ooh|oh))*$")
 # "pretty sure not", "I'm fairly sure I don't": confidence, not a hedge
@@ -213,6 +220,19 @@ _COUNTS = re.compile(r"\b(?:does (?:that|it|this) count|would (?:that|it|this) c
                      r"do(?:es)? (?:that|it|this) qualify|is that classed as|are they the same)\b")
 _INTERROGATIVE = re.compile(r"^(?:who|what|whats|what's|why|how|when|where|which|whose|do|does|did|is|are|can|could|"
                             r"will|would|should|shall|am|have|has|was|were|may|must)\b")
+# a question with no question mark ("is there a risk of infection", "will it make my cold sores worse"): a question word,
+# or an auxiliary before its subject; not an answer that starts the same way ("when I was a kid", "have eczema", "could be")
+_QUESTION_LIKE = re.compile(
+    r"^(?:(?:so|and|but|also|ok|okay|oh|just wondering|quick question|sorry)\s+)*(?:"
+    r"(?:what|whats|what's|why|how|which|whose|who)\b(?! (?:i (?:was|had|did|used)|a shame|a pain|annoying))"
+    r"|(?:when|where) (?:do|does|did|is|are|can|could|will|would|should|shall|am)\b"
+    r"|(?:do|does|did|is|are|can|could|will|would|should|shall|am|was|were|may|must|have|has|is ?n't|are ?n't|do ?n't|"
+    r"does ?n't|wo ?n't|can'?t|ca ?n't)\s+(?:i|i'm|you|u|it|there|that|this|they|we|he|she|your|anyone|someone|people|"
+    r"everyone|the (?:treatment|needles?|needling|procedure|session|microneedling|micro-needling|results?|redness|"
+    r"swelling|skin)|micro-?needling)\b"
+    r"|(?:do|does|is|are|will|can|could|would|should)\s+\w+(?:\s+\w+)?\s+(?:a (?:problem|issue|risk|worry|concern)|"
+    r"an (?:issue|problem)|matter|count|affect\w*|make|cause|stop|interfere|mean|okay|ok|safe|fine|allowed|"
+    r"dangerous|bad|react|work|change)\b)")
 
 # The questions' own words, with words between the parts of a phrase that the lexicon's exact phrases cannot hold.
 _THINNER_FOR = re.compile(
@@ -754,6 +774,8 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
     clauses = _clauses(raw, facts)
     if not clauses:
         return None
+    if len(clauses) == 1 and not clauses[0].question and _QUESTION_LIKE.match(clauses[0].text):
+        clauses[0].question = True          # "is there a risk of infection": a question with no "?"
     # a question back ("who sees it?", "do I have to?") is not an answer, unless it names the client's own medicine
     if all(c.question for c in clauses) and _INTERROGATIVE.match(clauses[0].text) and not _LEAD_YES.match(clauses[0].text) \
             and not _LEAD_NO.match(clauses[0].text) and not _answer_hedge(t):
