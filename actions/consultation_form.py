@@ -179,7 +179,7 @@ class ValidateConsultationForm(FormValidationAction):
         intent = message.get("intent") or {}
         heard = Heard(text=latest_text(tracker), intent=intent.get("name"),
                       confidence=float(intent.get("confidence") or 0.0))
-        reading = read(question, heard)
+        reading = read(question, heard, answered=lambda key: tracker.get_slot(key) is not None)
         reading = self._repeated_digression(reading, question, tracker)
 
         events: List[EventType] = []
@@ -276,6 +276,9 @@ class ValidateConsultationForm(FormValidationAction):
             return again
         if kind == "bot_challenge":
             dispatcher.utter_message(response="utter_iamabot")
+            return again
+        if kind == "other_question":
+            dispatcher.utter_message(response="utter_other_question")
             return again
         if kind == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope_in_questions")

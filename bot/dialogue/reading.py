@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from bot import intake, language
 from bot.dialogue.questions import Question
@@ -125,7 +125,20 @@ def _facts_named(text: str) -> bool:
     return bool(language.find_facts(text))
 
 
-def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> Reading:
+_WHY_OPENING = re.compile(r"^\s*(?:why|y|wy|whys|why's)\b(?!\s*(?:es|eah|ep|up)\b)", re.IGNORECASE)
+
+
+def _asks_why(text: str) -> bool:
+    """"why do you ask?" in any shape: opening with why ("y do u need that", "why ask whether I'm pregnant"), or a
+    why-question after words that are no answer ("I'm happy to answer but why does it matter?")."""
+    if _WHY_OPENING.match(text) and not re.match(r"^\s*y\s*$", text, re.IGNORECASE):
+        return True
+    return bool(language.asks_why(text)) and ("?" in text or _asks_instead(text)) and not re.match(
+        r"^\s*(?:yes|yeah|yep|yup|no|nope|nah|not really)\b", text, re.IGNORECASE)  # "no, why?" answers first
+
+
+def read(question: Question, heard: Heard, *, restart_pending: bool = False,
+         answered: Callable[[str], bool] = lambda key: True) -> Reading:
     """How to take `heard` while `question` is open (see the module's docstring)."""
     text = heard.text or ""
     if heard.button:
@@ -141,8 +154,13 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> 
     person = bool(language.asks_for_person(clean))
     if question.reader == "consent" and read_consent(clean) == WHY:
         return Reading(digression="ask_why", person=person, red_flags=flags)
-    if language.asks_why(clean) and _asks_instead(clean):
+    if _asks_why(clean):
         return Reading(digression="ask_why", person=person, red_flags=flags)
+    if language.wants_correction(clean) and question.reader not in ("confirm", "read_back", "restart"):
+        field_ = language.field_of(clean)
+        if field_ and field_ != question.key and answered(field_):
+            # "I'm not pregnant, I pressed the wrong one" while the checklist is open: the earlier answer changes
+            return Reading(digression="correct_answer", person=person, red_flags=flags)
     if language.asks_to_restart(clean):
         return Reading(digression="start_over", person=person, red_flags=flags)
     if question.free_text and language.asks_to_stop(clean) and not _facts_named(clean):
@@ -172,6 +190,8 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False) -> 
     # miss like any other message that is not an answer, so the two-miss rule keeps the conversation moving.
     if flags and not plausible:
         return Reading(digression="urgent", red_flags=flags)
+    if not plausible and _asks_instead(clean):
+        return Reading(digression="other_question", red_flags=flags)  # a question we have no answer for
     if plausible:
         return Reading(person=person, red_flags=flags)
     return Reading(red_flags=flags)  # a miss: the question's validator asks again once, then moves on
