@@ -277,10 +277,17 @@ _HERPES_EVER = re.compile(r"\b(?:get them|got them|had them|get one|had one|get 
 _ACNE_NOW = re.compile(r"\b(?:whiteheads|blemish\w*|cysts?|spotty|broken out|breaking out|break out|flare ?up|pimples?|"
                        r"zits?|(?<!dark )(?<!sun )(?<!age )(?<!brown )(?<!liver )(?<!red )(?<!beauty )spots?|angry ones)\b")
 _ACNE_NOT = re.compile(r"\b(?:just (?:the )?(?:scar\w*|marks?|red marks|dark marks|pigmentation|blackheads)|only (?:the )?"
-                       r"(?:scar\w*|marks?)|blackheads? only)\b")
+                       r"(?:scar\w*|marks?)|blackheads? only|(?:just|only) (?:a few|some|a couple of|the odd|a bit of|"
+                       r"a handful of|a load of|loads of|lots of|\w+) (?:blackheads|whiteheads? and blackheads|milia|"
+                       r"enlarged pores|open pores)|blackheads(?: \w+){0,3} but (?:no|not)\b)\b")
 _SKIN_NOW = re.compile(r"\b(?:cut|cuts|scratch(?:es|ed)?|graze\w*|scab\w*|still open|open (?:wound|sore|cut|skin|graze)|"
                        r"weeping|oozing|infected|flar\w*|playing up|acting up|blister\w*|burn|burnt|broken skin|"
                        r"skin is broken|bleeding|crusty)\b")
+# where a cut or a graze is not in the area treated (a finger, a heel), and the face, which is
+_BODY_ELSEWHERE = re.compile(r"\b(?:fingers?|thumbs?|hands?|arms?|heels?|feet|foot|toes?|knees?|legs?|shins?|elbows?|"
+                             r"wrists?|ankles?|palms?|knuckles?)\b")
+_FACE = re.compile(r"\b(?:face|cheeks?|chin|jaw\w*|forehead|nose|lips?|mouth|eyes?|brow|temples?|neck|scalp|ears?|"
+                   r"decollet\w*|chest|treat\w*|area)\b")
 _BLEED_SIGN = re.compile(r"\b(?:bruise|bruises|bruising|bleed|bleeds|bleeding)\b(?:\s+\S+){0,3}?\s+(?:easily|a lot|"
                          r"for ages|loads|heavily|badly|like mad|forever|longer)\b")
 _AGE_STATEMENT = re.compile(r"\b(?:i'?m|i am|im) (?:\d+|[a-z]+ty(?:[- ][a-z]+)?)(?: years old| yrs old| now)?\b(?! ?(?:weeks?|"
@@ -444,6 +451,7 @@ class _Verdict:
     particle: bool = False         # a "yes" / "no" word
     plain_reply: bool = False      # "I got...", "I have...": does not overturn a particle before it without a "but"
     contrast: bool = False         # the clause opened with "but", "though", "only", "just"
+    topic: Optional[bool] = None   # "X yes" / "X no": whether X is the condition asked (None: not such a clause)
 
 
 _OTHER = "other"
@@ -508,7 +516,8 @@ def _sign(s: str, key: Optional[str]) -> Optional[str]:
         if m:
             return NO if re.search(r"\b" + neg + r"\b", s[:m.start()]) else YES
     if key in ("herpes_active", "herpes_history", "active_acne", "skin_infection") and _IT_IS_ON.search(s) \
-            and not re.search(r"\b" + neg + r"\b", s) and not _RESOLVED.search(s):
+            and not re.search(r"\b" + neg + r"\b", s) and not _RESOLVED.search(s) \
+            and not (key == "active_acne" and _ACNE_NOT.search(s)):
         return YES
     if key in ("herpes_active", "herpes_history"):
         m = _HERPES_NOW.search(s) or (_HERPES_EVER.search(s) if key == "herpes_history" else None)
@@ -522,6 +531,8 @@ def _sign(s: str, key: Optional[str]) -> Optional[str]:
             return YES
     elif key == "skin_infection":
         m = _SKIN_NOW.search(s)
+        if m and _BODY_ELSEWHERE.search(s) and not _FACE.search(s):
+            return None     # "I cut my finger cooking", "a blister on my heel": not the area treated
         if m and not re.search(r"\b" + neg + r"\b", s[:m.start()]) and not _PAST.search(s) and not _RESOLVED.search(s):
             return YES
     elif key == "bleeding_disorder":
@@ -546,6 +557,46 @@ def _at_its_time(answer: str, s: str, key: Optional[str]) -> str:
 
 _MEDICINE_KEYS = frozenset({"blood_thinners", "isotretinoin"})
 
+# "cold sores no", "sore throats yes": a topic, then its answer (the topic is a few words, not "I do", "currently", "a few")
+_TOPIC_PARTICLE = re.compile(
+    r"^(?:(?:but|and|though|so|although|whereas) )?(?P<x>(?!(?:i|i'm|i've|i'd|me|my|it|it's|they|they're|we|he|she|yes|"
+    r"yeah|yep|no|nope|nah|not|never|none|definitely|currently|sadly|unfortunately|only|just|a|an|one|once|twice|every|"
+    r"still|right|at|on|in|used|that|that's|this|those|these|some|all|both|ugh|oh|well|so|sometimes|occasionally|"
+    r"usually|normally|probably|maybe|actually|obviously|honestly|absolutely|of|for|with|as|when|since|last|now|then|"
+    r"hmm|um|er|erm)\b)[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,3}) (?P<p>yes|yeah|yep|yup|no|nope|nah|never|none)$")
+# the questions' conditions by name, for a topic ("bleeding disorder no", "infection no")
+_KEY_NOUNS = {
+    "blood_thinners": r"blood ?thinners?|anti-?coagulants?",
+    "bleeding_disorder": r"bleeding (?:disorders?|problems?|conditions?)|clotting (?:disorders?|problems?|conditions?)",
+    "herpes_history": r"cold ?sores?|herpes|hsv\w*|fever blisters?", "herpes_active": r"cold ?sores?|herpes|hsv\w*|fever blisters?",
+    "keloid": r"keloids?|raised scars?|scarring raised", "active_acne": r"acne|spots|breakouts?|pimples?|zits?|blemishes",
+    "isotretinoin": r"isotretinoin|roaccutane|accutane", "pregnancy": r"pregnan\w*|breast ?feeding",
+    "skin_infection": r"infections?|infected|wounds?|cuts?|flares?|eczema|psoriasis|dermatitis|rash\w*",
+}
+# a history that is not over: "nothing since", "not had one since", "not lately", "not this year so far"
+_SINCE_NONE = re.compile(
+    r"^(?:(?:but|and|though|although|just) )?(?:not|nothing|none|never|no)(?: (?:had|got|been|seen|had to))?"
+    r"(?: (?:one|any|them|it|a \w+|any \w+|many|much|anything|another))?"
+    r"(?: (?:problems?|issues?|trouble|bother|bad ones?|flare ups?|flares?|episodes?|outbreaks?|bother with it))?"
+    r"(?: (?:since|lately|recently|of late|this year|so far|in a while|since then|since that))+"
+    r"(?: (?:then|that|thankfully|luckily|touch wood|though|now|so far|this year|fingers crossed))*$")
+# an aside after a "no" that points back to what was asked: "no, but I used to get them", "no, I did once"
+_POINTS_BACK = re.compile(r"\b(?:them|it|its|it's|one|ones|those|these|they|they're|any|a few|a couple|some)\b"
+                          r"|\b(?:used to|i do|i did|i have|i had|i get|i got|still do)$")
+_ASIDE_WORDS = _ANSWER_WORDS | frozenset("get got had have take took as kid child teen teenager younger little was school "
+                                         "when stressed run down ill poorly properly sick tired past".split())
+
+
+def _names_condition(topic: str, c: _Clause, key: Optional[str]) -> bool:
+    """Whether a topic ("cold sores", "raised scars", "von willebrand") is the condition asked about."""
+    if key not in _KEY_NOUNS:
+        return False
+    if re.search(r"\b(?:" + _KEY_NOUNS[key] + r")\b", topic):
+        return not re.search(r"\b(?:scars?|marks?)\b", topic) or key == "keloid" and _RAISED.search(topic) is not None
+    if any(_relevant(f, key) and not f.other_person for f in c.facts):
+        return True
+    return _sign(topic, key) is not None
+
 
 def _verdict(c: _Clause, key: Optional[str], own_too: bool, others_meds: bool = False,
              agreement: bool = False) -> _Verdict:
@@ -560,6 +611,13 @@ def _verdict(c: _Clause, key: Optional[str], own_too: bool, others_meds: bool = 
         return _Verdict(_OTHER)                       # "my mum might have them": someone else's, however sure
     if _answer_hedge(s):
         return _Verdict(UNSURE)
+    topic = _TOPIC_PARTICLE.match(s) if key in SCREENING_KEYS else None
+    if topic and not _OTHER_SUBJECT.match(s):
+        if _names_condition(topic.group("x"), c, key):
+            return _Verdict(YES if topic.group("p") in ("yes", "yeah", "yep", "yup") else NO, named=True, topic=True)
+        topic_other = True
+    else:
+        topic_other = False
     if _NOT_A_DENIAL.search(s) and not _LEAD_NO.match(s) and not _LEAD_YES.match(s):
         if not any(_relevant(f, key) for f in c.facts):
             return _Verdict(None)                     # "I don't take anything else", "no problems with it"
@@ -600,6 +658,11 @@ def _verdict(c: _Clause, key: Optional[str], own_too: bool, others_meds: bool = 
     if _OTHER in named and not lead_yes:
         return _Verdict(_OTHER)
     # particles, replies and time
+    if topic_other:
+        return _Verdict(YES if topic.group("p") in ("yes", "yeah", "yep", "yup") else NO, topic=False)
+    if _SINCE_NONE.match(s) and key in SCREENING_KEYS and key not in WINDOW_KEYS:
+        # "had one in the summer, nothing since": over, for a question about now; a history all the same
+        return _Verdict(YES, strength=_WEAK) if key in HISTORY_KEYS else _Verdict(NO)
     if _NO_FIRST.search(s):
         return _Verdict(NO, hedged_no=True)
     if _NOT_FOR_AGES.search(s):
@@ -810,6 +873,21 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
             and any(v.answer == _OTHER and not re.search(r"\b(?:too|as well|also)\b", c.text)
                     for v, c in zip(verdicts, clauses)):
         return None
+    # "sore throats yes, cold sores no": when a topic names the condition, the other topics are about something else
+    if any(v.topic for v in decided):
+        decided = [v for v in decided if v.topic is not False]
+        if any(v.topic and v.answer == YES for v in decided) and any(v.topic and v.answer == NO for v in decided):
+            return YES            # "psoriasis yes, eczema no" to "a flare?": one of them is
+    # "no, though I nearly fainted at the dentist once": after a plain "no", an aside about something else (not naming
+    # the condition, not pointing back to it: "no, but I used to get them") does not overturn it
+    ids = {id(v) for v in decided}
+    first = next((c for v, c in zip(verdicts, clauses) if id(v) in ids), None)
+    if decided and decided[0].answer == NO and decided[0].particle and first is not None and _LEAD_NO.match(first.text):
+        decided = decided[:1] + [v for v, c in zip(verdicts, clauses) if id(v) in ids and v is not decided[0] and (
+            v.answer != YES or v.named or _POINTS_BACK.search(c.text)
+            or re.match(r"(?:only|just|except|apart from|other than|bar|besides|unless|mainly|mostly)\b", c.text)
+            or (_NOT_FOR_AGES.search(c.text) and not re.search(r"\bsince\b", c.text))
+            or set(re.findall(r"[a-z']+", c.text)) <= _ASIDE_WORDS)]
     if decided:
         answer = decided[0].answer
         particle_said = decided[0].particle
