@@ -310,7 +310,7 @@ class ValidateConsultationForm(FormValidationAction):
 
     def _volunteered_now(self, tracker: Tracker) -> Optional[list]:
         """Facts the latest message volunteers (only once consent is given), merged with those known."""
-        text = latest_text(tracker)
+        text = intake.strip_markup(latest_text(tracker))  # "<b>no</b> spots" denies the spots
         requested = tracker.get_slot(REQUESTED)
         if tracker.get_slot("consent") is not True or not text or is_button(tracker) or requested in (
             "volunteer_confirm", "restart_confirm"

@@ -55,7 +55,8 @@ def read_consent(text: str) -> Optional[str]:
     asking = t.endswith("?") or bool(re.match(r"(?:why|what|who|how|where|when|will|is|are|do|does|can)\b", t))
     if asking and (_WHY.search(t) or re.search(r"\b(?:data|information|info|answers|stored|kept|see)\b", t)):
         return WHY  # a question about the data ("I agree, I've read the privacy bit" is no question)
-    if re.search(r"\b(?:then|so|but|in that case|if so)\W+(?:it'?s a )?(?:yes|ok|okay|fine|go ahead|sure|i agree|i consent)(?: again| please| then)?\W*$", t):
+    if re.search(r"\b(?:then|so|but|in that case|if so)\W+(?:it'?s a )?(?:yes|ok|okay|fine|go ahead|sure|i agree|i consent)(?: again| please| then)?\W*$", t) \
+            or re.search(r"\b(?:then|so|in that case)\W+yes\b|\byou (?:have|'ve got) my (?:consent|permission|ok)\b", t):
         return YES  # "I'm wary, but if it's only the clinic that sees it then yes": the last word is the answer
     if _YES_WITH_NO.search(t) and not re.search(r"\b(?:not (?:comfortable|happy|consent))\b", t):
         return YES

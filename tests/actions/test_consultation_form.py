@@ -35,6 +35,9 @@ def said(dispatcher) -> List[str]:
         ("yeah a few years ago", "affirm", "yes"),
         ("only when I'm run down", "inform", "yes"),
         ("I think so?", "unsure", "unsure"),
+        # a reader's "no" is doubted when the answer opens with yes or tells of the client's own past
+        ("yeah, had a few as a kid but none for about ten years now", "inform", "unsure"),
+        ("I had them a lot at uni, nothing since", "inform", "yes"),
     ],
 )
 def test_free_yes_no_answers_are_understood(database_url, domain, dispatcher, text, intent, expected):
