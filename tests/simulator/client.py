@@ -577,6 +577,8 @@ class SimulatedClient:
         slots = state.get("slots") or {}
         if self.last is None:
             return Move(self.rng.choice(OPENERS), OPEN)
+        if self.stopped and not (self.last.detail == "stop" and question and question not in ORDER):
+            return None  # said stop (or bye): gone, whether or not the questions ended (a "sure?" is answered)
         if not active:
             if self.restart_pending:
                 self.restart_pending = False
