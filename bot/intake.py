@@ -166,15 +166,19 @@ def parse_contact(text: str) -> Optional[Contact]:
         email = _spelled_email(text)
         if email:
             rest = _SPELLED_EMAIL.sub(" ", text)
-    phone = None
+    phones = []
     for candidate in _PHONE_CANDIDATE.findall(rest):
         international = candidate.strip().startswith("+")
         digits = re.sub(r"\D", "", candidate.replace("(0)", ""))
         if international and digits.startswith("440"):
             digits = "44" + digits[3:]   # "+44 07700 900123": the trunk 0 is not dialled from abroad
+        if digits.startswith("0") and not international and len(digits) < 10:
+            continue  # a UK number written from its trunk 0 has 10 or 11 digits: "07700 9004" is missing some
         if 7 <= len(digits) <= 15:
-            phone = ("+" if international else "") + digits
-            break
+            phones.append(("+" if international else "") + digits)
+    # several numbers ("0131 496 0817 is my work number but mobile is better, 07700 900704"): the mobile
+    mobiles = [p for p in phones if p.startswith("07") or p.startswith("+447")]
+    phone = (mobiles or phones or [None])[0]
     if not email and not phone:
         return None
     return Contact(email=email, phone=phone)

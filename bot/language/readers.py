@@ -249,7 +249,7 @@ _RAISED = re.compile(
 _SCAR_WORDS = re.compile(r"\b(?:scars?|scarring|scarred|piercings?|they|they'?re|them|it|it'?s|ones?|mine|cuts?|"
                          r"wounds?|op|operation|surgery|c-section|caesarean|heal\w*|tattoos?|lumps?)\b")
 _FLAT = re.compile(
-    r"\b(?:flat|flatten\w*|fades?|faded|fade away|heal(?:s|ed)? (?:well|fine|nicely|normally|ok|okay|flat|really well|"
+    r"\b(?:flat|flatten\w*|fades?|faded|fade away|heal(?:s|ed)? (?:well|fine|nicely|neatly|normally|ok|okay|flat|really well|cleanly|"
     r"great|properly)|barely (?:visible|noticeable|there)|can'?t (?:see|notice) them|thin (?:white )?lines?|pitted|"
     r"indented|dented|sunken|go away|disappear\w*|heal(?:s)? like normal|normal scars?|fine white)\b")
 _PREGNANT = re.compile(
@@ -1131,13 +1131,23 @@ def field_of(text: str) -> Optional[str]:
     for name, pattern in _FIELD_WORDS[:2]:
         if pattern.search(t):
             return name
-    for fact in context.analyse(text):
-        if fact.other_person:
-            continue
-        field = "concerns" if fact.kind == "concern" else _field_for(fact)
+    facts = [f for f in context.analyse(text) if not f.other_person]
+    screening = [_field_for(f) for f in facts if f.kind != "concern"]
+    for field in screening:
         if field and field != "notes":
             return field
-    for name, pattern in _FIELD_WORDS[2:]:
+    # a screening question named in words ("keloid should be no") before a concern the words also carry ("scars"),
+    # but not inside the concern itself ("acne scars" is a concern, not active acne)
+    rest = t
+    for fact in facts:
+        if fact.kind == "concern" and fact.text:
+            rest = rest.replace(_clean(fact.text), " ")
+    for name, pattern in _FIELD_WORDS[2:10]:
+        if pattern.search(rest):
+            return name
+    if any(f.kind == "concern" for f in facts):
+        return "concerns"
+    for name, pattern in _FIELD_WORDS[10:]:
         if pattern.search(t):
             return name
     return None
