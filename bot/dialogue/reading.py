@@ -152,6 +152,8 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False,
     clean = intake.strip_markup(text)
     flags = tuple(language.red_flags(clean))
     person = bool(language.asks_for_person(clean))
+    if person and question.reader == "consent" and read_consent(clean) == NO:
+        person = False  # "no, I'll phone the clinic myself" declines; the clinic's phone is in the reply
     if person and question.reader == "contact" and re.search(r"[\d@]", clean):
         person = False  # "ring me on 0800...": a contact answer (perhaps a wrong one), not a request for a person
     if question.reader == "consent" and read_consent(clean) == WHY:

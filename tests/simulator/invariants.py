@@ -357,12 +357,13 @@ def one_referral_per_flagged(result: ConversationResult) -> List[Violation]:
 
 
 def declined_stores_nothing(result: ConversationResult) -> List[Violation]:
-    """A consultation whose client declined consent stores no answers."""
+    """A consultation whose client declined consent stores no health data (a request for a person, which is no
+    health data, is kept: it must reach the clinic, DESIGN.md)."""
     if result.consented or not any(s.consent_declined for s in result.segments):
         return []
     out = []
     for item in result.stored:
-        answers = (item.get("show") or {}).get("answers") or {}
+        answers = {k: v for k, v in ((item.get("show") or {}).get("answers") or {}).items() if k != "requested_human"}
         if answers:
             out.append(Violation("declined_stores_nothing", None, f"answers stored after a no: {sorted(answers)}"))
     return out
