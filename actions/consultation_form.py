@@ -101,6 +101,15 @@ def _contradiction(tracker: Tracker, slot: str) -> Optional[Dict[str, Any]]:
     return {"code": code, "mention": f"medicines answer: {name}", "name": shown, "confirmed": None, "asked": False}
 
 
+# What is said for a digression before the open question is asked again (FAQs and "why" come from their own files).
+_SAID_FOR = {
+    "not_english": "utter_not_english",
+    "other_question": "utter_other_question",
+    "greet": "utter_hello_again",
+    "thanks": "utter_welcome",
+    "bot_challenge": "utter_iamabot",
+    "out_of_scope": "utter_out_of_scope_in_questions",
+}
 _SEND_IT = re.compile(r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|right|fine)|"
                       r"spot on|looks? (?:good|right|fine|correct))\b")
 
@@ -246,20 +255,6 @@ class ValidateConsultationForm(FormValidationAction):
     ) -> List[EventType]:
         kind = reading.digression or ""
         slot = question.slot
-        again: List[EventType] = [SlotSet(slot, None), SlotSet(REQUESTED, slot), self._note_digression(kind, question, tracker)]
-        if kind in FAQ_INTENTS:
-            dispatcher.utter_message(response=f"utter_{kind}")
-            return again
-        if kind == "ask_why":
-            dispatcher.utter_message(text=questions.fill(question.why, tracker.slots))
-            return again
-        if kind == "request_human":
-            return again  # honoured above; the question stays open
-        if kind == "urgent":
-            return again  # signposted above (or already, earlier): the question goes on
-        if kind == "not_english":
-            dispatcher.utter_message(response="utter_not_english")
-            return again
         if kind == "stop":
             dispatcher.utter_message(response="utter_stopped")
             return [SlotSet(slot, None), SlotSet("digressions_here", None), SlotSet(REQUESTED, None)]
@@ -268,22 +263,14 @@ class ValidateConsultationForm(FormValidationAction):
             return [SlotSet(slot, None), SlotSet("restart_pending", True), SlotSet(REQUESTED, "restart_confirm")]
         if kind == "correct_answer":
             return await self._correct(question, dispatcher, tracker, domain)
-        if kind == "greet":
-            dispatcher.utter_message(response="utter_hello_again")
-            return again
-        if kind == "thanks":
-            dispatcher.utter_message(response="utter_welcome")
-            return again
-        if kind == "bot_challenge":
-            dispatcher.utter_message(response="utter_iamabot")
-            return again
-        if kind == "other_question":
-            dispatcher.utter_message(response="utter_other_question")
-            return again
-        if kind == "out_of_scope":
-            dispatcher.utter_message(response="utter_out_of_scope_in_questions")
-            return again
-        return again
+        if kind == "ask_why":
+            dispatcher.utter_message(text=questions.fill(question.why, tracker.slots))
+        elif kind in FAQ_INTENTS:
+            dispatcher.utter_message(response=f"utter_{kind}")
+        elif kind in _SAID_FOR:
+            dispatcher.utter_message(response=_SAID_FOR[kind])
+        # a request for a person and a red flag were honoured already: the question stays open
+        return [SlotSet(slot, None), SlotSet(REQUESTED, slot), self._note_digression(kind, question, tracker)]
 
     async def _correct(
         self, question: questions.Question, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
