@@ -58,8 +58,9 @@ class Question:
 
     @property
     def ask_action(self) -> str:
-        """The action that asks it: a custom one, or the generic `action_ask_<slot>` (actions/asking.py)."""
-        return self.asked_by or f"action_ask_{self.slot}"
+        """What asks it: a custom action, or the response `utter_ask_<slot>` that `python -m bot questions domain`
+        writes into domain.yml from this declaration (a response costs no call to the action server)."""
+        return self.asked_by or f"utter_ask_{self.slot}"
 
     def skipped(self, answers: Mapping[str, Any]) -> bool:
         return any(answers.get(k) == v for k, v in self.skip_when.items())

@@ -12,6 +12,15 @@ def test_domain_is_in_step_with_the_declarations():
     assert cli.differences() == []
 
 
+def test_the_questions_responses_are_written_into_the_domain(tmp_path: Path):
+    domain = tmp_path / "domain.yml"
+    original = (questions.ROOT / "domain.yml").read_text(encoding="utf-8")
+    domain.write_text(original.replace("Thank you. What's your name?", "What's your name then?"), encoding="utf-8")
+    assert any("utter_ask_name" in line for line in cli.differences(domain))
+    assert cli.write_domain(domain) is True
+    assert cli.differences(domain) == [] and domain.read_text(encoding="utf-8") == original
+
+
 def test_a_domain_out_of_step_is_reported(tmp_path: Path):
     domain = (questions.ROOT / "domain.yml").read_text(encoding="utf-8")
     broken = tmp_path / "domain.yml"
