@@ -8,6 +8,7 @@ from typing import Any, List, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import settings as settings_module
+from bot.dialogue import questions as _questions
 
 ANSWER_LABELS = {
     "consent": "Consent to health questions",
@@ -37,6 +38,8 @@ ANSWER_LABELS = {
     "volunteered": "Mentioned along the way",
     "confirmed": "Confirmed the summary",
 }
+# the questions' own labels are declared with them (data/questions.yml); the rest are the store's derived answers
+ANSWER_LABELS.update(_questions.staff_labels())
 STATUS_WORDS = {
     "in_progress": "In progress",
     "complete": "Complete",
