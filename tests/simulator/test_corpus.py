@@ -15,11 +15,14 @@ def corpus():
     return load()
 
 
+# sha256 of ../shared/client-answers.yaml as written outside the team (version 1, 2026-12-01): the copy stays verbatim
+EXTERNAL_SHA256 = "373c101852abf0cbb57ef857c2b42e97a10d8302488a2a60a5828fb67ba6a37c"
+
+
 def test_external_is_the_shared_file_verbatim():
-    shared = corpus_module.ROOT.parent / "shared" / "client-answers.yaml"
-    if not shared.exists():
-        pytest.skip("../shared/client-answers.yaml is not beside this checkout")
-    assert corpus_module.EXTERNAL.read_bytes() == shared.read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(corpus_module.EXTERNAL.read_bytes()).hexdigest() == EXTERNAL_SHA256
 
 
 def test_the_loader_reports_what_it_dropped_and_none_remain(corpus):
