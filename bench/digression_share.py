@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.stack import Stack  # noqa: E402
 from tests.simulator import corpus as corpus_module  # noqa: E402
 
-TOKEN = "test-token"
 FORM_QUESTIONS = ("consent", "name", "contact", "concerns", "area", "medications", "blood_thinners",
                   "bleeding_disorder", "herpes_history", "herpes_active", "keloid", "active_acne", "isotretinoin",
                   "pregnancy", "skin_infection", "further_checks", "notes", "confirmed", "volunteer_confirm")
@@ -87,6 +86,7 @@ def _valid(event: Dict[str, Any]) -> Dict[str, Any]:
 class Bot:
     def __init__(self, stack: Stack):
         self.url = stack.rasa_url
+        self.token = stack.env["RASA_TOKEN"]  # the token the stack started Rasa with
         self.session = requests.Session()
 
     def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
@@ -96,14 +96,14 @@ class Bot:
 
     def tracker(self, sender: str, events: str = "NONE") -> Dict[str, Any]:
         r = self.session.get(f"{self.url}/conversations/{sender}/tracker",
-                             params={"token": TOKEN, "include_events": events}, timeout=60)
+                             params={"token": self.token, "include_events": events}, timeout=60)
         r.raise_for_status()
         return r.json()
 
     def replace(self, sender: str, events: List[Dict[str, Any]]) -> None:
         events = [_valid(e) for e in events]
         r = self.session.put(f"{self.url}/conversations/{sender}/tracker/events",
-                             params={"token": TOKEN, "include_events": "NONE"}, json=events, timeout=60)
+                             params={"token": self.token, "include_events": "NONE"}, json=events, timeout=60)
         r.raise_for_status()
 
 

@@ -24,7 +24,6 @@ from tests.simulator.client import SimulatedClient
 from tests.simulator.store_probe import MARKER
 from tests.simulator.transcript import ConversationResult, Turn
 
-TOKEN = "test-token"  # the test stack's RASA_TOKEN
 
 
 class Assistant:
@@ -44,7 +43,7 @@ class Assistant:
         return self.stack.say(sender, text)
 
     def state(self, sender: str) -> Dict[str, Any]:
-        token = self.stack.env.get("RASA_TOKEN", TOKEN)
+        token = self.stack.env["RASA_TOKEN"]  # the token the stack started Rasa with
         response = self._session().get(
             f"{self.stack.rasa_url}/conversations/{sender}/tracker",
             params={"token": token, "include_events": "NONE"}, timeout=60,
