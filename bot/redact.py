@@ -23,13 +23,12 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        credentials, host = netloc.rsplit("@", 1)
+    masked = url
+    if "@" in parts.netloc:
+        credentials, host = parts.netloc.rsplit("@", 1)
         if ":" in credentials:
             user = credentials.split(":", 1)[0]
-            netloc = f"{user}:***@{host}"
-    masked = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+            masked = urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
     return _QUERY_SECRET.sub(r"\1***", masked)
 
 
