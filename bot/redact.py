@@ -9,10 +9,15 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:token|password|secret|key|auth|sig)[^=&]*=)[^&#]*")
+# a query parameter whose name holds one of these words (token, access_token, api_key, sslpassword, ...)
+_QUERY_SECRET = re.compile(r"(?i)([?&][^=&#]*(?:token|password|passwd|pwd|secret|key|auth|sig)[^=&#]*=)[^&#]*")
+# scheme://user:PASSWORD@host...: the password runs to the last "@" (an unencoded "#", "/" or "?" in it, which
+# urlsplit would read as the start of a fragment, path or query, must not leave it half shown)
+_CREDENTIALS = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://(?P<user>[^:/@?#]*)):(?P<password>.*)@(?P<rest>[^@]*)$",
+                          re.DOTALL)
 
 
 def mask_url(url: str) -> str:
@@ -20,15 +25,13 @@ def mask_url(url: str) -> str:
     if not url:
         return url
     try:
-        parts = urlsplit(url)
+        urlsplit(url)
     except ValueError:
         return "***"
     masked = url
-    if "@" in parts.netloc:
-        credentials, host = parts.netloc.rsplit("@", 1)
-        if ":" in credentials:
-            user = credentials.split(":", 1)[0]
-            masked = urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+    found = _CREDENTIALS.match(url)
+    if found and not re.match(r"\d*[/?#]", found.group("password")):  # host:8000/path/a@b: a port, no password
+        masked = f"{found.group('head')}:***@{found.group('rest')}"
     return _QUERY_SECRET.sub(r"\1***", masked)
 
 
@@ -40,6 +43,27 @@ def escape_control(value: Any) -> Any:
 
 
 _installed = False
+_PLAIN = (int, float, bool, type(None), bytes)
+
+
+def _text(value: Any) -> Any:
+    try:
+        return str(value)
+    except Exception:  # a broken __str__ is the formatter's problem, as before
+        return None
+
+
+def _escaped_arg(value: Any) -> Any:
+    """A str argument escaped; any other object (an exception quoting client text) as its escaped text if that
+    text holds control characters; numbers and the rest unchanged, so %d and %r keep working."""
+    if isinstance(value, str):
+        return escape_control(value)
+    if isinstance(value, _PLAIN):
+        return value
+    text = _text(value)
+    if text is not None and _CONTROL.search(text):
+        return escape_control(text)
+    return value
 
 
 def install_log_escaping() -> None:
@@ -52,11 +76,16 @@ def install_log_escaping() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         if isinstance(record.args, tuple):
-            record.args = tuple(escape_control(a) for a in record.args)
+            record.args = tuple(_escaped_arg(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: escape_control(v) for k, v in record.args.items()}
-        if isinstance(record.msg, str) and not record.args:
-            record.msg = escape_control(record.msg)
+            record.args = {k: _escaped_arg(v) for k, v in record.args.items()}
+        if not record.args:
+            if isinstance(record.msg, str):
+                record.msg = escape_control(record.msg)
+            elif not isinstance(record.msg, _PLAIN):  # logger.error(exc): its text may quote a client
+                text = _text(record.msg)
+                if text is not None and _CONTROL.search(text):
+                    record.msg = escape_control(text)
         return record
 
     logging.setLogRecordFactory(factory)
