@@ -84,6 +84,23 @@ def _web_secret(env: Mapping[str, str]) -> str:
     return value
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> Tuple[str, ...]:
+    """TRUSTED_PROXIES: comma-separated IP addresses or networks (10.0.0.0/8) of the reverse proxies in front."""
+    import ipaddress
+
+    found = []
+    for item in (env.get("TRUSTED_PROXIES") or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"TRUSTED_PROXIES must list IP addresses or networks, got {item!r}") from None
+        found.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else item)
+    return tuple(found)
+
+
 def _notify_details(env: Mapping[str, str]) -> str:
     value = (env.get("NOTIFY_DETAILS") or "link").strip().lower()
     if value not in ("link", "summary"):
@@ -114,6 +131,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     cookie_secure: bool = False  # Secure cookies when PUBLIC_BASE_URL is https
+    # addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (none: the TCP peer is the client)
+    trusted_proxies: Tuple[str, ...] = ()
     # notifications
     notify_to: Tuple[str, ...] = ()  # unset: every active practitioner, else the clinic's email
     mail_from: str = ""  # unset: the clinic's email
@@ -173,6 +192,7 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
         cookie_secure=(env.get("PUBLIC_BASE_URL") or "").startswith("https://"),
+        trusted_proxies=_trusted_proxies(env),
         notify_to=tuple(a.strip() for a in (env.get("NOTIFY_TO") or "").split(",") if a.strip()),
         mail_from=(env.get("MAIL_FROM") or "").strip(),
         notify_details=_notify_details(env),

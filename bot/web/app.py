@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from bot.web import limits
+
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
@@ -17,7 +19,9 @@ TEMPLATES_DIR = HERE / "templates"
 # Routers by module; each module exposes `router` (an APIRouter). Order matters only for overlapping paths.
 ROUTERS = ("bot.web.clinic", "bot.web.staff", "bot.web.api")
 
-MAX_FORM_BYTES = 64 * 1024  # staff forms are small; a bigger body is refused before it is read
+# Request bodies are capped by bot.web.limits.BodyLimit (streamed bytes counted, chunked too): 64 KiB for staff
+# forms and the API, 16 KiB for chat messages (/chat, /webhooks).
+MAX_FORM_BYTES = limits.MAX_FORM_BYTES
 STAFF_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -41,13 +45,6 @@ def create_app() -> FastAPI:
     async def staff_guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if not _is_staff(request.url.path):
             return await call_next(request)
-        if request.method == "POST":
-            try:
-                length = int(request.headers.get("content-length", "0"))
-            except ValueError:
-                length = MAX_FORM_BYTES + 1
-            if length > MAX_FORM_BYTES:
-                return PlainTextResponse("Request too large.", status_code=413)
         try:
             response = await call_next(request)
         except Exception as exc:  # caught here, so no traceback (which may quote a client's data) reaches the log
@@ -59,6 +56,11 @@ def create_app() -> FastAPI:
     from bot.web import errors
 
     errors.install(app)
+
+    @app.exception_handler(limits.BodyTooLarge)
+    async def too_large(request: Request, exc: limits.BodyTooLarge) -> Response:
+        return PlainTextResponse("Request too large.", status_code=413)
+
     for name in ROUTERS:
         try:
             module = importlib.import_module(name)
@@ -67,4 +69,6 @@ def create_app() -> FastAPI:
                 continue
             raise
         app.include_router(module.router)
+    # outermost of our middleware (added last): a body over the cap is refused before staff_guard or a route
+    app.add_middleware(limits.BodyLimit)
     return app

@@ -1,10 +1,16 @@
 """The staff side under /staff: login and logout here; reception, practitioner and admin pages in their modules."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Optional
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.settings import LoginRate
 
 from bot.store import audit, staff as staff_store
 from bot.store.staff import SignedIn
@@ -19,6 +25,60 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 LOGIN_COOKIE_MAX_AGE = 3600
+
+
+# Per-account backoff: once an account has had `failures` failed logins in the window (from any address), every
+# further attempt on it waits BASE * 2**(n - failures) seconds, at most CAP, before its password is checked.
+LOGIN_BACKOFF_BASE_SECONDS = 0.5
+LOGIN_BACKOFF_CAP_SECONDS = 8.0
+# per client address, over all accounts: this many times the per-account allowance
+ADDRESS_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """What the login limit says about one attempt: refused (why), or let through after `delay` seconds."""
+
+    refused: Optional[str] = None  # "account_from_address" | "address"
+    delay: float = 0.0
+
+    def message(self, rate: LoginRate) -> str:
+        if self.refused == "address":
+            return (f"Too many failed attempts from this network. Wait {rate.minutes} minutes and try again, "
+                    "or ask an admin.")
+        return (f"Too many failed attempts for this account from this device or network. Wait {rate.minutes} "
+                "minutes, sign in from your usual device, or ask an admin to set a new password.")
+
+
+def login_backoff(account_failures: int, allowed: int) -> float:
+    """Seconds an attempt on an account waits, given its failed logins in the window from every address."""
+    over = account_failures - allowed
+    if over < 0:
+        return 0.0
+    return min(LOGIN_BACKOFF_BASE_SECONDS * (2 ** min(over, 32)), LOGIN_BACKOFF_CAP_SECONDS)
+
+
+def login_verdict(*, pair_failures: int, address_failures: int, account_failures: int, rate: LoginRate
+                  ) -> LoginCheck:
+    """The rule, without the database. Failures are counted per (address, account) and per address, so an attacker
+    locks out only themselves: the owner, from their own address, is never refused for someone else's guesses, and
+    guesses at one account from many addresses are slowed (backoff), not turned into a lock-out."""
+    if pair_failures >= rate.failures:
+        return LoginCheck(refused="account_from_address")
+    if address_failures >= rate.failures * ADDRESS_FACTOR:
+        return LoginCheck(refused="address")
+    return LoginCheck(delay=login_backoff(account_failures, rate.failures))
+
+
+def login_check(email: str, ip: Optional[str], rate: LoginRate) -> LoginCheck:
+    minutes = rate.minutes
+    return login_verdict(
+        # no address (a unix socket): the account's failures from everywhere stand in for this address's
+        pair_failures=audit.failed_logins(email=email, ip=ip or None, minutes=minutes),
+        address_failures=audit.failed_logins(ip=ip, minutes=minutes) if ip else 0,
+        account_failures=audit.failed_logins(email=email, minutes=minutes),
+        rate=rate,
+    )
 
 
 def _home_for(who: SignedIn) -> str:
@@ -59,17 +119,18 @@ async def login(request: Request) -> Response:
     auth.check_login_csrf(request.cookies.get(auth.LOGIN_COOKIE), form.get("login_token"))  # type: ignore[arg-type]
     email = str(form.get("email") or "").strip().lower()[:254]
     password = str(form.get("password") or "")
-    ip = auth.client_ip(request)
+    ip = auth.client_ip(request)  # the TCP peer, or what a proxy in TRUSTED_PROXIES says (never a client's header)
     settings = auth.settings()
     rate = settings.staff_login_rate
-    if (audit.failed_logins(email=email, minutes=rate.minutes) >= rate.failures
-            or audit.failed_logins(ip=ip, minutes=rate.minutes) >= rate.failures * 4):
-        audit.record(email or None, "login_limited", ip=ip)
-        response = _login_page(request, email=email, status_code=429,
-                               error=f"Too many failed attempts. Wait {rate.minutes} minutes, or ask an admin.")
+    check = await run_in_threadpool(login_check, email, ip, rate)
+    if check.refused:
+        audit.record(email or None, "login_limited", ip=ip, detail=check.refused)
+        response = _login_page(request, email=email, status_code=429, error=check.message(rate))
         response.headers["Retry-After"] = str(rate.minutes * 60)
         return response
-    staff = staff_store.authenticate(email, password)
+    if check.delay:
+        await asyncio.sleep(check.delay)  # slows guessing at this account from anywhere; never refuses the owner
+    staff = await run_in_threadpool(staff_store.authenticate, email, password)  # argon2: off the event loop
     if staff is None:
         audit.record(email or None, "login_failed", ip=ip)
         return _login_page(request, email=email, status_code=401,
