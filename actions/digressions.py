@@ -39,12 +39,23 @@ class ActionExplainWhy(Action):
 
 
 class ActionRequestHuman(Action):
+    """A request for a person outside the questions. With consent or a contact (in this message or stored) it is
+    referred (one referral per conversation) and the conversation handed off; before consent and with no contact
+    nothing is stored: the assistant asks for a phone number or email (the hand-off acknowledgement reads the next
+    message for one) or gives the clinic's phone (bot.store.handoff.decide_person_request)."""
+
     def name(self) -> str:
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        from actions import handoff as handoff_action
+        from bot.store import consultations, handoff
+
         try:
-            store.flag_human_request(tracker.sender_id)
+            done = consultations.record_person_request(
+                tracker.sender_id, consent=tracker.get_slot("consent"),
+                contact=handoff_action.contact_in(latest_text(tracker)),
+            )
         except Exception:
             logger.exception("could not record the request for a person in conversation %s", tracker.sender_id)
             dispatcher.utter_message(
@@ -53,6 +64,12 @@ class ActionRequestHuman(Action):
                 )
             )
             return [SlotSet("requested_human", True)]
+        if done.action == handoff.ASK_CONTACT:
+            dispatcher.utter_message(text=handoff_action.person_reply(handoff_action.ASK_CONTACT))
+            return [SlotSet(HANDED_OFF, True)]  # requested_human stays unset: nothing was passed on yet
+        if not done.consented:  # referred on the contact given: what they write next is not kept
+            dispatcher.utter_message(text=handoff_action.person_reply(handoff_action.REFERRED_WITH_CONTACT))
+            return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
         dispatcher.utter_message(response="utter_human_requested")
         dispatcher.utter_message(response="utter_handoff_paused")
         return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]

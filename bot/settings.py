@@ -138,6 +138,10 @@ class Settings:
     mail_from: str = ""  # unset: the clinic's email
     notify_details: str = "link"  # "link": no health details in emails; "summary": outcome and reason codes too
     outbox_max_attempts: int = 8
+    # new-referral notices queued within this many seconds go out as one digest email per recipient (0: at once)
+    notify_digest_seconds: int = 120
+    # conversations that never gave consent (declined or left) are deleted, with their transcript, after this long
+    consentless_purge_hours: int = 24
     time_zone: str = "Europe/London"  # staff pages show times and read dates in the clinic's zone
 
     @property
@@ -159,6 +163,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number that may be 0."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
     return value
 
 
@@ -197,6 +215,8 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         mail_from=(env.get("MAIL_FROM") or "").strip(),
         notify_details=_notify_details(env),
         outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        notify_digest_seconds=_whole(env, "NOTIFY_DIGEST_SECONDS", 120),
+        consentless_purge_hours=_int(env, "CONSENTLESS_PURGE_HOURS", 24),
         time_zone=(env.get("CLINIC_TIMEZONE") or "Europe/London").strip(),
     )
 

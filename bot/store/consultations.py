@@ -491,12 +491,95 @@ def touch(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[s
         return consultation.id
 
 
-def flag_human_request(conversation_id: str, *, now: Optional[datetime] = None) -> str:
-    """The client asked for a person: hand the consultation off and make sure practitioners get one referral."""
+class PersonRequest(NamedTuple):
+    """What `record_person_request` did: the decision (bot.store.handoff) and the consultation it went to."""
+
+    action: str  # handoff.REFER, handoff.UPDATE, handoff.ASK_CONTACT (nothing stored)
+    reason: str
+    consultation_id: Optional[str]
+    referral_id: Optional[int]
+    consented: bool = False  # whether the conversation has consented (so hand-off messages are kept)
+
+    @property
+    def stored(self) -> bool:
+        return self.consultation_id is not None
+
+
+def _open_person_referral(session: Session, conversation_id: str) -> Optional[Tuple[Consultation, Referral]]:
+    """The conversation's open referral (on any of its consultations, the latest first), if it has one."""
+    row = session.execute(
+        sa.select(Consultation, Referral).join(Referral, Referral.consultation_id == Consultation.id)
+        .where(Consultation.conversation_id == conversation_id, Referral.status != "closed")
+        .order_by(Consultation.sequence.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _contact_values(contact: Any) -> Dict[str, str]:
+    """{"contact_email": ..., "contact_phone": ...} from a bot.intake.Contact, a mapping or None."""
+    if contact is None:
+        return {}
+    if isinstance(contact, Mapping):
+        email, phone = contact.get("email") or contact.get("contact_email"), contact.get("phone") or contact.get(
+            "contact_phone")
+    else:
+        email, phone = getattr(contact, "email", None), getattr(contact, "phone", None)
+    values = {}
+    if isinstance(email, str) and email.strip():
+        values["contact_email"] = email.strip()
+    if isinstance(phone, str) and phone.strip():
+        values["contact_phone"] = phone.strip()
+    return values
+
+
+def record_person_request(conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None,
+                          now: Optional[datetime] = None) -> PersonRequest:
+    """The client asked for a person: apply `bot.store.handoff.decide_person_request`.
+
+    `consent` is the tracker's consent slot when the caller knows it (None: the store's record decides, see
+    bot.store.consent.given); `contact` a phone number or email the client gave with the request (bot.intake.Contact
+    or {"email", "phone"}). With consent or a contact (given now or stored), the consultation is handed off and gets
+    its referral; a conversation with an open referral keeps that one (updated, never a second); with neither,
+    nothing at all is stored and the result says ASK_CONTACT.
+    """
+    from bot.store import consent as consent_record
+    from bot.store import handoff
+
     now = as_utc(now)
+    given_contact = _contact_values(contact)
     with session_scope() as session:
+        existing = _open_person_referral(session, conversation_id)
+        current = _current(session, conversation_id)
+        stored_contact = current is not None and bool(current.contact_email or current.contact_phone)
+        consented = consent_record.given(session, conversation_id, stated=consent)
+        decision = handoff.decide_person_request(
+            consented=consented,
+            has_contact=bool(given_contact) or stored_contact,
+            referral_open=existing is not None,
+        )
+        if decision.action == handoff.ASK_CONTACT:
+            logger.info("human requested, nothing stored (no consent, no contact) conversation_id=%s",
+                        conversation_id)
+            return PersonRequest(decision.action, decision.reason, None, None)
+        if existing is not None and (current is None or existing[0].id != current.id):
+            # the open referral is on an earlier consultation of this chat (a restart since): it stays the one
+            consultation, referral = existing
+            changes: Dict[str, Any] = {"requested_human": True, **given_contact}
+            _store_answers(session, consultation, changes, now)
+            if not consultation.requested_human:
+                consultation.requested_human = True
+            if session.execute(
+                sa.select(Reason.id).where(Reason.consultation_id == consultation.id,
+                                           Reason.code == HUMAN_REQUEST_CODE)
+            ).first() is None:
+                session.add(_human_request_reason(consultation.id))
+            referral.updated_at = now
+            _touch(consultation, now)
+            logger.info("human requested again conversation_id=%s consultation_id=%s referral_id=%s",
+                        conversation_id, consultation.id, referral.id)
+            return PersonRequest(decision.action, decision.reason, consultation.id, referral.id, consented)
         consultation = _current_or_create(session, conversation_id, now)
-        _store_answers(session, consultation, {"requested_human": True}, now)
+        _store_answers(session, consultation, {"requested_human": True, **given_contact}, now)
         if not consultation.requested_human or consultation.status != "handed_off":
             consultation.requested_human = True
             consultation.status = "handed_off"
@@ -507,10 +590,32 @@ def flag_human_request(conversation_id: str, *, now: Optional[datetime] = None) 
         if has_reason is None:
             session.add(_human_request_reason(consultation.id))
         severity = "defer" if consultation.outcome == "defer" else "review"
-        _ensure_referral(session, consultation, severity, consultation.rules_version, now)
+        referral = _ensure_referral(session, consultation, severity, consultation.rules_version, now)
+        if decision.action == handoff.UPDATE:
+            referral.updated_at = now
         _touch(consultation, now)
-        logger.info("human requested conversation_id=%s consultation_id=%s", conversation_id, consultation.id)
-        return consultation.id
+        session.flush()
+        logger.info("human requested conversation_id=%s consultation_id=%s decision=%s", conversation_id,
+                    consultation.id, decision.reason)
+        return PersonRequest(decision.action, decision.reason, consultation.id, referral.id, consented)
+
+
+def person_requested(conversation_id: str) -> bool:
+    """Whether a request for a person of this conversation was stored (its latest consultation, or an open
+    referral): False means the assistant is still waiting for a contact, or nothing was asked."""
+    with session_scope(write=False) as session:
+        latest = _latest(session, conversation_id)
+        if latest is not None and latest.requested_human:
+            return True
+        return _open_person_referral(session, conversation_id) is not None
+
+
+def flag_human_request(conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None,
+                       now: Optional[datetime] = None) -> Optional[str]:
+    """The client asked for a person: hand the consultation off and make sure practitioners get one referral (one
+    per conversation). Returns the consultation id, or None when nothing was stored: no consent and no contact (see
+    `record_person_request`; the caller then asks for a phone number or email, or gives the clinic's phone)."""
+    return record_person_request(conversation_id, consent=consent, contact=contact, now=now).consultation_id
 
 
 def complete(

@@ -1,4 +1,12 @@
-"""What a client writes after the hand-off to a person: kept for the practitioner beside the referral.
+"""A request for a person, and what a client writes after the hand-off: kept for the practitioner beside the referral.
+
+`decide_person_request` (pure) says what a request for a person may do: with consent, or at least a phone number or
+email to reach the client by, it refers (once per conversation: a repeated request updates the referral it has);
+before consent and with no contact it stores nothing at all, and the assistant asks for a phone number or email or
+gives the clinic's phone instead (`bot.store.consultations.record_person_request` applies it).
+
+Messages written during a hand-off are kept only once the client has consented (`keep`); before, nothing they type is
+kept in our tables (Rasa's own events of such a conversation are deleted by `bot.store.retention`).
 
 Rasa's transcript has these messages too, but retention may trim Rasa's events sooner; these rows live and die with
 the consultation (foreign key, ON DELETE CASCADE), so erasure and purge remove them with it.
@@ -39,6 +47,33 @@ class HandoffMessage(Base):
     )
 
 
+# what a request for a person does
+REFER = "refer"  # a new referral (consent given, or a contact to reach the client by)
+UPDATE = "update"  # the conversation has an open referral already: that one is updated, no second one
+ASK_CONTACT = "ask_contact"  # no consent, no contact: nothing is stored; ask for a phone or email, give the clinic's
+
+
+@dataclass(frozen=True)
+class PersonDecision:
+    action: str  # REFER, UPDATE or ASK_CONTACT
+    reason: str  # consent, contact, referred, no_consent_no_contact
+
+    @property
+    def stores(self) -> bool:
+        return self.action != ASK_CONTACT
+
+
+def decide_person_request(*, consented: bool, has_contact: bool, referral_open: bool) -> PersonDecision:
+    """What a request for a person may do (pure: the store and the actions apply it)."""
+    if referral_open:
+        return PersonDecision(UPDATE, "referred")
+    if consented:
+        return PersonDecision(REFER, "consent")
+    if has_contact:
+        return PersonDecision(REFER, "contact")
+    return PersonDecision(ASK_CONTACT, "no_consent_no_contact")
+
+
 @dataclass(frozen=True)
 class Message:
     received_at: datetime
@@ -52,9 +87,13 @@ def _latest_consultation_id(session: sa.orm.Session, conversation_id: str) -> Op
     ).scalar_one_or_none()
 
 
-def keep(conversation_id: str, message_id: str, text: str, *, now: Optional[datetime] = None) -> Optional[str]:
+def keep(conversation_id: str, message_id: str, text: str, *, consent: Optional[bool] = None,
+         now: Optional[datetime] = None) -> Optional[str]:
     """Keep one client message for the practitioner (once per message id); returns the consultation id, or None
-    when the conversation has no consultation to attach it to."""
+    when nothing was kept: no consultation to attach it to, or no consent (`consent` is the tracker's slot when the
+    caller knows it; else the store's record, `bot.store.consent.given`)."""
+    from bot.store import consent as consent_record
+
     now = as_utc(now)
     text = (text or "").strip()[:MAX_TEXT]
     if not text:
@@ -62,6 +101,9 @@ def keep(conversation_id: str, message_id: str, text: str, *, now: Optional[date
     with session_scope() as session:
         consultation_id = _latest_consultation_id(session, conversation_id)
         if consultation_id is None:
+            return None
+        if not consent_record.given(session, conversation_id, stated=consent):
+            logger.info("hand-off message not kept (no consent) conversation_id=%s", conversation_id)
             return None
         exists = session.execute(
             sa.select(HandoffMessage.id).where(HandoffMessage.consultation_id == consultation_id,

@@ -62,7 +62,7 @@ def test_a_flagged_consultation_gets_exactly_one_referral_even_when_the_action_i
 
 
 def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatcher):
-    tracker = make_tracker("can I talk to a person", intent="request_human", slots={"consent": None})
+    tracker = make_tracker("can I talk to a person", intent="request_human", slots={"consent": True})
     run(ActionRequestHuman(), domain, dispatcher, tracker)
     shown = store.show(tracker.sender_id)
     assert shown["status"] == "handed_off"

@@ -45,7 +45,7 @@ def test_a_new_referral_emails_each_practitioner_a_link_and_no_health_details(sm
 def test_notices_are_queued_once_however_often_the_loop_runs(smtp, practitioners) -> None:
     smtp.start()
     consult("c-1", ("pregnancy", "defer"), now=NOW)
-    store.flag_human_request("c-1", now=NOW)  # the client also asks for a person: still one referral
+    store.flag_human_request("c-1", consent=True, now=NOW)  # the client also asks for a person: still one referral
 
     threads = [threading.Thread(target=delivery.run_once, kwargs={"now": NOW}) for _ in range(4)]
     for t in threads:

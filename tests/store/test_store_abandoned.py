@@ -154,7 +154,7 @@ def test_expire_idle_works_through_many_in_bounded_batches(database_url: str, no
 
 def test_concurrent_sweeps_make_one_referral_each(database_url: str, now) -> None:
     ids = [store.record_answers(f"chat-{i}", dict(STARTED, pregnancy="yes"), now=now - IDLE) for i in range(6)]
-    human = store.flag_human_request("human", now=now - IDLE)
+    human = store.flag_human_request("human", consent=True, now=now - IDLE)
     barrier = threading.Barrier(3)
     results: List[int] = []
     errors: List[BaseException] = []
@@ -183,7 +183,7 @@ def test_concurrent_sweeps_make_one_referral_each(database_url: str, now) -> Non
 
 def test_a_human_request_then_expiry_marks_the_one_referral_incomplete(database_url: str, now) -> None:
     store.record_answers("chat-1", STARTED, now=now - IDLE)
-    cid = store.flag_human_request("chat-1", now=now - IDLE)
+    cid = store.flag_human_request("chat-1", consent=True, now=now - IDLE)
     before = store.show(cid)["referral"]
     assert before["incomplete"] is False and len(notices(now - IDLE)) == 1
 
@@ -202,7 +202,7 @@ def test_a_human_request_then_expiry_marks_the_one_referral_incomplete(database_
 
 def test_a_human_request_with_a_flag_left_unfinished_takes_the_flags_severity(database_url: str, now) -> None:
     store.record_answers("chat-1", dict(STARTED, pregnancy="yes"), now=now - IDLE)
-    cid = store.flag_human_request("chat-1", now=now - IDLE)
+    cid = store.flag_human_request("chat-1", consent=True, now=now - IDLE)
     assert store.show(cid)["referral"]["severity"] == "review"
 
     store.expire_idle(60, now=now)
@@ -214,7 +214,7 @@ def test_a_human_request_with_a_flag_left_unfinished_takes_the_flags_severity(da
 
 
 def test_a_hand_off_finished_in_time_is_left_alone(database_url: str, now) -> None:
-    store.flag_human_request("chat-1", now=now - IDLE)
+    store.flag_human_request("chat-1", consent=True, now=now - IDLE)
     done = store.complete("chat-1", full_answers(), judge(full_answers(requested_human=True), load_rules()),
                           now=now - IDLE)
 
@@ -224,7 +224,7 @@ def test_a_hand_off_finished_in_time_is_left_alone(database_url: str, now) -> No
 
 
 def test_a_client_back_on_an_unfinished_hand_off_is_judged_on_what_they_add(database_url: str, now) -> None:
-    cid = store.flag_human_request("chat-1", now=now - 2 * IDLE)
+    cid = store.flag_human_request("chat-1", consent=True, now=now - 2 * IDLE)
     store.expire_idle(60, now=now - IDLE)
     assert store.show(cid)["referral"]["severity"] == "review"
 
@@ -268,7 +268,7 @@ def test_a_restart_of_a_clean_or_finished_consultation_makes_no_referral(databas
 
 
 def test_a_restart_after_a_human_request_marks_its_referral_incomplete(database_url: str, now) -> None:
-    cid = store.flag_human_request("chat-1", now=now)
+    cid = store.flag_human_request("chat-1", consent=True, now=now)
 
     store.abandon_current("chat-1", now=now)
 
@@ -373,7 +373,7 @@ def test_the_migration_keeps_referrals_and_what_hangs_off_them(database_url: str
 def test_abandoned_consultations_on_postgresql(postgres_url: str, now) -> None:
     flagged = [store.record_answers(f"chat-{i}", dict(STARTED, pregnancy="yes"), now=now - IDLE) for i in range(5)]
     clean = store.record_answers("clean", STARTED, now=now - IDLE)
-    human = store.flag_human_request("human", now=now - IDLE)
+    human = store.flag_human_request("human", consent=True, now=now - IDLE)
     barrier = threading.Barrier(3)
     results: List[int] = []
     errors: List[BaseException] = []

@@ -142,8 +142,8 @@ def test_notes_are_kept_but_are_not_reasons(database_url: str, answers, now) -> 
 
 def test_human_request_then_defer_judgement_raises_the_one_referral(database_url: str, answers, now) -> None:
     store.record_answers("chat-1", {"name": "Jane"}, now=now)
-    cid = store.flag_human_request("chat-1", now=now)
-    assert store.flag_human_request("chat-1", now=now) == cid  # retried action
+    cid = store.flag_human_request("chat-1", consent=True, now=now)
+    assert store.flag_human_request("chat-1", consent=True, now=now) == cid  # retried action
     before = store.show(cid)
     assert before["status"] == "handed_off" and before["outcome"] is None
     assert before["referral"]["severity"] == "review"
@@ -162,7 +162,7 @@ def test_human_request_then_defer_judgement_raises_the_one_referral(database_url
 
 
 def test_human_request_makes_a_clear_judgement_a_review(database_url: str, answers, now) -> None:
-    store.flag_human_request("chat-1", now=now)
+    store.flag_human_request("chat-1", consent=True, now=now)
 
     shown = store.complete("chat-1", dict(answers, pregnancy="no"), judgement(), now=now)
 
@@ -174,7 +174,7 @@ def test_human_request_makes_a_clear_judgement_a_review(database_url: str, answe
 def test_human_request_after_a_deferred_completion_keeps_defer(database_url: str, answers, now) -> None:
     store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)
 
-    cid = store.flag_human_request("chat-1", now=now + timedelta(minutes=1))
+    cid = store.flag_human_request("chat-1", consent=True, now=now + timedelta(minutes=1))
 
     shown = store.show(cid)
     assert shown["status"] == "handed_off"
@@ -307,7 +307,7 @@ def test_retried_answers_after_completion_land_on_the_same_consultation(database
 def test_expire_idle_abandons_only_idle_in_progress(database_url: str, answers, now) -> None:
     idle = store.record_answers("idle", {"name": "A"}, now=now - timedelta(minutes=90))
     active = store.record_answers("active", {"name": "B"}, now=now - timedelta(minutes=10))
-    handed = store.flag_human_request("handed", now=now - timedelta(minutes=90))
+    handed = store.flag_human_request("handed", consent=True, now=now - timedelta(minutes=90))
     done = store.complete("done", answers, judgement(), now=now - timedelta(minutes=90))["id"]
 
     assert store.expire_idle(60, now=now) == 1
@@ -316,7 +316,7 @@ def test_expire_idle_abandons_only_idle_in_progress(database_url: str, answers, 
     statuses = {cid: store.show(cid)["status"] for cid in (idle, active, handed, done)}
     assert statuses == {idle: "abandoned", active: "in_progress", handed: "handed_off", done: "complete"}
     # a finished consultation stays current: a later request for a person attaches to it
-    assert store.flag_human_request("done", now=now) == done
+    assert store.flag_human_request("done", consent=True, now=now) == done
 
 
 def test_a_client_back_after_expiry_resumes_the_same_consultation(database_url: str, answers, now) -> None:

@@ -28,7 +28,7 @@ def test_migrations_match_the_models_on_postgresql(postgres_url: str) -> None:
 
 def test_consultation_flow_on_postgresql(postgres_url: str, answers, now) -> None:
     store.record_answers("chat-1", {"name": "Jane"}, now=now)
-    cid = store.flag_human_request("chat-1", now=now)
+    cid = store.flag_human_request("chat-1", consent=True, now=now)
 
     shown = store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now + timedelta(minutes=1))
 
