@@ -84,26 +84,25 @@ def _valid(event: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class Bot:
+    """Chat through the stack (issued conversations, their secrets); Rasa's HTTP API with the stack's JWT."""
+
     def __init__(self, stack: Stack):
+        self.stack = stack
         self.url = stack.rasa_url
-        self.token = stack.env["RASA_TOKEN"]  # the token the stack started Rasa with
         self.session = requests.Session()
 
     def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
-        r = self.session.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
-        r.raise_for_status()
-        return r.json()
+        return self.stack.say(sender, text)
 
     def tracker(self, sender: str, events: str = "NONE") -> Dict[str, Any]:
-        r = self.session.get(f"{self.url}/conversations/{sender}/tracker",
-                             params={"token": self.token, "include_events": events}, timeout=60)
-        r.raise_for_status()
-        return r.json()
+        return self.stack.tracker(sender, include_events=events, session=self.session)
 
     def replace(self, sender: str, events: List[Dict[str, Any]]) -> None:
         events = [_valid(e) for e in events]
-        r = self.session.put(f"{self.url}/conversations/{sender}/tracker/events",
-                             params={"token": self.token, "include_events": "NONE"}, json=events, timeout=60)
+        conversation_id, _ = self.stack.chat(sender)  # issued first, so the chat accepts its next message
+        r = self.session.put(f"{self.url}/conversations/{conversation_id}/tracker/events",
+                             params={"include_events": "NONE"}, json=events, headers=self.stack.api_headers(),
+                             timeout=60)
         r.raise_for_status()
 
 

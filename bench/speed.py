@@ -125,14 +125,23 @@ class Result:
         return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+async def conversation(session: aiohttp.ClientSession, url: str) -> Dict[str, str]:
+    """The assistant's REST channel issues each conversation (id and secret); the starter bot takes any sender."""
+    async with session.post(f"{url}/webhooks/rest/session") as response:
+        if response.status == 200:
+            issued = await response.json()
+            return {"sender": issued["sender"], "secret": issued["secret"]}
+    return {"sender": "bench-" + uuid.uuid4().hex[:12]}
+
+
 async def client(session: aiohttp.ClientSession, url: str, turns: Sequence[str], conversations: int,
                  latencies: List[float], errors: List[int]) -> None:
     for _ in range(conversations):
-        sender = "bench-" + uuid.uuid4().hex[:12]
+        who = await conversation(session, url)
         for text in turns:
             began = time.perf_counter()
             try:
-                async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                async with session.post(f"{url}/webhooks/rest/webhook", json={**who, "message": text},
                                         timeout=aiohttp.ClientTimeout(total=120)) as response:
                     await response.read()
                     if response.status != 200:

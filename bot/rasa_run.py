@@ -1,4 +1,13 @@
-"""`python -m bot.rasa_run ARGS`: Rasa's own command line (`rasa ARGS`), with two fixes for cost per turn.
+"""`python -m bot.rasa_run ARGS`: Rasa's own command line (`rasa ARGS`), with two fixes for cost per turn and the
+HTTP API's credential given inside the process.
+
+The API's credential: with `run --enable-api`, the JWT secret (RASA_TOKEN, else var/rasa-token; a known default or
+a short one is refused) is added to this process's own argument list as `--jwt-secret ... --jwt-method HS256`. A
+change of sys.argv inside the process is not what `ps` shows (that is the command line it was started with), so the
+secret is in no command line; serve.py passes none. Callers sign a JWT with it (bot/rasa_api.py) and send it as
+`Authorization: Bearer`; no `--auth-token` is given, so Rasa accepts no `?token=` in a URL. Writes to
+`/conversations/...` must be `application/json` (415 otherwise): a cross-site form (text/plain) is refused even
+before the missing header is.
 
 Measured with py-spy on the Rasa server under load (bench/speed.py):
 - every action server response is checked with `jsonschema.validate`, which re-checks the constant response schema
@@ -11,7 +20,7 @@ Measured with py-spy on the Rasa server under load (bench/speed.py):
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 
 def patch_action_response_validation() -> None:
@@ -59,12 +68,60 @@ def patch_event_type_lookup() -> None:
     events.Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+API_WRITE_METHODS = ("POST", "PUT", "PATCH")
+JSON_REQUIRED = {"error": "json_required", "message": "Writes to the HTTP API must be sent as application/json."}
+
+
+def patch_api_json_writes() -> None:
+    """Rasa's API refuses a write to /conversations/... that is not application/json (415)."""
+    from rasa import server
+    from sanic import response
+
+    if getattr(server.create_app, "_json_writes_only", False):
+        return
+    original = server.create_app
+
+    def create_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+
+        @app.middleware("request")
+        async def json_writes_only(request: Any) -> Any:
+            if request.method in API_WRITE_METHODS and request.path.startswith("/conversations/"):
+                kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+                if kind != "application/json":
+                    return response.json(JSON_REQUIRED, status=415)
+            return None
+
+        return app
+
+    create_app._json_writes_only = True  # type: ignore[attr-defined]
+    server.create_app = create_app
+
+
+def with_api_secret(argv: List[str]) -> List[str]:
+    """argv with `--jwt-secret TOKEN --jwt-method HS256` when it runs the server with the API; exits on a weak token."""
+    if len(argv) < 2 or argv[1] != "run" or "--enable-api" not in argv or "--jwt-secret" in argv:
+        return argv
+    from bot import rasa_api
+    from bot import settings as settings_module
+
+    token = settings_module.get().rasa_token
+    problem = rasa_api.weak_token_problem(token)
+    if problem:
+        raise SystemExit(f"Refusing to start Rasa's HTTP API: {problem}; {rasa_api.WEAK_TOKEN_HELP}")
+    return argv + ["--jwt-secret", token, "--jwt-method", "HS256"]
+
+
 def main() -> None:
+    from bot.redact import install_log_escaping
+
+    install_log_escaping()
     patch_action_response_validation()
     patch_event_type_lookup()
+    patch_api_json_writes()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = "rasa"
+    sys.argv[:] = with_api_secret(["rasa", *sys.argv[1:]])
     rasa_main()
 
 

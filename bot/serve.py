@@ -2,6 +2,11 @@
 
 `python -m bot serve` starts them, waits until each answers, prints the URLs, and stops them all on Ctrl-C
 (or when any of them dies, so nothing runs half-started).
+
+Rasa listens on RASA_HOST (127.0.0.1 unless set); browsers reach only the web app, which proxies the chat channel.
+Rasa's HTTP API takes JWTs signed with RASA_TOKEN (made once and kept in var/rasa-token when unset; a known default
+or a short one is refused): the secret reaches the Rasa process through its environment / var/, never its command
+line (bot/rasa_run.py gives it to Rasa inside the process).
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot import rasa_api
 from bot import settings as settings_module
+from bot.redact import mask_url
 from bot.settings import ROOT
 
 BIN = Path(sys.executable).parent
@@ -66,7 +73,6 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
     env = child_env(settings)
     endpoints = render_endpoints(settings)
     actions_env = {**env, "SANIC_HOST": "127.0.0.1"}  # the action server is only for the Rasa server
-    web_origin = f"http://localhost:{settings.web_port}"
     procs = [
         Process(
             "actions",
@@ -77,10 +83,10 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
         Process(
             "rasa",
             [
-                sys.executable, "-m", "bot.rasa_run", "run", "--enable-api", "--auth-token", settings.rasa_token,
-                # One --cors with every origin: Rasa's flag is `nargs="*"`, so a second --cors replaces the first.
-                "--cors", web_origin, f"http://127.0.0.1:{settings.web_port}", *settings.chat_origins,
-                "--port", str(settings.rasa_port), "--model", model,
+                # No token here: bot/rasa_run.py adds the JWT secret inside the process (not visible in `ps`).
+                # No --cors: browsers never talk to Rasa, the web app proxies the chat channel.
+                sys.executable, "-m", "bot.rasa_run", "run", "--enable-api",
+                "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--model", model,
                 "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             ],
             settings.rasa_port,
@@ -155,6 +161,11 @@ def serve(args: argparse.Namespace) -> int:
     if not Path(model).exists():
         print(f"No trained model at {model}: run `make run` (it trains when the data changed).", file=sys.stderr)
         return 1
+    problem = rasa_api.weak_token_problem(settings.rasa_token)
+    if problem:
+        print(f"Refusing to start: {problem}. {rasa_api.WEAK_TOKEN_HELP[0].upper()}{rasa_api.WEAK_TOKEN_HELP[1:]}.",
+              file=sys.stderr)
+        return 1
     busy = [p for p in (settings.rasa_port, settings.actions_port, settings.web_port) if port_open(p)]
     if busy:
         print(f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or set RASA_PORT, "
@@ -192,17 +203,20 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
-    rasa = f"http://localhost:{settings.rasa_port}"
+    web = f"http://localhost:{settings.web_port}"
     lines = [
         "",
         "The pre-consultation assistant is running (Ctrl-C stops everything).",
-        f"  Database:        {settings.database_url}",
-        f"  Rasa server:     {rasa}  (REST: POST {rasa}/webhooks/rest/webhook {{\"sender\": ID, \"message\": TEXT}})",
+        f"  Database:        {mask_url(settings.database_url)}",
+        f"  Rasa server:     {rasa_api.base_url(settings)}  (local only: for the web app and the action server; "
+        "its HTTP API needs a JWT signed with var/rasa-token, see bot/rasa_api.py)",
         f"  Action server:   http://127.0.0.1:{settings.actions_port}",
     ]
     if "web" in names:
         lines += [
-            f"  Clinic page:     http://localhost:{settings.web_port}/",
+            f"  Chat (REST):     POST {web}/chat/session gives {{\"sender\": ID, \"secret\": SECRET}}; then POST "
+            f"{web}/webhooks/rest/webhook {{\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}}",
+            f"  Clinic page:     {web}/",
             f"  Staff dashboard: http://localhost:{settings.web_port}/staff  "
             "(first user: .venv/bin/python -m bot staff add EMAIL --role admin)",
             "  Notifications:   "

@@ -101,6 +101,51 @@ def _trusted_proxies(env: Mapping[str, str]) -> Tuple[str, ...]:
     return tuple(found)
 
 
+def _kept_secret(env: Mapping[str, str], name: str, file_name: str, minimum: int) -> str:
+    """The variable `name`, else a random secret made once and kept in var/FILE_NAME (mode 0600)."""
+    given = env.get(name)
+    if given:
+        if len(given) < minimum:
+            raise SettingsError(f"{name} must be at least {minimum} characters")
+        return given
+    path = VAR_DIR / file_name
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text(encoding="utf-8").strip()
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value
+
+
+class ChatRate(NamedTuple):
+    """A token bucket: `burst` messages at once, refilled at burst/seconds a second."""
+
+    burst: int
+    seconds: float
+
+
+def _chat_rate(env: Mapping[str, str], name: str, default: str) -> ChatRate:
+    raw = (env.get(name) or default).strip().lower()
+    try:
+        count, _, window = raw.partition("/")
+        scale = 60.0 if window.endswith("m") else 1.0
+        rate = ChatRate(int(count), float(window.rstrip("sm")) * scale)
+    except ValueError:
+        raise SettingsError(f"{name} must look like {default} (messages per seconds), got {raw!r}") from None
+    if rate.burst <= 0 or rate.seconds <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return rate
+
+
 def _notify_details(env: Mapping[str, str]) -> str:
     value = (env.get("NOTIFY_DETAILS") or "link").strip().lower()
     if value not in ("link", "summary"):
@@ -122,7 +167,7 @@ class Settings:
     lexicon_dir: Path
     spacy_model_dir: Path
     public_base_url: str
-    public_rasa_url: str = ""
+    rasa_host: str = "127.0.0.1"  # the interface Rasa listens on: loopback, browsers reach the web app's proxy
     chat_origins: Tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
     # staff web app
@@ -143,6 +188,11 @@ class Settings:
     # conversations that never gave consent (declined or left) are deleted, with their transcript, after this long
     consentless_purge_hours: int = 24
     time_zone: str = "Europe/London"  # staff pages show times and read dates in the clinic's zone
+    # chat channel
+    chat_key: str = ""  # signs each conversation id the server issues; unset: a random one kept in var/chat-key
+    chat_rate_conversation: ChatRate = ChatRate(10, 10.0)  # messages per conversation: burst, refilled over seconds
+    chat_rate_address: ChatRate = ChatRate(15, 3.0)  # chat requests per client address
+
 
     @property
     def clinic(self) -> Clinic:
@@ -190,7 +240,8 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
     rasa_port = _int(env, "RASA_PORT", 5005)
     return Settings(
         database_url=env.get("DATABASE_URL") or default_database_url(),
-        rasa_token=env.get("RASA_TOKEN") or "dev-token-change-me",
+        # Signs the JWTs of callers of Rasa's HTTP API; unset: a random one made once and kept in var/rasa-token.
+        rasa_token=_kept_secret(env, "RASA_TOKEN", "rasa-token", 1),
         smtp_url=env.get("SMTP_URL") or None,
         rasa_port=rasa_port,
         actions_port=_int(env, "ACTIONS_PORT", 5055),
@@ -201,9 +252,8 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         lexicon_dir=Path(env.get("LEXICON_DIR") or DATA_DIR / "lexicon"),
         spacy_model_dir=Path(env.get("SPACY_MODEL_DIR") or ROOT / "models" / "spacy-clinic"),
         public_base_url=env.get("PUBLIC_BASE_URL") or f"http://localhost:{web_port}",
-        # Where browsers reach the Rasa server (the chat widget talks to its REST channel directly).
-        public_rasa_url=(env.get("PUBLIC_RASA_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
-        # Websites allowed to embed the chat (CORS on the Rasa server), besides the web app's own origin.
+        rasa_host=(env.get("RASA_HOST") or "127.0.0.1").strip(),
+        # Websites allowed to embed the chat (CORS on the web app's chat endpoints), besides its own origin.
         chat_origins=tuple(o.strip().rstrip("/") for o in (env.get("CHAT_ORIGINS") or "").split(",") if o.strip()),
         web_secret=_web_secret(env),
         staff_login_rate=_login_rate(env),
@@ -218,6 +268,9 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         notify_digest_seconds=_whole(env, "NOTIFY_DIGEST_SECONDS", 120),
         consentless_purge_hours=_int(env, "CONSENTLESS_PURGE_HOURS", 24),
         time_zone=(env.get("CLINIC_TIMEZONE") or "Europe/London").strip(),
+        chat_key=_kept_secret(env, "CHAT_KEY", "chat-key", 32),
+        chat_rate_conversation=_chat_rate(env, "CHAT_RATE_CONVERSATION", "10/10s"),
+        chat_rate_address=_chat_rate(env, "CHAT_RATE_ADDRESS", "15/3s"),
     )
 
 

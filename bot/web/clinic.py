@@ -1,15 +1,32 @@
-"""The clinic's public side: the demo page with the chat widget, the privacy notice, and the widget's health check."""
+"""The clinic's public side: the demo page with the chat widget, the privacy notice, and the chat itself.
+
+The chat: browsers reach only this web app, never Rasa (which listens on loopback). It proxies the REST channel:
+
+    POST /chat/session            a new conversation: {"sender": ID, "secret": SECRET} (issued, bot/chat/ownership.py)
+    POST /webhooks/rest/webhook   {"sender": ID, "secret": SECRET, "message": TEXT} -> Rasa's replies
+    GET  /chat/health             whether Rasa and the action server answer (the widget's reconnect loop)
+
+Only JSON; CORS for the web app's own origin and CHAT_ORIGINS (a request from any other origin is refused, 403).
+Rate limits (token buckets, CHAT_RATE_ADDRESS per client address, CHAT_RATE_CONVERSATION per conversation) answer 429
+with a friendly JSON message. The client address is the TCP peer, or X-Forwarded-For only from TRUSTED_PROXIES.
+The REST channel inside Rasa checks the id and secret again (bot/chat/rest.py), so skipping this proxy gains nothing.
+"""
 from __future__ import annotations
 
-from typing import Dict
+import json
+import math
+from typing import Dict, Optional, Set, Tuple
 from urllib.error import URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot import rasa_api
 from bot import settings as settings_module
+from bot.chat import ownership
 from bot.web.app import TEMPLATES_DIR
 
 router = APIRouter()
@@ -17,6 +34,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 # The widget asks this while the assistant is unreachable; one second is plenty on one machine.
 HEALTH_TIMEOUT_SECONDS = 1.0
+# A chat turn: the widget gives up after 45 s; Rasa's own limit on an action call is longer.
+CHAT_TIMEOUT_SECONDS = 60.0
 
 
 def _page(request: Request, template: str) -> HTMLResponse:
@@ -24,7 +43,7 @@ def _page(request: Request, template: str) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         template,
-        {"clinic": settings.clinic, "rasa_url": settings.public_rasa_url},
+        {"clinic": settings.clinic},
         headers={"Cache-Control": "no-cache"},
     )
 
@@ -51,11 +70,130 @@ def _answers(url: str) -> bool:
 def chat_health() -> JSONResponse:
     """Whether the Rasa server and the action server answer, for the widget's reconnect loop.
 
-    The action server listens on 127.0.0.1 only, so the browser cannot ask it; this says nothing about anyone's data,
+    Neither is reachable from a browser, so the browser cannot ask them; this says nothing about anyone's data,
     so any site embedding the widget may read it."""
     settings = settings_module.get()
     body: Dict[str, str] = {
-        "rasa": "up" if _answers(f"http://127.0.0.1:{settings.rasa_port}/") else "down",
+        "rasa": "up" if _answers(f"{rasa_api.base_url(settings)}/webhooks/rest/") else "down",
         "actions": "up" if _answers(f"http://127.0.0.1:{settings.actions_port}/health") else "down",
     }
     return JSONResponse(body, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------------------------------------ the chat proxy
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def allowed_origins(settings: settings_module.Settings) -> Set[str]:
+    own = {_origin(settings.public_base_url), f"http://localhost:{settings.web_port}",
+           f"http://127.0.0.1:{settings.web_port}"}
+    return own | {o.lower() for o in settings.chat_origins}
+
+
+def _cors(origin: Optional[str]) -> Dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+_limiters: Dict[Tuple[str, Tuple[int, float]], ownership.RateLimiter] = {}
+
+
+def _limiter(kind: str, rate: Tuple[int, float]) -> ownership.RateLimiter:
+    key = (kind, tuple(rate))
+    if key not in _limiters:
+        _limiters[key] = ownership.RateLimiter(rate)
+    return _limiters[key]
+
+
+def _json(body: object, status: int, origin: Optional[str], **headers: str) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store", **_cors(origin), **headers})
+
+
+def _limited(wait: float, origin: Optional[str]) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return _json({**ownership.RATE_LIMITED, "retry_after": seconds}, 429, origin, **{"Retry-After": str(seconds)})
+
+
+def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Optional[str], Optional[JSONResponse]]:
+    """The request's allowed origin (None without an Origin header), or the refusal to send: origin, then address."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/").lower() not in allowed_origins(settings):
+        return None, _json({"error": "origin_refused", "message": "This website may not use the clinic's chat."},
+                           403, None)
+    address = ownership.client_address(request.client.host if request.client else None,
+                                       request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    ok, wait = _limiter("address", settings.chat_rate_address).allow(address)
+    if not ok:
+        return origin, _limited(wait, origin)
+    return origin, None
+
+
+@router.options("/chat/session", include_in_schema=False)
+@router.options("/webhooks/rest/webhook", include_in_schema=False)
+def chat_preflight(request: Request) -> Response:
+    origin = request.headers.get("origin")
+    if origin is None or origin.rstrip("/").lower() not in allowed_origins(settings_module.get()):
+        return Response(status_code=403)
+    return Response(status_code=204, headers={
+        **_cors(origin), "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": "600"})
+
+
+@router.post("/chat/session", include_in_schema=False)
+def chat_session(request: Request) -> JSONResponse:
+    """A new conversation for this browser: its id and the secret that goes with every message."""
+    settings = settings_module.get()
+    origin, refused = _guard(request, settings)
+    if refused is not None:
+        return refused
+    issued = ownership.issue(settings.chat_key)
+    return _json({"sender": issued.conversation_id, "secret": issued.secret}, 200, origin)
+
+
+@router.post("/webhooks/rest/webhook", include_in_schema=False)
+async def chat_message(request: Request) -> JSONResponse:
+    """One client message, to Rasa's REST channel on loopback; Rasa's replies back as they are."""
+    settings = settings_module.get()
+    origin, refused = _guard(request, settings)
+    if refused is not None:
+        return refused
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return _json({"error": "json_required", "message": "Send the message as application/json."}, 415, origin)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return _json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}"}, 400, origin)
+    sender = body.get("sender")
+    if not ownership.verify(settings.chat_key, sender, body.get("secret")):
+        return _json(ownership.REFUSED, 403, origin)
+    ok, wait = _limiter("conversation", settings.chat_rate_conversation).allow(str(sender))
+    if not ok:
+        return _limited(wait, origin)
+    return await _forward(settings, {"sender": sender, "secret": body["secret"], "message": body["message"]}, origin)
+
+
+async def _forward(settings: settings_module.Settings, payload: Dict[str, str], origin: Optional[str]) -> JSONResponse:
+    import aiohttp
+
+    unavailable = {"error": "unavailable", "message": "The assistant isn't available at the moment."}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT_SECONDS)) as session:
+            async with session.post(f"{rasa_api.base_url(settings)}/webhooks/rest/webhook", json=payload) as upstream:
+                status = upstream.status
+                try:
+                    replies = await upstream.json(content_type=None)
+                except ValueError:
+                    return _json(unavailable, 502, origin)
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return _json(unavailable, 502, origin)
+    except Exception as exc:  # asyncio.TimeoutError is TimeoutError on 3.11, not 3.10
+        if type(exc).__name__ == "TimeoutError":
+            return _json(unavailable, 504, origin)
+        raise
+    return _json(replies, status, origin)

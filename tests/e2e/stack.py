@@ -1,8 +1,18 @@
-"""A real running assistant for tests: Rasa server + action server on free ports, on a fresh SQLite database."""
+"""A real running assistant for tests: Rasa server + action server on free ports, on a fresh SQLite database.
+
+Chat goes through `say(sender, text)`: `sender` is the test's own name for a conversation (`new_sender()`, a
+simulator seed's name...); the first time a name is used the Stack asks the REST channel for an issued conversation
+(`POST /webhooks/rest/session`: an id and its secret), keeps the pair for that name, and sends the secret with every
+message. `conversation_id(sender)` is the id the server gave it (what the store and staff pages know), and `show`
+and `tracker` take either. Rasa's HTTP API is called with `api_headers()` (a JWT signed with the stack's random
+RASA_TOKEN), never a token in a URL.
+"""
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import threading
 import signal
 import socket
 import subprocess
@@ -11,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 
@@ -34,6 +44,9 @@ class Stack:
     log_path: Optional[Path] = None
     with_web: bool = False
     extra_env: Dict[str, str] = field(default_factory=dict)
+    # test name of a conversation -> (issued conversation id, its secret)
+    chats: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    _chats_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def rasa_url(self) -> str:
@@ -53,9 +66,13 @@ class Stack:
             "RASA_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
             "WEB_PORT": str(free_port()),
-            "RASA_TOKEN": "test-token",
+            "RASA_TOKEN": secrets.token_urlsafe(32),  # random and strong: `serve` refuses a weak one
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            # Tests drive the chat through the web app at machine speed: the chat limits out of the way (the security
+            # tests set the real ones).
+            "CHAT_RATE_CONVERSATION": "100000/1s",
+            "CHAT_RATE_ADDRESS": "100000/1s",
             **self.extra_env,
         }
         subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
@@ -96,16 +113,62 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
+    def issue(self) -> Tuple[str, str]:
+        """A new conversation from the REST channel: (conversation id, secret)."""
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/session", timeout=30)
+        response.raise_for_status()
+        issued = response.json()
+        return issued["sender"], issued["secret"]
+
+    def new_sender(self) -> str:
+        """An issued conversation id, usable as its own name."""
+        conversation_id, secret = self.issue()
+        with self._chats_lock:
+            self.chats[conversation_id] = (conversation_id, secret)
+        return conversation_id
+
+    def chat(self, sender: str) -> Tuple[str, str]:
+        """The issued (id, secret) of the conversation this test calls `sender`, issued on first use."""
+        with self._chats_lock:
+            known = self.chats.get(sender)
+        if known is None:
+            issued = self.issue()
+            with self._chats_lock:
+                known = self.chats.setdefault(sender, issued)
+        return known
+
+    def conversation_id(self, sender: str) -> str:
+        """The id the server issued for `sender` (the store's conversation id); `sender` itself if never used."""
+        with self._chats_lock:
+            known = self.chats.get(sender)
+        return known[0] if known else sender
+
     def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
+        conversation_id, secret = self.chat(sender)
         response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": conversation_id, "secret": secret, "message": text}, timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def api_headers(self) -> Dict[str, str]:
+        """Authorization for Rasa's HTTP API: a JWT signed with this stack's RASA_TOKEN."""
+        from bot import rasa_api
+
+        return rasa_api.headers(self.env["RASA_TOKEN"])
+
+    def tracker(self, sender: str, include_events: str = "ALL", session: Any = requests) -> Dict[str, Any]:
+        response = session.get(
+            f"{self.rasa_url}/conversations/{self.conversation_id(sender)}/tracker",
+            params={"include_events": include_events}, headers=self.api_headers(), timeout=60,
         )
         response.raise_for_status()
         return response.json()
 
     def show(self, conversation_id: str) -> Optional[Dict[str, Any]]:
         done = subprocess.run(
-            [PYTHON, "-m", "bot", "consultation", "show", conversation_id, "--json"],
+            [PYTHON, "-m", "bot", "consultation", "show", self.conversation_id(conversation_id), "--json"],
             cwd=ROOT, env=self.env, capture_output=True, text=True,
         )
         if done.returncode != 0:

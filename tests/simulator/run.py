@@ -43,13 +43,8 @@ class Assistant:
         return self.stack.say(sender, text)
 
     def state(self, sender: str) -> Dict[str, Any]:
-        token = self.stack.env["RASA_TOKEN"]  # the token the stack started Rasa with
-        response = self._session().get(
-            f"{self.stack.rasa_url}/conversations/{sender}/tracker",
-            params={"token": token, "include_events": "NONE"}, timeout=60,
-        )
-        response.raise_for_status()
-        tracker = response.json()
+        # Rasa's HTTP API with the stack's JWT (never a token in the URL), for the conversation the stack was issued
+        tracker = self.stack.tracker(sender, include_events="NONE", session=self._session())
         slots = tracker.get("slots") or {}
         return {
             "requested_slot": slots.get("requested_slot"),
@@ -59,9 +54,11 @@ class Assistant:
         }
 
     def consultations(self, senders: Sequence[str], expire: bool) -> Dict[str, List[Dict[str, Any]]]:
+        """What the store holds for each sender (by the conversation id the server issued it)."""
+        issued = {sender: self.stack.conversation_id(sender) for sender in senders}
         done = subprocess.run(
             [self.stack_python(), "-m", "tests.simulator.store_probe"],
-            input=json.dumps({"expire": expire, "conversations": list(senders)}),
+            input=json.dumps({"expire": expire, "conversations": list(issued.values())}),
             cwd=str(corpus_module.ROOT), env=self.stack.env, capture_output=True, text=True, timeout=600,
         )
         line = next((l for l in done.stdout.splitlines() if l.startswith(MARKER)), None)
@@ -69,7 +66,8 @@ class Assistant:
             raise RuntimeError(f"store probe failed ({done.returncode}):\n{done.stderr[-3000:]}")
         answer = json.loads(line[len(MARKER):])
         self.expired = answer.get("expired")
-        return answer["consultations"]
+        found = answer["consultations"]
+        return {sender: found.get(conversation_id, []) for sender, conversation_id in issued.items()}
 
     @staticmethod
     def stack_python() -> str:

@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "stories" / "conversations.yml"
@@ -40,13 +39,9 @@ def main() -> int:
     try:
         for name, turns in scripts:
             sender = run(stack, turns)
-            response = requests.get(
-                f"{stack.rasa_url}/conversations/{sender}/tracker",
-                params={"token": stack.env["RASA_TOKEN"]},
-                timeout=30,
-            )
-            response.raise_for_status()
-            tracker = DialogueStateTracker.from_dict(sender, response.json()["events"], domain.slots)
+            # Rasa's HTTP API with the stack's JWT (no token in the URL), by the id the server issued
+            events = stack.tracker(sender)["events"]
+            tracker = DialogueStateTracker.from_dict(stack.conversation_id(sender), events, domain.slots)
             story = Story.from_events(list(tracker.events), name)
             chunks.append(YAMLStoryWriter().dumps(story.story_steps, is_appendable=bool(chunks), is_test_story=True))
             print(f"recorded: {name}", flush=True)

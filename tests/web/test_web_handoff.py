@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Dict, Iterator, List, Optional
 
+import jwt
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,6 +19,7 @@ from bot.store import handoff
 from tests.web.conftest import consult
 from tests.web.server import free_port
 
+TOKEN = "a-strong-token-for-these-tests-only-0123456789"
 CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
           "clinic_email": "hello@northgate-skin.example"}
 
@@ -56,7 +58,8 @@ def test_every_intent_and_fallback_has_a_paused_rule() -> None:
 def test_asking_for_a_person_outside_the_questions_pauses_and_says_what_happens_next(database_url) -> None:
     from actions.digressions import ActionRequestHuman
 
-    events, said = run(ActionRequestHuman(), tracker("c-1", "can I talk to a person", intent="request_human"))
+    events, said = run(ActionRequestHuman(), tracker("c-1", "can I talk to a person", intent="request_human",
+                                                     slots={"consent": True}))
 
     assert {"event": "slot", "name": "handed_off", "value": True, "timestamp": None} in events
     assert said == ["utter_human_requested", "utter_handoff_paused"]
@@ -115,12 +118,12 @@ class FakeRasa(BaseHTTPRequestHandler):
     paused = True
 
     def do_GET(self) -> None:  # noqa: N802
-        self.received.append({"method": "GET", "path": self.path})
+        self.received.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
         self._reply({"sender_id": "c-5", "slots": {"handed_off": self.paused}})
 
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.received.append({"method": "POST", "path": self.path, "body": body})
+        self.received.append({"method": "POST", "path": self.path, "body": body, "headers": dict(self.headers)})
         FakeRasa.paused = False
         self._reply({"sender_id": "c-5"})
 
@@ -143,7 +146,7 @@ def rasa(monkeypatch) -> Iterator[List[Dict[str, Any]]]:
     server = HTTPServer(("127.0.0.1", port), FakeRasa)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("RASA_PORT", str(port))
-    monkeypatch.setenv("RASA_TOKEN", "tok-for-tests")
+    monkeypatch.setenv("RASA_TOKEN", TOKEN)
     yield FakeRasa.received
     server.shutdown()
     server.server_close()
@@ -161,7 +164,14 @@ def test_a_practitioner_hands_the_conversation_back(staff_as, rasa) -> None:
     assert pat.form(f"/staff/referrals/{rid}/hand-back").status_code == 303
 
     post = next(r for r in rasa if r["method"] == "POST")
-    assert post["path"] == "/conversations/c-5/tracker/events?token=tok-for-tests"
+    # the credential is a JWT in the Authorization header, never a token in the URL
+    assert post["path"] == "/conversations/c-5/tracker/events"
+    assert all("token" not in r["path"] and TOKEN not in r["path"] for r in rasa)
+    for call in rasa:
+        scheme, _, credential = call["headers"]["Authorization"].partition(" ")
+        claims = jwt.decode(credential, TOKEN, algorithms=["HS256"])
+        assert scheme == "Bearer" and claims["user"]["role"] == "admin"
+    assert post["headers"]["Content-Type"] == "application/json"
     assert [(e["event"], e["name"], e["value"]) for e in post["body"]] == [("slot", "handed_off", None)]
     assert "The assistant is answering this client." in pat.page(f"/staff/referrals/{rid}").text
     from bot.store import audit, referrals

@@ -1,12 +1,18 @@
-/* Clinic chat: a small, accessible chat widget for the clinic's Rasa assistant, over Rasa's REST channel.
+/* Clinic chat: a small, accessible chat widget for the clinic's assistant, over the web app's chat endpoints (which
+ * proxy Rasa's REST channel; the browser never talks to Rasa itself).
  *
  * Embed it with one script tag; its settings are data attributes on that tag (see README, "Chat on your website"):
  *   <script src="https://ASSISTANT/static/chat/chat.js" defer
- *           data-server-url="https://RASA" data-clinic-name="..." data-phone="..." data-email="..."
+ *           data-clinic-name="..." data-phone="..." data-email="..."
  *           data-privacy-url="https://.../privacy" data-colour="#0b5e55"></script>
+ * (data-server-url: the web app as browsers reach it; by default the origin the script came from.)
+ *
+ * A conversation is issued by the server: POST /chat/session gives its id (`sender`) and a secret that goes with
+ * every message; a message without it is refused (403), and then a new conversation starts. Too many messages at
+ * once get a 429 with a friendly message, shown, and the text stays in the box.
  *
  * Everything the client and the bot write is shown as text (textContent), never parsed as HTML.
- * The conversation (sender id and the messages shown) lives in sessionStorage: it survives a reload of the page and
+ * The conversation (id, secret and the messages shown) lives in sessionStorage: it survives a reload of the page and
  * is gone when the tab is closed, which suits shared computers better than localStorage.
  */
 (function () {
@@ -21,18 +27,19 @@
   var scriptUrl = script && script.src ? script.src : window.location.href;
 
   var config = {
-    serverUrl: (data.serverUrl || "http://localhost:5005").replace(/\/+$/, ""),
+    serverUrl: (data.serverUrl || new URL(scriptUrl).origin).replace(/\/+$/, ""),
     clinicName: data.clinicName || "the clinic",
     phone: data.phone || "",
     email: data.email || "",
     privacyUrl: data.privacyUrl || "",
     colour: data.colour || "#0b5e55",
     colourText: data.colourText || "",
-    healthUrl: data.healthUrl || new URL("/chat/health", scriptUrl).href,
+    healthUrl: data.healthUrl || "",
     stylesheet: data.stylesheet || new URL("chat.css", scriptUrl).href,
     greeting: data.greeting || "/greet",
     open: data.open === "true"
   };
+  if (!config.healthUrl) config.healthUrl = config.serverUrl + "/chat/health";
 
   var STORAGE_KEY = "clinic-chat:" + config.serverUrl;
   var MAX_KEPT = 300; // messages kept for a reload
@@ -54,12 +61,6 @@
       node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     });
     return node;
-  }
-
-  function newSenderId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return "web-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
   // The brand colour's text: white or near-black, whichever reads better on it (WCAG relative luminance).
@@ -91,9 +92,16 @@
   function load() {
     try {
       var raw = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
-      if (raw && typeof raw.sender === "string" && Array.isArray(raw.history)) return raw;
+      if (raw && typeof raw.sender === "string" && typeof raw.secret === "string" && Array.isArray(raw.history)) {
+        return raw;
+      }
     } catch (err) { /* unreadable or blocked storage: start afresh */ }
-    return { sender: newSenderId(), history: [], open: false, draft: "" };
+    return fresh(false, "");
+  }
+
+  // A conversation not yet issued: the server gives it an id and secret with its first message (ensureSession).
+  function fresh(open, draft) {
+    return { sender: null, secret: null, history: [], open: open, draft: draft };
   }
 
   var state = load();
@@ -262,38 +270,73 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  // ------------------------------------------------------------------------------------------------ talking to Rasa
+  // ------------------------------------------------------------------------------------------------ talking to the server
 
-  function post(message) {
+  // A refusal the server explained (403 not this browser's conversation, 429 too fast): not an outage.
+  function Refusal(kind, message) {
+    this.kind = kind;
+    this.message = message;
+  }
+
+  function postJson(path, body) {
     var controller = window.AbortController ? new AbortController() : null;
     var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    return fetch(config.serverUrl + "/webhooks/rest/webhook", {
+    return fetch(config.serverUrl + path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: state.sender, message: message }),
+      body: JSON.stringify(body),
+      cache: "no-store",
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
+      if (response.status === 403 || response.status === 429) {
+        return response.json().then(function (answer) { return answer; }, function () { return {}; }).then(function (answer) {
+          var kind = response.status === 429 ? "rate_limited" : (answer && answer.error) || "refused";
+          throw new Refusal(kind, (answer && answer.message) || "");
+        });
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
-    }).then(function (replies) {
-      if (!Array.isArray(replies)) throw new Error("unexpected reply");
-      return replies;
     }).finally(function () {
       if (timer) clearTimeout(timer);
     });
   }
 
-  // Is the assistant whole again? The Rasa server answers its root, and the web app says the action server is up.
-  function probe() {
-    return fetch(config.serverUrl + "/", { cache: "no-store" }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return fetch(config.healthUrl, { cache: "no-store" }).then(function (health) {
-        return health.ok ? health.json() : {};
-      }, function () {
-        return {}; // the web app is not reachable from here: judge by the Rasa server alone
+  // The conversation's id and secret, asked of the server the first time they are needed.
+  function ensureSession() {
+    if (state.sender && state.secret) return Promise.resolve(state);
+    var asking = state;
+    return postJson("/chat/session", {}).then(function (issued) {
+      if (!issued || typeof issued.sender !== "string" || typeof issued.secret !== "string") {
+        throw new Error("unexpected reply");
+      }
+      if (asking === state) {
+        state.sender = issued.sender;
+        state.secret = issued.secret;
+        save();
+      }
+      return asking;
+    });
+  }
+
+  function post(message) {
+    return ensureSession().then(function (conversation) {
+      return postJson("/webhooks/rest/webhook", {
+        sender: conversation.sender, secret: conversation.secret, message: message
       });
+    }).then(function (replies) {
+      if (!Array.isArray(replies)) throw new Error("unexpected reply");
+      return replies;
+    });
+  }
+
+  // Is the assistant whole again? The web app answers and says the Rasa server and the action server are up.
+  function probe() {
+    return fetch(config.healthUrl, { cache: "no-store" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
     }).then(function (health) {
-      if (health && health.actions === "down") throw new Error("action server down");
+      if (!health || health.rasa !== "up") throw new Error("assistant down");
+      if (health.actions === "down") throw new Error("action server down");
       return true;
     });
   }
@@ -308,7 +351,7 @@
     if (busy) return;
     busy = true;
     var entry = shownAs === null ? null : { who: "you", text: shownAs };
-    var sender = state.sender;
+    var conversation = state; // a restart meanwhile replaces it
     if (entry) {
       var node = appendMessage(entry);
       state.history.push(entry);
@@ -326,7 +369,7 @@
       // Every turn has an answer; none means a part of the assistant failed (often the action server).
       return probe().then(function () { return shown; });
     }).then(function (replies) {
-      if (sender !== state.sender) return; // the client restarted meanwhile: this answer belongs to the old one
+      if (conversation !== state) return; // the client restarted meanwhile: this answer belongs to the old one
       typing.hidden = true;
       log.setAttribute("aria-busy", "false");
       busy = false;
@@ -338,8 +381,8 @@
       save();
       if (offline) reconnected();
       if (queued) { queued = false; submitInput(); }
-    }, function () {
-      if (sender !== state.sender) return;
+    }, function (problem) {
+      if (conversation !== state) return;
       typing.hidden = true;
       log.setAttribute("aria-busy", "false");
       busy = false;
@@ -352,7 +395,15 @@
         save();
       }
       showQuickRepliesOfLast();
-      wentOffline();
+      if (problem instanceof Refusal && problem.kind === "rate_limited") {
+        statusBox.textContent = problem.message || "You're sending messages very quickly. Please wait a moment.";
+      } else if (problem instanceof Refusal) {
+        // Not this browser's conversation (or its key is lost): start a new one, keeping what the client typed.
+        startAfresh(problem.message || "This conversation can't be continued here.",
+                    fromInput && shownAs ? shownAs : input.value);
+      } else {
+        wentOffline();
+      }
     });
   }
 
@@ -444,9 +495,23 @@
     launcher.focus();
   }
 
+  function startAfresh(notice, draft) {
+    state = fresh(true, draft || "");
+    save();
+    renderHistory();
+    input.value = state.draft;
+    alertBox.textContent = "";
+    statusBox.textContent = notice + " A new conversation has started.";
+    typing.hidden = true;
+    log.setAttribute("aria-busy", "false");
+    busy = false;
+    queued = false;
+    sendGreetingIfNew();
+  }
+
   function restart() {
     confirmBar.hidden = true;
-    state = { sender: newSenderId(), history: [], open: true, draft: input.value };
+    state = fresh(true, input.value);
     save();
     renderHistory();
     alertBox.textContent = "";
