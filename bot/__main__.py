@@ -4,6 +4,13 @@ Each group lives beside what it drives and exposes `register(subparsers)`; each 
 """
 from __future__ import annotations
 
+import os
+
+# Before anything else: every file and folder this process (and every process it starts: `serve` runs Rasa, the
+# action server and the web app as its children) creates is the owner's alone: the database, its WAL, var/.
+PRIVATE_UMASK = 0o077
+os.umask(PRIVATE_UMASK)
+
 import argparse
 import importlib
 import sys
@@ -34,7 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _private_var() -> None:
+    """var/ (settings.VAR_DIR) made before the umask, or by another tool, is taken down to 0700 when it is ours."""
+    from bot.settings import VAR_DIR
+
+    try:
+        info = VAR_DIR.stat()
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.chmod(VAR_DIR, 0o700)
+    except OSError:  # absent (made 0700 when first needed) or not ours to change
+        pass
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    from bot.redact import install_log_escaping
+
+    os.umask(PRIVATE_UMASK)  # also when main() is called from elsewhere (tests, a wrapper script)
+    install_log_escaping()  # a client's text (a sender id with a newline) cannot forge a log line
+    _private_var()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

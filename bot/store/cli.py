@@ -145,7 +145,17 @@ def _purge(args: argparse.Namespace) -> int:
         f"purged {removed.consultations} consultation(s) and {removed.events} transcript event(s) "
         f"older than {args.older_than_days} days"
     )
+    _scrub()
     return 0
+
+
+def _scrub() -> None:
+    """No copy of what was just deleted left readable in the database's files (SQLite WAL; PostgreSQL VACUUM)."""
+    from bot.store import db
+
+    if not db.scrub():
+        print("warning: another process kept the write-ahead log busy; the deleted data leaves it at the next "
+              "checkpoint (or run this command again)", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -167,4 +177,5 @@ def _erase(args: argparse.Namespace) -> int:
     if not removed.consultations and not removed.events:
         return _error(f"nothing stored for conversation id {args.conversation_id!r}")
     print(f"erased {removed.consultations} consultation(s) and {removed.events} transcript event(s)")
+    _scrub()
     return 0

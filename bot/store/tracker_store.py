@@ -66,11 +66,13 @@ class DatabaseTrackerStore(SQLTrackerStore):
             # of the tracker. Use a small pool instead, with our pragmas (WAL, busy_timeout) on each connection.
             self.engine.dispose()
             self.engine = sa.create_engine(
-                url, poolclass=QueuePool, pool_size=5, max_overflow=10,
+                url, poolclass=QueuePool, pool_size=5, max_overflow=10, hide_parameters=True,
                 connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_TIMEOUT_MS / 1000},
             )
             event.listen(self.engine, "connect", _on_sqlite_connect)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # a database error's text names the statement, never the values bound to it (a client's messages)
+        self.engine.hide_parameters = True
         logger.info("tracker store on %s", db.url_for_display(url))
 
     @staticmethod

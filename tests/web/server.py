@@ -10,7 +10,7 @@ import secrets
 import socket
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple
 
 import requests
 
@@ -22,15 +22,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app() -> Iterator[str]:
-    """Serve bot.web.app on 127.0.0.1; yields its base URL; stops it on exit."""
+def running_app(trusted_proxies: Tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve bot.web.app on 127.0.0.1 as `python -m bot web serve` does (bot.web.cli.uvicorn_options: proxy headers
+    believed only from `trusted_proxies`); yields its base URL; stops it on exit."""
     import uvicorn
 
     from bot.web.app import create_app
+    from bot.web.cli import uvicorn_options
 
     port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, ws="none", log_level="warning",
-                            lifespan="off", access_log=False)
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, lifespan="off",
+                            **uvicorn_options(trusted_proxies))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
