@@ -2,6 +2,9 @@
 
 By default a notice holds no health details, only a link to the referral (staff log in to read it); NOTIFY_DETAILS
 =summary adds the outcome and reason codes, never a name, contact or answer.
+
+A burst is one email, never a flood: notices wait NOTIFY_DIGEST_SECONDS (default 120) and every notice a recipient
+has waiting goes out together, as one digest listing each referral (bot.store.outbox.lease_batches).
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 from bot import settings as settings_module
 from bot.notify import mail
@@ -38,6 +41,26 @@ def referral_link(settings: settings_module.Settings, referral_id: int) -> str:
     return f"{settings.public_base_url.rstrip('/')}/staff/referrals/{referral_id}"
 
 
+def _summary_line(settings: settings_module.Settings, referral_id: int) -> Optional[str]:
+    """NOTIFY_DETAILS=summary: the outcome and reason codes (never a name, contact or answer)."""
+    if settings.notify_details != "summary":
+        return None
+    from bot.store import consultations, referrals
+
+    consultation_id = referrals.consultation_of(referral_id)
+    shown = consultations.show(consultation_id) if consultation_id else None
+    if not shown:
+        return None
+    codes = ", ".join(r["code"] for r in shown["reasons"]) or "none"
+    return f"Outcome: {shown['outcome'] or 'not judged yet'}; reasons: {codes}."
+
+
+def _footer(settings: settings_module.Settings) -> List[str]:
+    lines = [] if settings.notify_details == "summary" else ["For the client's privacy this email holds no health "
+                                                             "details.", ""]
+    return lines + ["This message was sent by the clinic's pre-consultation assistant."]
+
+
 def notice_body(settings: settings_module.Settings, referral_id: int) -> str:
     lines = [
         f"A new pre-consultation referral (#{referral_id}) is waiting for a practitioner at {settings.clinic.name}.",
@@ -45,18 +68,36 @@ def notice_body(settings: settings_module.Settings, referral_id: int) -> str:
         f"Open it here (staff login needed): {referral_link(settings, referral_id)}",
         "",
     ]
-    if settings.notify_details == "summary":
-        from bot.store import consultations, referrals
+    summary = _summary_line(settings, referral_id)
+    if summary:
+        lines += [summary, ""]
+    return "\n".join(lines + _footer(settings))
 
-        consultation_id = referrals.consultation_of(referral_id)
-        shown = consultations.show(consultation_id) if consultation_id else None
-        if shown:
-            codes = ", ".join(r["code"] for r in shown["reasons"]) or "none"
-            lines += [f"Outcome: {shown['outcome'] or 'not judged yet'}; reasons: {codes}.", ""]
-    else:
-        lines += ["For the client's privacy this email holds no health details.", ""]
-    lines.append("This message was sent by the clinic's pre-consultation assistant.")
-    return "\n".join(lines)
+
+def digest_subject(count: int) -> str:
+    return f"{count} new referrals waiting for a practitioner"
+
+
+def digest_body(settings: settings_module.Settings, referral_ids: Sequence[int]) -> str:
+    """One email for several new referrals: a line and a link for each (no health details unless summary)."""
+    ids = sorted(set(referral_ids))
+    lines = [f"{len(ids)} new pre-consultation referrals are waiting for a practitioner at {settings.clinic.name}.",
+             "Open each here (staff login needed):", ""]
+    for referral_id in ids:
+        lines.append(f"- Referral #{referral_id}: {referral_link(settings, referral_id)}")
+        summary = _summary_line(settings, referral_id)
+        if summary:
+            lines.append(f"  {summary}")
+    lines += ["", f"The queue: {settings.public_base_url.rstrip('/')}/staff/referrals", ""]
+    return "\n".join(lines + _footer(settings))
+
+
+def compose(settings: settings_module.Settings, batch: Sequence[outbox.Letter]) -> Tuple[str, str]:
+    """The subject and body of one email for a batch of letters to one recipient."""
+    referral_ids = sorted({letter.referral_id for letter in batch if letter.referral_id is not None})
+    if len(referral_ids) < 2:
+        return batch[0].subject, batch[0].body
+    return digest_subject(len(referral_ids)), digest_body(settings, referral_ids)
 
 
 def queue_referral_notices(settings: Optional[settings_module.Settings] = None, *,
@@ -81,7 +122,7 @@ def queue_referral_notices(settings: Optional[settings_module.Settings] = None, 
             for referral_id in ids
             for address in to
         ]
-        newly = outbox.enqueue(drafts, now=now)
+        newly = outbox.enqueue(drafts, now=now, hold_seconds=settings.notify_digest_seconds)
         added += newly
         if newly == 0:  # someone else queued them meanwhile
             return added
@@ -95,17 +136,21 @@ def deliver_due(settings: Optional[settings_module.Settings] = None, *, now: Opt
     server = mail.SmtpServer.from_url(settings.smtp_url)
     sender = settings.mail_from or settings.clinic.email
     sent = failed = 0
-    for letter in outbox.lease_due(now=now):
+    for batch in outbox.lease_batches(now=now):
+        subject, body = compose(settings, batch)
         try:
-            mail.send(server, sender, letter.recipient, letter.subject, letter.body)
+            mail.send(server, sender, batch[0].recipient, subject, body)
         except mail.MailError as exc:
-            status = outbox.mark_failed(letter.id, str(exc), max_attempts=settings.outbox_max_attempts,
-                                        now=as_utc(now))
-            logger.warning("notification not sent outbox_id=%s attempt=%s status=%s error=%s",
-                           letter.id, letter.attempts + 1, status, type(exc.__cause__).__name__)
+            for letter in batch:
+                status = outbox.mark_failed(letter.id, str(exc), max_attempts=settings.outbox_max_attempts,
+                                            now=as_utc(now))
+            logger.warning("notification not sent outbox_ids=%s attempt=%s status=%s error=%s",
+                           ",".join(str(letter.id) for letter in batch), batch[0].attempts + 1, status,
+                           type(exc.__cause__).__name__)
             failed += 1
             continue
-        outbox.mark_sent(letter.id, now=now)
+        for letter in batch:
+            outbox.mark_sent(letter.id, now=now)
         sent += 1
     if sent or failed:
         logger.info("notifications round sent=%d failed=%d", sent, failed)

@@ -2,13 +2,17 @@
 
 Several delivery loops may run (one per instance): a loop leases the rows it sends (`locked_until`), so two never
 send the same message, and a loop that dies mid-send frees its rows when the lease runs out.
+
+A burst never becomes a flood: new-referral notices are still one row per referral and recipient (so each referral
+shows its notices), but a notice waits `hold_seconds` (NOTIFY_DIGEST_SECONDS) and joins the recipient's batch
+already waiting; `lease_batches` hands every waiting notice of a recipient over together, sent as one digest email.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -84,8 +88,21 @@ class Draft:
     referral_id: Optional[int] = None
 
 
-def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None) -> int:
-    """Add these messages unless one with the same dedupe key exists; returns how many were added."""
+def _batch_due(session: sa.orm.Session, kind: str, recipient: str, now: datetime) -> Optional[datetime]:
+    """When the recipient's batch of this kind that is still waiting goes out, if one is waiting."""
+    return session.execute(
+        sa.select(sa.func.min(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.kind == kind, OutboxMessage.status == "pending", OutboxMessage.attempts == 0,
+               sa.func.lower(OutboxMessage.recipient) == recipient.lower(), OutboxMessage.next_attempt_at > now,
+               sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+    ).scalar_one_or_none()
+
+
+def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_seconds: int = 0) -> int:
+    """Add these messages unless one with the same dedupe key exists; returns how many were added.
+
+    With `hold_seconds`, a new-referral notice is due when its recipient's waiting batch is, or `hold_seconds` from
+    now if none is waiting: notices queued within that window go out together (`lease_batches`)."""
     now = as_utc(now)
     added = 0
     with session_scope() as session:
@@ -94,12 +111,16 @@ def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None) -> int:
                 sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == draft.dedupe_key)
             ).first() is not None:
                 continue
+            due = now
+            if hold_seconds > 0 and draft.kind == KIND_NEW_REFERRAL:
+                due = as_utc(_batch_due(session, draft.kind, draft.recipient, now) or
+                             now + timedelta(seconds=hold_seconds))
             try:
                 with session.begin_nested():
                     session.add(OutboxMessage(
                         kind=draft.kind, dedupe_key=draft.dedupe_key[:255], referral_id=draft.referral_id,
                         recipient=draft.recipient, subject=draft.subject[:200], body=draft.body, status="pending",
-                        attempts=0, created_at=now, next_attempt_at=now,
+                        attempts=0, created_at=now, next_attempt_at=due,
                     ))
                 added += 1
             except IntegrityError:  # another loop queued it at the same moment
@@ -117,23 +138,51 @@ def referrals_without_notice(*, now: Optional[datetime] = None, limit: int = 100
         ).scalars())
 
 
-def lease_due(*, now: Optional[datetime] = None, limit: int = 20, lease_seconds: int = 120) -> List[Letter]:
-    """Pending messages whose time has come, leased to the caller for `lease_seconds`."""
+def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
+                  lease_seconds: int = 120) -> List[List[Letter]]:
+    """Pending messages whose time has come, leased to the caller for `lease_seconds`, in batches: one email each.
+
+    New-referral notices go by recipient: once one of a recipient's is due, every other notice of theirs waiting
+    (queued by now, not leased by another loop) joins it, however many, so a burst of referrals is one digest.
+    Other messages are a batch each."""
     now = as_utc(now)
+    free = sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
     with session_scope() as session:
+        postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
         query = (
             sa.select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                   sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         )
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
+        if postgres:
             query = query.with_for_update(skip_locked=True)
-        rows = session.execute(query).scalars().all()
+        rows = list(session.execute(query).scalars().all())
+        recipients = sorted({r.recipient.lower() for r in rows if r.kind == KIND_NEW_REFERRAL})
+        if recipients:
+            taken = {r.id for r in rows}
+            joining = (
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.kind == KIND_NEW_REFERRAL,
+                       sa.func.lower(OutboxMessage.recipient).in_(recipients), OutboxMessage.created_at <= now,
+                       free)
+                .order_by(OutboxMessage.id)
+            )
+            if postgres:
+                joining = joining.with_for_update(skip_locked=True)
+            rows += [r for r in session.execute(joining).scalars().all() if r.id not in taken]
+        batches: Dict[Tuple[str, str], List[OutboxMessage]] = {}
         for row in rows:
             row.locked_until = now + timedelta(seconds=lease_seconds)
-        return [_letter(r) for r in rows]
+            key = (row.kind, row.recipient.lower()) if row.kind == KIND_NEW_REFERRAL else (row.kind, f"#{row.id}")
+            batches.setdefault(key, []).append(row)
+        return [[_letter(r) for r in sorted(batch, key=lambda r: r.id)] for batch in batches.values()]
+
+
+def lease_due(*, now: Optional[datetime] = None, limit: int = 20, lease_seconds: int = 120) -> List[Letter]:
+    """`lease_batches`, flat."""
+    return [letter for batch in lease_batches(now=now, limit=limit, lease_seconds=lease_seconds)
+            for letter in batch]
 
 
 def backoff(attempts: int, *, base_seconds: float = 30.0, cap_seconds: float = 3600.0) -> timedelta:

@@ -57,3 +57,10 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     monkeypatch.setenv("SMTP_URL", server.url)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def notices_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about one notice's delivery: no digest window (tests/security/test_referrals_flood.py tests
+    the window)."""
+    monkeypatch.setenv("NOTIFY_DIGEST_SECONDS", "0")
