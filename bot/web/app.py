@@ -48,6 +48,8 @@ def create_app() -> FastAPI:
         try:
             response = await call_next(request)
         except Exception as exc:  # caught here, so no traceback (which may quote a client's data) reaches the log
+            if limits.too_large(exc):  # the body passed the cap while a route read it: not a crash
+                return PlainTextResponse("Request too large.", status_code=413)
             response = errors.crashed(request, exc)
         for name, value in STAFF_HEADERS.items():
             response.headers.setdefault(name, value)

@@ -43,6 +43,13 @@ class BodyTooLarge(HTTPException):
         self.cap = cap
 
 
+def too_large(exc: BaseException) -> bool:
+    """Whether `exc` is BodyTooLarge, or a group (anyio's task groups in BaseHTTPMiddleware wrap it) holding one."""
+    if isinstance(exc, BodyTooLarge):
+        return True
+    return any(too_large(inner) for inner in getattr(exc, "exceptions", ()) or ())
+
+
 async def _send_413(send: Send) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
@@ -92,7 +99,9 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, guarded_send)
-        except BodyTooLarge:
+        except Exception as exc:
+            if not too_large(exc):
+                raise
             if not state["started"]:
                 state["started"] = True
                 await _send_413(send)
