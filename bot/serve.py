@@ -129,6 +129,8 @@ def sweeper(settings: settings_module.Settings, stop: threading.Event, every_sec
             store.expire_idle(settings.abandon_after_minutes)
         except Exception as exc:  # keep sweeping; the next round tries again
             print(f"[sweeper] could not expire idle consultations: {type(exc).__name__}", file=sys.stderr)
+        from bot.store import retention  # conversations without consent: deleted after CONSENTLESS_PURGE_HOURS
+        retention.sweep(settings)  # never raises; runs the purge every few minutes, then scrubs the WAL
 
 
 def notifier(stop: threading.Event) -> None:

@@ -3,6 +3,9 @@
 A referral is created by `bot.store.consultations` (exactly one per flagged consultation); here it moves on. Every
 step is one conditional UPDATE (so two practitioners pressing "claim" at once cannot both win) plus a row in
 `referral_events` saying who did it, when, and their note.
+
+A claimed referral is closed only by the practitioner who claimed it; an admin may close it as an override
+(`override=True`), recorded as the step `close_override` so the history and the audit log show it.
 """
 from __future__ import annotations
 
@@ -48,6 +51,18 @@ class ReferralEvent(Base):
 
 class ReferralError(ValueError):
     """The step is not possible (unknown referral, wrong status, missing note); the message says which."""
+
+
+class NotClaimer(ReferralError):
+    """Someone other than the practitioner who claimed the referral tried to close it."""
+
+    def __init__(self, referral_id: int, claimed_by: str) -> None:
+        super().__init__(f"Referral #{referral_id} is claimed by {claimed_by}: only they can close it. Add a note "
+                         "for them instead, or ask an admin to close it as an override.")
+        self.claimed_by = claimed_by
+
+
+OVERRIDE_CLOSE = "close_override"  # the history's action for an admin's close of a referral
 
 
 @dataclass(frozen=True)
@@ -155,12 +170,15 @@ def history(referral_id: int) -> List[Step]:
 
 
 def advance(referral_id: int, step: str, actor: str, note: Optional[str] = None, *,
-            now: Optional[datetime] = None) -> str:
+            now: Optional[datetime] = None, override: bool = False) -> str:
     """Move the referral on by `step` (claim, contact, close); returns the new status.
 
-    Closing needs an outcome note. A step from the wrong status (someone else got there first, or a double
-    click) raises ReferralError and changes nothing.
+    Closing needs an outcome note, and a claimed referral is closed only by its claimer (NotClaimer otherwise);
+    `override` (an admin's, the caller checks the role) closes it anyway, recorded as OVERRIDE_CLOSE. A step from
+    the wrong status (someone else got there first, or a double click) raises ReferralError and changes nothing.
     """
+    if override and step != "close":
+        raise ReferralError("only closing can be an override")
     if step not in STEPS:
         raise ReferralError(f"unknown step {step!r}")
     now = as_utc(now)
@@ -179,17 +197,24 @@ def advance(referral_id: int, step: str, actor: str, note: Optional[str] = None,
             raise ReferralError(f"no referral #{referral_id}")
         if current.status not in sources:
             raise ReferralError(f"referral #{referral_id} is {current.status}: it cannot be {target} now")
+        if step == "close" and not override and current.claimed_by and current.claimed_by != actor:
+            raise NotClaimer(referral_id, current.claimed_by)
         if step == "contact" and current.claimed_by is None:  # contacting it is taking it on
             values.update(claimed_by=actor, claimed_at=now)
+        guard = [Referral.id == referral_id, Referral.status == current.status]
+        if step == "close" and not override:  # the claimer read above is still the claimer
+            guard.append(Referral.claimed_by.is_(None) if current.claimed_by is None
+                         else Referral.claimed_by == current.claimed_by)
         changed = session.execute(
-            sa.update(Referral).where(Referral.id == referral_id, Referral.status == current.status).values(**values)
+            sa.update(Referral).where(*guard).values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not changed:  # PostgreSQL: another transaction moved it between our read and our update
             raise ReferralError(f"referral #{referral_id} was changed by someone else: reload the page")
-        session.add(ReferralEvent(referral_id=referral_id, at=now, actor=actor, action=step,
+        session.add(ReferralEvent(referral_id=referral_id, at=now, actor=actor,
+                                  action=OVERRIDE_CLOSE if override else step,
                                   from_status=current.status, to_status=target, note=note))
-    logger.info("referral step referral_id=%s step=%s", referral_id, step)
+    logger.info("referral step referral_id=%s step=%s", referral_id, OVERRIDE_CLOSE if override else step)
     return target
 
 

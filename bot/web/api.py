@@ -1,6 +1,8 @@
 """The staff JSON API under /api (same login and roles as the pages; every read of a consultation is audited).
 
-`GET /api/consultations/{id}` serves exactly `python -m bot consultation show ID --json` (DESIGN.md's contract).
+`GET /api/consultations/{id}` serves `python -m bot consultation show ID --json` (DESIGN.md's contract), except that
+for reception (a role that does not read referrals) `referral.outcome_note`, the practitioner's closing note, is null,
+as the reception page never shows it.
 The OpenAPI schema is at /api/openapi.json, behind login too.
 """
 from __future__ import annotations
@@ -79,7 +81,7 @@ class ReferralOut(ApiModel):
     contacted_at: Optional[str]
     closed_by: Optional[str]
     closed_at: Optional[str]
-    outcome_note: Optional[str]
+    outcome_note: Optional[str]  # the practitioner's closing note: null for reception
     transcript_url: str
 
 
@@ -209,7 +211,10 @@ def get_consultation(consultation_id: str, request: Request,
         raise NotFound("consultation")
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], detail="api",
                  ip=auth.client_ip(request))
-    return JSONResponse(shown, headers={"Cache-Control": "no-store"})  # exactly show()'s JSON
+    if not auth.can(who, "read_referrals"):  # reception: no practitioner's notes, as on the page
+        shown = present.without_practitioner_notes(shown)
+    # show()'s JSON (the CLI's), with referral.outcome_note null for roles that do not read referrals
+    return JSONResponse(shown, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/consultations/{consultation_id}/transcript", response_model=List[Line], responses={

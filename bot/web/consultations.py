@@ -68,6 +68,8 @@ def consultation_page(consultation_id: str, request: Request,
     shown = consultations.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
+    if not auth.can(who, "read_referrals"):  # reception: no practitioner's notes (the API follows the same rule)
+        shown = present.without_practitioner_notes(shown)
     lines = consultations.transcript(shown["conversation_id"])
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], ip=auth.client_ip(request))
     return render(request, who, "staff/consultation.html", {

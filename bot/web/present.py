@@ -1,6 +1,7 @@
 """How the staff pages show things: times in the clinic's zone, answer labels, statuses in words."""
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -194,3 +195,18 @@ def status_word(value: Optional[str]) -> str:
 
 def outcome_word(value: Optional[str]) -> str:
     return OUTCOME_WORDS.get(value, value or "—")
+
+
+# what practitioners write about a referral: only roles that read referrals see it (pages and API alike)
+PRACTITIONER_NOTE_FIELDS = ("outcome_note",)
+
+
+def without_practitioner_notes(shown: Optional[dict]) -> Optional[dict]:
+    """show()'s JSON with the practitioners' notes blanked (the fields stay, as null): what reception sees."""
+    if shown is None or not shown.get("referral"):
+        return shown
+    trimmed = copy.deepcopy(shown)
+    for field in PRACTITIONER_NOTE_FIELDS:
+        if field in trimmed["referral"]:
+            trimmed["referral"][field] = None
+    return trimmed

@@ -101,17 +101,31 @@ def referral_print(raw_id: str, request: Request, who: SignedIn = Depends(auth.n
                                                                 "incomplete_marker": present.INCOMPLETE_MARKER})
 
 
+OVERRIDE_ROLE = "admin"  # may close a referral someone else claimed, as an audited override
+
+
 @router.post("/staff/referrals/{raw_id}/{step}")
 async def referral_step(raw_id: str, step: str, request: Request,
-                        who: SignedIn = Depends(auth.need("work_referrals"))) -> Response:
+                        who: SignedIn = Depends(auth.signed_in)) -> Response:
+    """A practitioner's step on a referral. Closing a claimed one is the claimer's; an admin may close any open
+    referral only as an override (the form's `override=yes`), audited as `referral_closed_override`."""
+    may_override = step == "close" and who.staff.role == OVERRIDE_ROLE
+    if not auth.can(who, "work_referrals") and not may_override:
+        raise auth.Forbidden("work_referrals")
     referral_id = _referral_id(raw_id)
     form = await request.form()
     auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
+    override = may_override and str(form.get("override") or "") == "yes"
+    if may_override and not override:
+        raise auth.Forbidden("work_referrals")  # an admin does not work referrals, only overrides a close
     note = str(form.get("note") or "")
     actor = who.staff.email
     ip = auth.client_ip(request)
     try:
-        if step in referrals.STEPS:
+        if override:
+            referrals.advance(referral_id, step, actor, note, override=True)
+            audit.record(actor, "referral_closed_override", "referral", str(referral_id), ip=ip)
+        elif step in referrals.STEPS:
             referrals.advance(referral_id, step, actor, note)
             audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id), ip=ip)
         elif step == "note":
