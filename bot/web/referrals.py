@@ -102,13 +102,21 @@ def referral_print(raw_id: str, request: Request, who: SignedIn = Depends(auth.n
 
 
 OVERRIDE_ROLE = "admin"  # may close a referral someone else claimed, as an audited override
+OVERRIDE_DETAIL = "admin override"  # the audit entry's detail of such a close (action referral_closed)
+
+
+def view_claimer(referral_id: int) -> Optional[str]:
+    consultation_id = referrals.consultation_of(referral_id)
+    shown = consultations.show(consultation_id) if consultation_id else None
+    return (shown or {}).get("referral", {}).get("claimed_by") if shown and shown.get("referral") else None
 
 
 @router.post("/staff/referrals/{raw_id}/{step}")
 async def referral_step(raw_id: str, step: str, request: Request,
                         who: SignedIn = Depends(auth.signed_in)) -> Response:
     """A practitioner's step on a referral. Closing a claimed one is the claimer's; an admin may close any open
-    referral only as an override (the form's `override=yes`), audited as `referral_closed_override`."""
+    referral only as an override (the form's `override=yes`), audited as `referral_closed` with the detail
+    "admin override (claimed by ...)", and recorded in the referral's history as `close_override`."""
     may_override = step == "close" and who.staff.role == OVERRIDE_ROLE
     if not auth.can(who, "work_referrals") and not may_override:
         raise auth.Forbidden("work_referrals")
@@ -123,8 +131,10 @@ async def referral_step(raw_id: str, step: str, request: Request,
     ip = auth.client_ip(request)
     try:
         if override:
+            claimer = (view_claimer(referral_id) or "nobody")
             referrals.advance(referral_id, step, actor, note, override=True)
-            audit.record(actor, "referral_closed_override", "referral", str(referral_id), ip=ip)
+            audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id),
+                         detail=f"{OVERRIDE_DETAIL} (claimed by {claimer})", ip=ip)
         elif step in referrals.STEPS:
             referrals.advance(referral_id, step, actor, note)
             audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id), ip=ip)
