@@ -124,7 +124,8 @@ def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Option
         return None, _json({"error": "origin_refused", "message": "This website may not use the clinic's chat."},
                            403, None)
     address = ownership.client_address(request.client.host if request.client else None,
-                                       request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+                                       request.headers.get("x-forwarded-for"),
+                                       getattr(settings, "trusted_proxies", ()))
     ok, wait = _limiter("address", settings.chat_rate_address).allow(address)
     if not ok:
         return origin, _limited(wait, origin)

@@ -231,7 +231,8 @@ def test_client_and_bot_text_is_shown_as_text_never_as_markup(stack: Stack, page
 
 
 class Forwarder:
-    """A TCP forwarder from a port to the real Rasa server: the 'server comes back' in the outage test."""
+    """A TCP forwarder from a port to the real web app (the chat's server): the 'server comes back' in the outage
+    test."""
 
     def __init__(self, listen_port: int, target_port: int) -> None:
         self.listen_port, self.target_port = listen_port, target_port
@@ -285,7 +286,7 @@ EMBED_PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><main><h1>Example Clinic</h1><p>The clinic's own website, with the chat embedded.</p></main>
 <script src="{web}/static/chat/chat.js" defer
-        data-server-url="{rasa}"
+        data-server-url="{server}"
         data-clinic-name="Example Clinic"
         data-phone="020 7946 0000"
         data-email="hello@clinic.example"
@@ -303,9 +304,9 @@ class ClinicSite:
         self.server = ThreadingHTTPServer(("127.0.0.1", int(origin.rsplit(":", 1)[1])), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def embed(self, page: Page, stack: Stack, rasa_url: str) -> ChatWidget:
+    def embed(self, page: Page, stack: Stack, server_url: str) -> ChatWidget:
         name = f"page-{free_port()}.html"
-        (self.folder / name).write_text(EMBED_PAGE.format(web=stack.web_url, rasa=rasa_url), encoding="utf-8")
+        (self.folder / name).write_text(EMBED_PAGE.format(web=stack.web_url, server=server_url), encoding="utf-8")
         page.goto(f"{self.origin}/{name}")
         return ChatWidget(page)
 
@@ -352,7 +353,7 @@ def test_when_the_assistant_is_down_the_client_is_told_keeps_their_text_and_it_r
 
     assert axe_violations(page) == [], "the outage notice"
 
-    forwarder = Forwarder(dead_port, int(stack.env["RASA_PORT"]))
+    forwarder = Forwarder(dead_port, int(stack.env["WEB_PORT"]))
     forwarder.start()
     try:
         expect(chat.status).to_contain_text("The assistant is back", timeout=20_000)
@@ -391,6 +392,64 @@ def test_when_the_action_server_fails_the_client_is_told_and_it_reconnects(stack
     page.unroute("**/chat/health")
     expect(chat.status).to_contain_text("The assistant is back", timeout=20_000)
     chat.choose("Yes, I consent", "What's your name")
+
+
+def test_the_widget_talks_to_the_web_app_only_never_to_rasa(stack: Stack, clinic_site: ClinicSite, page: Page) -> None:
+    seen: List[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    page.goto(stack.web_url + "/")
+    chat = ChatWidget(page)
+    chat.open()
+    chat.choose("Yes, I consent", "What's your name")
+    embedded = clinic_site.embed(page, stack, stack.web_url)  # another website, chatting through CHAT_ORIGINS
+    embedded.launcher.click()
+    embedded.wait_for_answer(0, "Do you consent?")
+    rasa_port = f":{stack.env['RASA_PORT']}"
+    assert seen and not [url for url in seen if rasa_port in url]
+    assert any(url.endswith("/chat/session") for url in seen)
+    kept = embedded.kept_state()
+    assert kept["sender"].startswith("web-") and len(kept["secret"]) == 64  # issued by the server, with its secret
+
+
+def test_a_conversation_the_server_refuses_starts_afresh_and_keeps_the_text(stack: Stack, page: Page) -> None:
+    page.goto(stack.web_url + "/")
+    chat = ChatWidget(page)
+    chat.open()
+    chat.choose("Yes, I consent", "What's your name")
+    first = chat.sender_id
+    # Another browser's conversation id, or a lost secret: the server refuses it (403) and a new one starts.
+    page.evaluate(
+        "() => { const k = Object.keys(sessionStorage).find(k => k.startsWith('clinic-chat:'));"
+        " const s = JSON.parse(sessionStorage.getItem(k)); s.secret = '0'.repeat(64);"
+        " sessionStorage.setItem(k, JSON.stringify(s)); }"
+    )
+    page.reload()
+    chat.say("Jane Doe")
+    expect(chat.status).to_contain_text("A new conversation has started")
+    chat.wait_for_answer(0, "Do you consent?")
+    assert chat.sender_id != first
+    expect(chat.message_box).to_have_value("Jane Doe")
+    expect(chat.alert).to_be_empty()
+
+
+def test_too_many_messages_get_a_friendly_notice_and_the_text_stays(stack: Stack, page: Page) -> None:
+    from bot.chat.ownership import RATE_LIMITED
+
+    page.goto(stack.web_url + "/")
+    chat = ChatWidget(page)
+    chat.open()
+    chat.wait_for_answer(0, "Do you consent?")
+    page.route("**/webhooks/rest/webhook", lambda route: route.fulfill(
+        status=429, json={**RATE_LIMITED, "retry_after": 2}, headers={"Retry-After": "2"}))
+    chat.message_box.fill("yes go ahead")
+    chat.message_box.press("Enter")
+    expect(chat.status).to_contain_text("faster than I can read them")
+    expect(chat.message_box).to_have_value("yes go ahead")
+    expect(chat.alert).to_be_empty()  # not an outage
+    page.unroute("**/webhooks/rest/webhook")
+    before = chat.bot_messages.count()
+    chat.message_box.press("Enter")
+    chat.wait_for_answer(before, "What's your name")
 
 
 # ---------------------------------------------------------------------------------------------------- layout and a11y
