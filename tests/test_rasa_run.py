@@ -1,4 +1,5 @@
-"""The two speed fixes in bot/rasa_run.py keep Rasa's behaviour: same validation, same event classes."""
+"""The two speed fixes in bot/rasa_run.py keep Rasa's behaviour: same validation, same event classes; main() escapes
+log arguments and gives Rasa the API's JWT secret inside its own process (the API itself: tests/security)."""
 from __future__ import annotations
 
 import pytest
@@ -45,3 +46,28 @@ def test_unknown_event_types_behave_as_before():
     assert events.Event.resolve_by_type("nonsense", default=events.SlotSet) is events.SlotSet
     with pytest.raises(ValueError):
         events.Event.resolve_by_type("nonsense")
+
+
+def test_main_escapes_logs_and_gives_rasa_the_api_secret_inside_the_process(monkeypatch):
+    import logging
+
+    import rasa.__main__
+    from rasa import server
+
+    from bot import redact
+
+    seen = {}
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.setdefault("argv", list(rasa_run.sys.argv)))
+    monkeypatch.setattr(server, "create_app", server.create_app)  # restored after the test
+    monkeypatch.setattr(redact, "_installed", False)
+    monkeypatch.setattr(logging, "_logRecordFactory", logging.getLogRecordFactory())
+    monkeypatch.setenv("RASA_TOKEN", "t" * 40)
+    monkeypatch.setattr(rasa_run.sys, "argv", ["/x/bot/rasa_run.py", "run", "--enable-api", "--port", "1"])
+    rasa_run.main()
+    assert seen["argv"] == ["rasa", "run", "--enable-api", "--port", "1", "--jwt-secret", "t" * 40,
+                            "--jwt-method", "HS256"]
+    assert redact._installed
+    assert logging.LogRecord is not None and "\\n" in logging.getLogRecordFactory()(
+        "x", logging.INFO, "f", 1, "%s", ("a\nb",), None).getMessage()
+    assert getattr(server.create_app, "_json_writes_only", False)
+
