@@ -101,7 +101,8 @@ def test_login_is_rate_limited_per_account(web, database_url, monkeypatch) -> No
     for _ in range(3):
         assert log_in(session, web, "ann@clinic.example", make_password()).status_code == 401
 
-    limited = log_in(session, web, "ann@clinic.example", password)  # even the right password waits now
+    # from this address, even the right password waits now (other addresses are only slowed: tests/security)
+    limited = log_in(session, web, "ann@clinic.example", password)
 
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == str(15 * 60)
