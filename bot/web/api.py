@@ -24,6 +24,16 @@ from bot.web.referrals import VIEWS, referral_view
 router = APIRouter(prefix="/api", tags=["staff"])
 
 
+def _privacy_facts_for_the_clinic_pages() -> None:
+    """The public privacy notice (bot.web.clinic's templates) states the retention settings: give it them."""
+    from bot.web import clinic
+
+    clinic.templates.env.globals.setdefault("privacy_facts", present.privacy_facts)
+
+
+_privacy_facts_for_the_clinic_pages()
+
+
 class ApiModel(BaseModel):
     """pydantic v1 writes Optional fields as plain types in OpenAPI; mark them as also allowing null."""
 

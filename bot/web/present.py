@@ -210,3 +210,9 @@ def without_practitioner_notes(shown: Optional[dict]) -> Optional[dict]:
         if field in trimmed["referral"]:
             trimmed["referral"][field] = None
     return trimmed
+
+
+def privacy_facts() -> dict:
+    """What the privacy notice states about keeping data, from the settings that make it true."""
+    settings = settings_module.get()
+    return {"consentless_purge_hours": settings.consentless_purge_hours}

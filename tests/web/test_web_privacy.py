@@ -61,3 +61,19 @@ def test_the_staff_side_logs_no_client_details(staff_as, caplog) -> None:
         assert private not in logged
     details = " ".join(str(e.detail) for e in audit.entries(per_page=200)[0])
     assert "Secretname" not in details and "private decision" not in details
+
+
+def test_the_privacy_notice_says_what_is_kept_before_consent_and_for_how_long(web, monkeypatch) -> None:
+    import requests
+
+    page = requests.get(f"{web}/privacy", timeout=10)
+    monkeypatch.setenv("CONSENTLESS_PURGE_HOURS", "6")
+    shorter = requests.get(f"{web}/privacy", timeout=10)
+
+    assert page.status_code == 200
+    text = " ".join(page.text.split())
+    assert "Before you consent, or if you don't" in text and "Once you consent" in text
+    assert "The clinic's records hold nothing you write before you consent" in text
+    assert "the whole conversation is deleted 24 hours after your last message" in text  # the default setting
+    assert "only once you give a phone number or email address" in text
+    assert "deleted 6 hours after your last message" in " ".join(shorter.text.split())  # it follows the setting
