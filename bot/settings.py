@@ -40,7 +40,8 @@ class Clinic:
 
 
 class LoginRate(NamedTuple):
-    """At most `failures` failed logins per `minutes`, per account and (x4) per client address."""
+    """At most `failures` failed logins per `minutes` per (client address, account), and x4 per client address;
+    an account failing from many addresses is slowed down (bot.web.staff.login_backoff), never locked."""
 
     failures: int
     minutes: int

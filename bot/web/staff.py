@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.settings import LoginRate
-
 from bot.store import audit, staff as staff_store
 from bot.store.staff import SignedIn
 from bot.web import auth
