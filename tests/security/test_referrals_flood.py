@@ -69,7 +69,7 @@ def test_twenty_anonymous_requests_before_consent_make_nothing(smtp, practitione
     assert smtp.inbox.messages == []
 
 
-def test_twenty_conversations_with_a_contact_are_twenty_referrals_and_one_digest(smtp, practitioner) -> None:  # noqa: F811,E501
+def test_twenty_conversations_with_a_contact_are_twenty_referrals_and_one_digest(smtp, practitioner) -> None:
     smtp.start()
     for n in range(20):
         ask_for_person(person_tracker(f"flood-{n}", f"please get someone to phone me on 07700 9001{n:02d}"))
@@ -93,7 +93,7 @@ def test_twenty_conversations_with_a_contact_are_twenty_referrals_and_one_digest
     assert outbox.count_undelivered() == 0
 
 
-def test_twenty_requests_in_one_conversation_are_one_referral_and_one_email(smtp, practitioner) -> None:  # noqa: F811,E501
+def test_twenty_requests_in_one_conversation_are_one_referral_and_one_email(smtp, practitioner) -> None:
     smtp.start()
     for n in range(20):
         ask_for_person(person_tracker("one-chat", f"I want a person, call me on 07700 900123 ({n})"))

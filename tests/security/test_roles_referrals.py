@@ -18,7 +18,7 @@ def closed_by(pat, flagged) -> int:  # noqa: F811
     return rid
 
 
-def test_reception_reads_no_closing_note_in_the_api_but_practitioners_and_admins_do(staff_as, flagged) -> None:  # noqa: F811,E501
+def test_reception_reads_no_closing_note_in_the_api_but_practitioners_and_admins_do(staff_as, flagged) -> None:
     closed_by(staff_as("practitioner"), flagged)
 
     reception = staff_as("reception").page(f"/api/consultations/{flagged['id']}")
