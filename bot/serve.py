@@ -211,9 +211,12 @@ def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
         "The pre-consultation assistant is running (Ctrl-C stops everything).",
         f"  Database:        {mask_url(settings.database_url)}",
         f"  Rasa server:     {rasa_api.base_url(settings)}  (local only: for the web app and the action server; "
-        "its HTTP API needs a JWT signed with var/rasa-token, see bot/rasa_api.py)",
+        "its HTTP API takes a JWT signed with RASA_TOKEN or var/rasa-token, in a header: bot/rasa_api.py)",
         f"  Action server:   http://127.0.0.1:{settings.actions_port}",
     ]
+    if "web" not in names:
+        lines.append(f"  Chat (REST, this machine only): POST {rasa_api.base_url(settings)}/webhooks/rest/session, then "
+                     "POST .../webhooks/rest/webhook {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}")
     if "web" in names:
         lines += [
             f"  Chat (REST):     POST {web}/chat/session gives {{\"sender\": ID, \"secret\": SECRET}}; then POST "
