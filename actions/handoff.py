@@ -35,7 +35,7 @@ _REPLIES = {
     ),
     ASK_CONTACT_IN_QUESTIONS: (
         "I can ask a person from {name} to get in touch once I have a way to reach you: if you agree to the "
-        "questions, I'll ask for your phone number or email next. Or you can call {phone} ({hours})."
+        "questions, I'll ask for your phone number or email in a moment. Or you can call {phone} ({hours})."
     ),
     NO_CONTACT_GIVEN: (
         "I haven't passed anything on, as I have no phone number or email for the team to reach you by. You can "
