@@ -215,8 +215,8 @@ def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
         f"  Action server:   http://127.0.0.1:{settings.actions_port}",
     ]
     if "web" not in names:
-        lines.append(f"  Chat (REST, this machine only): POST {rasa_api.base_url(settings)}/webhooks/rest/session, then "
-                     "POST .../webhooks/rest/webhook {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}")
+        lines.append(f"  Chat (REST, this machine only): POST {rasa_api.base_url(settings)}/webhooks/rest/session, "
+                     "then POST .../webhooks/rest/webhook {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}")
     if "web" in names:
         lines += [
             f"  Chat (REST):     POST {web}/chat/session gives {{\"sender\": ID, \"secret\": SECRET}}; then POST "
