@@ -94,6 +94,16 @@ def allowed_origins(settings: settings_module.Settings) -> Set[str]:
     return own | {o.lower() for o in settings.chat_origins}
 
 
+def origin_allowed(request: Request, settings: settings_module.Settings) -> bool:
+    """No Origin (not a browser's cross-site request), the page's own origin (same Host), or an allowed one."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    host = (request.headers.get("host") or "").lower()
+    return origin in allowed_origins(settings) or (bool(host) and origin in (f"http://{host}", f"https://{host}"))
+
+
 def _cors(origin: Optional[str]) -> Dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
@@ -120,7 +130,7 @@ def _limited(wait: float, origin: Optional[str]) -> JSONResponse:
 def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Optional[str], Optional[JSONResponse]]:
     """The request's allowed origin (None without an Origin header), or the refusal to send: origin, then address."""
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/").lower() not in allowed_origins(settings):
+    if not origin_allowed(request, settings):
         return None, _json({"error": "origin_refused", "message": "This website may not use the clinic's chat."},
                            403, None)
     address = ownership.client_address(request.client.host if request.client else None,
@@ -136,7 +146,7 @@ def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Option
 @router.options("/webhooks/rest/webhook", include_in_schema=False)
 def chat_preflight(request: Request) -> Response:
     origin = request.headers.get("origin")
-    if origin is None or origin.rstrip("/").lower() not in allowed_origins(settings_module.get()):
+    if origin is None or not origin_allowed(request, settings_module.get()):
         return Response(status_code=403)
     return Response(status_code=204, headers={
         **_cors(origin), "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type",
