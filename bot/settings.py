@@ -194,7 +194,6 @@ class Settings:
     chat_rate_conversation: ChatRate = ChatRate(10, 10.0)  # messages per conversation: burst, refilled over seconds
     chat_rate_address: ChatRate = ChatRate(15, 3.0)  # chat requests per client address
 
-
     @property
     def clinic(self) -> Clinic:
         return load_clinic(self.clinic_file)
