@@ -826,7 +826,7 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
     date is read against the window ("finished it in August"). With no key (or a key that is not a screening
     question), the past counts as yes (a person checks). "consent" and "confirmed" also read "ok", "looks good".
     """
-    raw = _LEAN_YES.sub("yes", text or "")  # "so probably yes": more likely than not is a yes (a person checks)
+    raw = _LEAN_YES.sub("yes", without_idioms(text))  # "so probably yes": more likely than not is a yes (a person checks)
     t = _clean_answer(raw)
     if not t or not re.search(r"[a-z]", t):
         if any(ch in _THUMBS_UP for ch in raw) and not any(ch in _THUMBS_DOWN for ch in raw):
@@ -923,9 +923,20 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
 
 # ---- facts ------------------------------------------------------------------------------------------------------
 
+# Everyday phrases that hold a condition's word and name no condition: "spot on", "on the spot", "hit the spot".
+_IDIOMS = re.compile(r"\b(?:spot[\s-]+on(?![\s-]+(?:my|the|his|her|their|your|a|an|one|each|both|either|top|its|it|"
+                     r"me|her|him|them|both|either|left|right|lower|upper|\w+'s)\b)|on the spot|hit the spot|in a spot of bother|a spot of|spot the difference|"
+                     r"rash decision|breaking out in a sweat|break out (?:the|a) \w+)\b", re.IGNORECASE)
+
+
+def without_idioms(text: str) -> str:
+    """The text with idioms that merely look like a condition put in plain words ("spot on" -> "perfect")."""
+    return _IDIOMS.sub(lambda m: "perfect" if m.group(0).lower().startswith("spot") else "", text or "")
+
+
 def find_facts(text: str, today: Optional[date] = None) -> List[Fact]:
     """Medicines and conditions in the text, in order, each with negation, other person, time and reason code."""
-    return [f for f in context.analyse(text, today) if f.kind != "concern"]
+    return [f for f in context.analyse(without_idioms(text), today) if f.kind != "concern"]
 
 
 _UNDER_18 = re.compile(r"\b(?:i'?m|i am|im|aged?)\s+(?P<age>1[0-7]|[1-9])\b(?!\s*(?:weeks?|months?|days?|mg|%|kg|stone|st\b|lbs?|cm|ft|times|hours?|mins?|minutes?|x\b|years? ago|percent))"
@@ -1140,6 +1151,7 @@ def _field_for(fact: Fact) -> Optional[str]:
 
 def field_of(text: str) -> Optional[str]:
     """Which answer key a correction is about ("actually I do get cold sores" -> "herpes_history"), or None."""
+    text = without_idioms(text)
     t = _clean(text)
     if not t:
         return None
