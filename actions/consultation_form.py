@@ -539,11 +539,12 @@ class ValidateConsultationForm(FormValidationAction):
     def validate_volunteer_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> Dict[str, Any]:
-        answer = read_yes_no(tracker, key="volunteer_confirm")
         entries = [dict(e) for e in tracker.get_slot("volunteered") or []]
         pending = next((e for e in entries if not e.get("asked")), None)
         if pending is None:
             return {"volunteer_confirm": None}
+        # read at the time of the question the fact stands for: "no, that was years ago" is a no to "acne now?"
+        answer = read_yes_no(tracker, key=CODE_TO_SLOT.get(pending.get("code", "")) or "volunteer_confirm")
         if answer is None and not self._second_try("volunteer_confirm", tracker):
             dispatcher.utter_message(text=questions.by_slot()["volunteer_confirm"].reask)
             return {"volunteer_confirm": None, "reask_slot": "volunteer_confirm"}

@@ -164,7 +164,7 @@ def reset_values(field: str) -> Dict[str, Any]:
 def inline_answer(field: str, text: str) -> Dict[str, Any]:
     """The new answer when a correction carries it ("actually I do get cold sores", "my email is a@b.com")."""
     if field in YES_NO_KEYS:
-        answer = language.yes_no(text)
+        answer = language.yes_no(text, key=field)  # read at the question's own time ("never taken it" is a no)
         if answer in (YES, UNSURE) or (answer == NO and _NEGATIVE_CORRECTION.search(text)):
             return {field: answer}
         return {}

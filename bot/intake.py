@@ -241,7 +241,31 @@ def _labelled(t: str) -> Optional[str]:
             last = last or value
     if first is None and last is None:
         return None
+    if first is None:
+        first = _first_before_label(t)
     return " ".join(v for v in (first, last) if v)
+
+
+# "everyone calls me Gwen", "Kate for short", "I go by Liz": a nickname, not the name to store
+_NICKNAME = re.compile(r"\b(?:calls? me|call me|known as|go by|goes by|for short|nickname|short for)\b", re.IGNORECASE)
+
+
+def _first_before_label(t: str) -> Optional[str]:
+    """ "it's Gwendolyn, everyone calls me Gwen, and the surname is Ashby" -> "Gwendolyn": the first name-like clause
+    said before the surname's label, nicknames left out."""
+    m = _LABEL.search(t)
+    before = t[: m.start()] if m else ""
+    for clause in _CLAUSE_BREAK.split(before):
+        clause = clause.strip(" ,.!-:;\"'()")
+        if not clause or _NICKNAME.search(clause):
+            continue
+        rest, _ = _strip_intro(clause)
+        rest = re.sub(r"^(?:the|my|and|so)\s+$", "", rest.strip(" ,.!-:;\"'()"), flags=re.IGNORECASE)
+        words = rest.split()
+        if words and not re.search(r"[\d@]", rest) and _is_name(words) and not all(
+                w.lower() in _NOT_NAME_WORDS for w in words):
+            return rest
+    return None
 
 
 def _is_name(words: List[str]) -> bool:

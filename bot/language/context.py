@@ -325,6 +325,11 @@ def _is_negated(doc: Doc, ent: Span) -> bool:
     return True
 
 
+# after "and I": a denial, so not the client's own too
+_OWN_DENIED = re.compile(r"\s*(?:do ?n'?t|dont|do not|have ?n'?t|havent|have not|did ?n'?t|didnt|did not|never|am not|'m not|"
+                         r"m not|was not|was ?n'?t|wasnt|tested negative|am clear|'m clear|am fine|'m fine|am ok|'m ok)\b")
+
+
 def _is_other(doc: Doc, ent: Span, own_too: "re.Pattern[str]") -> bool:
     if not ent._.is_family:
         return False
@@ -334,6 +339,8 @@ def _is_other(doc: Doc, ent: Span, own_too: "re.Pattern[str]") -> bool:
     starts = [e.start_char for e in doc.ents if sent.start_char <= e.start_char < sent.end_char and e.label_ != CONCERN]
     low = sent.text.lower()
     for m in own_too.finditer(low):
+        if _OWN_DENIED.match(low[m.end():]):
+            continue  # "my mum has von Willebrand's and I don't": the client says it is not theirs
         at = sent.start_char + m.start()
         if at < ent.start_char:
             if not any(at <= p < ent.start_char for p in starts):

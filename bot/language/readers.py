@@ -135,8 +135,8 @@ _YES = re.compile(
     r"had a few|had a couple|still do|that'?s right|that is right|yes i|they do|it does|it'?s mine|it is mine|"
     r"that'?s mine|they'?re mine|i'?m pregnant|i am pregnant)")
 # with no question known (a correction, a read-back), "I have ..." is the client saying so, whatever the object
-_YES_ANY_OBJECT = re.compile(r"\b(?:i have(?! to\b)|i'?ve got|ive got|i have got|i got|i get|i take|i'?m on|im on|i use|"
-                             r"i suffer|i had(?! to\b)|i'?ve had|ive had|i'?m still on|i still have|i'?ve been on)\b")
+_YES_ANY_OBJECT = re.compile(r"\b(?:i have(?! (?:to|never|not|no|none)\b)|i'?ve got|ive got|i have got|i got|i get|i take|i'?m on|im on|i use|"
+                             r"i suffer|i had(?! (?:to|never|not|no|none)\b)|i'?ve had|ive had|i'?m still on|i still have|i'?ve been on)\b")
 # the client had it: "had one last week", "used to on my chin", "a couple of times as a kid"
 _PAST_AFFIRMED = re.compile(r"\b(?:had one|had it|had them|had a few|had a couple|i had$|it went|my last one|used to|"
                             r"as a (?:kid|child|teenager|teen|baby|youngster)|in my (?:teens|twenties|20s|youth)|"
@@ -164,7 +164,8 @@ _NOW = re.compile(
 _NOT_YET = r"(?<!nearly )(?<!almost )(?<!not )(?<!half )(?<!mostly )(?<!not quite )"   # "nearly healed" is not over
 _RESOLVED = re.compile(
     r"\b(?:" + _NOT_YET + r"healed(?: up)?|" + _NOT_YET + r"(?<!weeks )(?<!months )(?<!week )(?<!month )gone"
-    r"(?! (?:down|up|lumpy|hard|raised|red|thick|bumpy|infected|bad|septic|yellow|sore|worse|angry|crusty|weepy))|"
+    r"(?! (?:down|up|lumpy|hard|raised|red|thick|bumpy|infected|bad|septic|yellow|sore|worse|angry|crusty|weepy|"
+    r"tingly|tingling|itchy|numb|swollen|puffy|scabby|blistery|blistered|raw|pink|purple|white|dark|brown|tight|hot))|"
     r"" + _NOT_YET + r"cleared(?: up)?|(?<!not )clear(?! (?:what|to me|on))|settled(?: down)?|(?<!not )calm(?:ed)?(?: down)?|"
     r"under control|went away|gone away|it went|they went|disappeared|died down|fine now|better now|"
     r"(?:nothing|none|not) (?:now|at the moment|at the mo|at the minute|currently|right now|today|these days)|"
@@ -808,6 +809,14 @@ def _agreement(t: str, key: str) -> Optional[str]:
     return None
 
 
+# "probably yes", "yes, most likely", "I'd say yes": the client leans to yes; only "maybe", "I think so", "not sure"
+# are hedges. (A lean to no stays a hedge: a lost flag costs more than a question at the consultation.)
+_LEAN_YES = re.compile(
+    r"\b(?:(?:probably|most likely|more than likely|very likely|almost certainly|i'?d say|i would say)[\s,]+"
+    r"(?:a )?(?:yes|yeah|yep)\b|(?:yes|yeah|yep)[\s,]+(?:probably|most likely|very likely|almost certainly)\b"
+    r"(?![\s,]*(?:not|no)\b))", re.IGNORECASE)
+
+
 def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
     """"yes" | "no" | "unsure" for a free answer to a yes/no question; None when it is not an answer ("banana").
 
@@ -817,7 +826,7 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
     date is read against the window ("finished it in August"). With no key (or a key that is not a screening
     question), the past counts as yes (a person checks). "consent" and "confirmed" also read "ok", "looks good".
     """
-    raw = text or ""
+    raw = _LEAN_YES.sub("yes", without_idioms(text))  # "so probably yes": more likely than not is a yes (a person checks)
     t = _clean_answer(raw)
     if not t or not re.search(r"[a-z]", t):
         if any(ch in _THUMBS_UP for ch in raw) and not any(ch in _THUMBS_DOWN for ch in raw):
@@ -899,8 +908,14 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
         return answer
     weak = [v for v in verdicts if v.answer in (YES, NO, UNSURE)]
     if any(v.answer == _OTHER for v in strong):
-        # only about someone else: a no ("my sister has keloids"); "yes, my mum does" is not clear
-        return None if any(v.particle_yes for v in strong) else NO
+        # only about someone else: a no ("my sister has keloids"); "yes, my mum does" is not clear, and neither is a
+        # question about someone else ("my friend's face was red for a week, is that normal?"): it asks, not answers
+        if any(v.particle_yes for v in strong):
+            return None
+        if any(c.question for c in clauses) and not any(_relevant(f, k) for f in facts) and not any(
+                _sign(c.text, k) or re.search(r"\b(?:one|ones|them|those|these)\b", c.text) for c in clauses):
+            return None   # ("my dad takes warfarin, does that matter?" names the thing asked: a no)
+        return NO
     if weak:
         return weak[-1].answer
     return None
@@ -908,9 +923,20 @@ def yes_no(text: str, key: Optional[str] = None) -> Optional[str]:
 
 # ---- facts ------------------------------------------------------------------------------------------------------
 
+# Everyday phrases that hold a condition's word and name no condition: "spot on", "on the spot", "hit the spot".
+_IDIOMS = re.compile(r"\b(?:spot[\s-]+on(?![\s-]+(?:my|the|his|her|their|your|a|an|one|each|both|either|top|its|it|"
+                     r"me|her|him|them|both|either|left|right|lower|upper|\w+'s)\b)|on the spot|hit the spot|in a spot of bother|a spot of|spot the difference|"
+                     r"rash decision|breaking out in a sweat|break out (?:the|a) \w+)\b", re.IGNORECASE)
+
+
+def without_idioms(text: str) -> str:
+    """The text with idioms that merely look like a condition put in plain words ("spot on" -> "perfect")."""
+    return _IDIOMS.sub(lambda m: "perfect" if m.group(0).lower().startswith("spot") else "", text or "")
+
+
 def find_facts(text: str, today: Optional[date] = None) -> List[Fact]:
     """Medicines and conditions in the text, in order, each with negation, other person, time and reason code."""
-    return [f for f in context.analyse(text, today) if f.kind != "concern"]
+    return [f for f in context.analyse(without_idioms(text), today) if f.kind != "concern"]
 
 
 _UNDER_18 = re.compile(r"\b(?:i'?m|i am|im|aged?)\s+(?P<age>1[0-7]|[1-9])\b(?!\s*(?:weeks?|months?|days?|mg|%|kg|stone|st\b|lbs?|cm|ft|times|hours?|mins?|minutes?|x\b|years? ago|percent))"
@@ -1125,6 +1151,7 @@ def _field_for(fact: Fact) -> Optional[str]:
 
 def field_of(text: str) -> Optional[str]:
     """Which answer key a correction is about ("actually I do get cold sores" -> "herpes_history"), or None."""
+    text = without_idioms(text)
     t = _clean(text)
     if not t:
         return None

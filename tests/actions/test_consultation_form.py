@@ -147,6 +147,27 @@ def test_confirming_a_volunteered_fact_sets_its_answer(database_url, domain, dis
     assert slots["blood_thinners"] == "yes"
 
 
+@pytest.mark.parametrize("code, slot, text, expected", [
+    # a read-back is read at the time of the question the fact stands for
+    ("active_acne", "active_acne", "no, that was years ago", "no"),
+    ("skin_infection", "skin_infection", "nope, it cleared up ages ago", "no"),
+    ("herpes_history", "herpes_history", "yes, years ago", "yes"),
+    ("isotretinoin_recent", "isotretinoin", "no, I finished it three years ago", "no"),
+])
+def test_a_read_back_is_read_at_its_questions_time(database_url, domain, dispatcher, code, slot, text, expected):
+    pending = [{"code": code, "mention": "earlier", "name": code, "confirmed": None, "asked": False}]
+    slots = run(domain, dispatcher, make_tracker(text, requested="volunteer_confirm",
+                                                 slots={"volunteered": pending, slot: "no"}))
+    assert slots["volunteered"][0]["confirmed"] is {"yes": True, "no": False}[expected]
+    assert slots.get(slot, "no") == expected
+
+
+def test_a_correction_is_read_at_the_corrected_questions_time(database_url, domain, dispatcher):
+    slots = run(domain, dispatcher, make_tracker("scratch that, I have never taken Roaccutane", requested="confirmed",
+                                                 slots={"isotretinoin": "yes"}))
+    assert slots.get("isotretinoin") in (None, "no")  # asked again or replaced by the no: never kept as a yes
+
+
 def test_isotretinoin_long_ago_is_outside_the_window(database_url, domain, dispatcher):
     slots = run(domain, dispatcher, make_tracker("yes but I stopped Roaccutane two years ago", intent="affirm",
                                                  requested="isotretinoin"))
