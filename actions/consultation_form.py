@@ -194,7 +194,8 @@ class ValidateConsultationForm(FormValidationAction):
         events: List[EventType] = []
         events += self._signpost(reading, dispatcher, tracker)
         if reading.person:
-            events += self._request_person(dispatcher, tracker)
+            consents_now = question.reader == "consent" and read_consent(intake.strip_markup(heard.text)) == YES
+            events += self._request_person(dispatcher, tracker, consents_now=consents_now)
         if not reading.is_answer:
             events += await self._digress(reading, question, dispatcher, tracker, domain)
             return events
@@ -231,14 +232,22 @@ class ValidateConsultationForm(FormValidationAction):
         logger.info("red flag signposted conversation_id=%s flags=%s", tracker.sender_id, ",".join(new))
         return [SlotSet("urgent_shown", shown + new)]
 
-    def _request_person(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def _request_person(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        consents_now: bool = False) -> List[EventType]:
         if tracker.get_slot("requested_human"):
             dispatcher.utter_message(response="utter_human_already_requested")
             return []
+        from actions.handoff import ASK_CONTACT_IN_QUESTIONS, contact_in, person_reply
         from bot.handoff import SLOT as HANDED_OFF
 
+        consent = True if consents_now else tracker.get_slot("consent")
         try:
-            store.flag_human_request(tracker.sender_id)
+            done = store.flag_human_request(tracker.sender_id, consent=consent,
+                                            contact=contact_in(latest_text(tracker)))
+            if done is None:
+                # before consent and with no way to reach them, nothing is stored: how to reach a person instead
+                dispatcher.utter_message(text=person_reply(ASK_CONTACT_IN_QUESTIONS))
+                return []
         except Exception:
             logger.exception("could not record the request for a person in conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_human_request_failed")

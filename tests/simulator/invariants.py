@@ -357,13 +357,14 @@ def one_referral_per_flagged(result: ConversationResult) -> List[Violation]:
 
 
 def declined_stores_nothing(result: ConversationResult) -> List[Violation]:
-    """A consultation whose client declined consent stores no health data (a request for a person, which is no
-    health data, is kept: it must reach the clinic, DESIGN.md)."""
+    """A consultation whose client declined consent stores no health data (a request for a person, with the phone or
+    email to reach them, is kept: it must reach the clinic; docs/architecture.md)."""
     if result.consented or not any(s.consent_declined for s in result.segments):
         return []
     out = []
     for item in result.stored:
-        answers = {k: v for k, v in ((item.get("show") or {}).get("answers") or {}).items() if k != "requested_human"}
+        answers = {k: v for k, v in ((item.get("show") or {}).get("answers") or {}).items()
+                   if k not in ("requested_human", "contact_phone", "contact_email")}
         if answers:
             out.append(Violation("declined_stores_nothing", None, f"answers stored after a no: {sorted(answers)}"))
     return out
