@@ -20,7 +20,32 @@ Measured with py-spy on the Rasa server under load (bench/speed.py):
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
+
+# The patches below replace private Rasa methods as they are in this release series (requirements.lock pins 3.6.21).
+SUPPORTED_RASA = "3.6."
+
+
+def rasa_version_problem(version: Optional[str] = None) -> Optional[str]:
+    """Why the installed Rasa cannot be patched (not the pinned 3.6.x), else None."""
+    if version is None:
+        import rasa
+
+        version = getattr(rasa, "__version__", "unknown")
+    if str(version).startswith(SUPPORTED_RASA):
+        return None
+    return (
+        f"bot.rasa_run patches private methods of Rasa {SUPPORTED_RASA}x (pinned in requirements.lock), "
+        f"but Rasa {version} is installed; install the pinned version (make run recreates .venv from "
+        "requirements.lock) or re-check the patches in bot/rasa_run.py against this Rasa first"
+    )
+
+
+def require_supported_rasa() -> None:
+    """Exit (status 1, with the reason) on a Rasa other than the pinned 3.6.x, before anything is patched."""
+    problem = rasa_version_problem()
+    if problem:
+        raise SystemExit(f"Refusing to start: {problem}")
 
 
 def patch_action_response_validation() -> None:
@@ -113,6 +138,7 @@ def with_api_secret(argv: List[str]) -> List[str]:
 
 
 def main() -> None:
+    require_supported_rasa()
     from bot.redact import install_log_escaping
 
     install_log_escaping()

@@ -71,3 +71,34 @@ def test_main_escapes_logs_and_gives_rasa_the_api_secret_inside_the_process(monk
         "x", logging.INFO, "f", 1, "%s", ("a\nb",), None).getMessage()
     assert getattr(server.create_app, "_json_writes_only", False)
 
+
+
+def test_the_pinned_rasa_series_is_the_installed_one_and_the_lock_agrees():
+    import rasa
+
+    assert rasa_run.rasa_version_problem() is None
+    lock = (rasa_run.__file__.rsplit("/bot/", 1)[0] + "/requirements.lock")
+    pinned = next(line.split("==")[1].strip() for line in open(lock, encoding="utf-8") if line.startswith("rasa=="))
+    assert pinned.startswith(rasa_run.SUPPORTED_RASA) and rasa.__version__ == pinned
+
+
+@pytest.mark.parametrize("version", ["3.7.0", "3.10.1", "4.0.0", "3.5.17"])
+def test_main_refuses_another_rasa_before_patching_anything(monkeypatch, capsys, version):
+    import subprocess
+
+    import rasa
+    import rasa.__main__
+
+    monkeypatch.setattr(rasa, "__version__", version)
+    monkeypatch.setattr(rasa.__main__, "main", lambda: pytest.fail("Rasa must not be started"))
+    monkeypatch.setattr(rasa_run, "patch_action_response_validation", lambda: pytest.fail("nothing is patched"))
+    monkeypatch.setattr(rasa_run.sys, "argv", ["/x/bot/rasa_run.py", "run"])
+    with pytest.raises(SystemExit) as caught:
+        rasa_run.main()
+    message = str(caught.value.code)
+    assert message.startswith("Refusing to start") and f"Rasa {version} is installed" in message
+    assert "3.6.x" in message and "requirements.lock" in message
+    # a SystemExit with a message is exit status 1 with the message on stderr
+    done = subprocess.run([rasa_run.sys.executable, "-c", f"raise SystemExit({message!r})"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "Refusing to start" in done.stderr
