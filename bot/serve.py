@@ -1,7 +1,12 @@
 """One supervisor for the whole product: action server, Rasa server, web app and the idle sweeper.
 
-`python -m bot serve` starts them, waits until each answers, prints the URLs, and stops them all on Ctrl-C
-(or when any of them dies, so nothing runs half-started).
+`python -m bot serve` starts them, waits until each answers its health address, prints one line per process (up or
+down) and then the URLs, last. Their own output (warnings, logs) goes to var/log/serve.log (SERVE_LOG sets another
+path), never the screen. A process that dies is restarted with backoff while the others keep serving; one that keeps
+dying (5 times in 2 minutes) is reported with its last log lines and everything stops with exit code 1
+(bot/supervisor.py). Ctrl-C stops all.
+
+ACTIONS_MODULE names the action server's package (`actions` unless set; tests use a broken one).
 
 Rasa listens on RASA_HOST (127.0.0.1 unless set); browsers reach only the web app, which proxies the chat channel.
 Rasa's HTTP API takes JWTs signed with RASA_TOKEN (made once and kept in var/rasa-token when unset; a known default
@@ -18,13 +23,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot import rasa_api
 from bot import settings as settings_module
+from bot import supervisor
 from bot.redact import mask_url
 from bot.settings import ROOT
 
@@ -52,6 +57,7 @@ def child_env(settings: settings_module.Settings) -> Dict[str, str]:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONWARNINGS": "ignore",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONUNBUFFERED": "1",  # lines reach the log as they are written
         }
     )
     return env
@@ -76,7 +82,8 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
     procs = [
         Process(
             "actions",
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
+            [str(BIN / "rasa"), "run", "actions", "--actions", os.environ.get("ACTIONS_MODULE") or "actions",
+             "--port", str(settings.actions_port)],
             settings.actions_port,
             actions_env,
         ),
@@ -104,22 +111,6 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_until_ready(procs: List[Process], timeout: float) -> Optional[str]:
-    """None when every process listens on its port; else a message naming the one that didn't."""
-    deadline = time.monotonic() + timeout
-    pending = list(procs)
-    while pending and time.monotonic() < deadline:
-        for proc in list(pending):
-            if proc.popen is not None and proc.popen.poll() is not None:
-                return f"{proc.name} exited with code {proc.popen.returncode} while starting"
-            if port_open(proc.port):
-                pending.remove(proc)
-        time.sleep(0.5)
-    if pending:
-        return "not ready after {:.0f}s: {}".format(timeout, ", ".join(p.name for p in pending))
-    return None
-
-
 def sweeper(settings: settings_module.Settings, stop: threading.Event, every_seconds: float = 60.0) -> None:
     """Marks idle consultations abandoned, so a half-finished one is kept and labelled, never lost."""
     from bot import store
@@ -140,21 +131,26 @@ def notifier(stop: threading.Event) -> None:
     delivery.loop(stop)
 
 
-def stop_all(procs: List[Process]) -> None:
-    for proc in procs:
-        if proc.popen is not None and proc.popen.poll() is None:
-            try:
-                os.killpg(proc.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + 10
-    for proc in procs:
-        if proc.popen is None:
-            continue
-        try:
-            proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.popen.pid, signal.SIGKILL)
+def log_path() -> Path:
+    """Where the children's output goes: SERVE_LOG, else var/log/serve.log."""
+    return Path(os.environ.get("SERVE_LOG") or settings_module.VAR_DIR / "log" / "serve.log")
+
+
+def shown(path: Path) -> str:
+    """A path as a newcomer reads it: relative to the repo when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def children(procs: List[Process], settings: settings_module.Settings) -> List[supervisor.Child]:
+    health = {
+        "actions": ("action server", f"http://127.0.0.1:{settings.actions_port}/health"),
+        "rasa": ("Rasa server", f"{rasa_api.base_url(settings)}/"),
+        "web": ("web app", f"http://127.0.0.1:{settings.web_port}/health"),
+    }
+    return [supervisor.Child(p.name, health[p.name][0], p.args, p.env, health[p.name][1]) for p in procs]
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -174,37 +170,41 @@ def serve(args: argparse.Namespace) -> int:
               "ACTIONS_PORT, WEB_PORT.", file=sys.stderr)
         return 1
     procs = processes(settings, model, with_web=not args.no_web)
+    log = log_path()
+    keeper = supervisor.Supervisor(children(procs, settings), log, ROOT)
 
     def terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM (and SIGINT, which a background job ignores) stop everything cleanly
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
-    for proc in procs:
-        proc.popen = subprocess.Popen(proc.args, cwd=ROOT, env=proc.env, start_new_session=True)
+    labels = [child.label for child in keeper.children]
+    print(f"Starting the {', the '.join(labels[:-1])} and the {labels[-1]} "
+          f"(their output goes to {shown(log)})...", flush=True)
     stop = threading.Event()
     try:
-        problem = wait_until_ready(procs, args.timeout)
-        if problem:
-            print(f"Could not start: {problem}", file=sys.stderr)
-            return 1
+        keeper.start_all()
+        print("Waiting for them to answer (the Rasa server loads the model: about a minute)...", flush=True)
+        keeper.wait_until_up(args.timeout)
         threading.Thread(target=sweeper, args=(settings, stop), daemon=True).start()
         threading.Thread(target=notifier, args=(stop,), daemon=True).start()
-        print_urls(settings, [p.name for p in procs])
-        while all(p.popen is not None and p.popen.poll() is None for p in procs):
-            time.sleep(1)
-        dead = [p.name for p in procs if p.popen is not None and p.popen.poll() is not None]
-        print(f"Stopping: {', '.join(dead)} exited.", file=sys.stderr)
+        print("\n".join(keeper.states()), flush=True)
+        print_urls(settings, [p.name for p in procs], log)
+        keeper.run_forever(stop)
+        return 0
+    except supervisor.GaveUp as gave_up:
+        print(f"Could not keep running: {gave_up}" if keeper.started else f"Could not start: {gave_up}",
+              file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
-        print("\nStopping...")
+        print("\nStopping...", flush=True)
         return 0
     finally:
         stop.set()
-        stop_all(procs)
+        keeper.stop_all()
 
 
-def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
+def print_urls(settings: settings_module.Settings, names: List[str], log: Optional[Path] = None) -> None:
     web = f"http://localhost:{settings.web_port}"
     lines = [
         "",
@@ -233,8 +233,10 @@ def print_urls(settings: settings_module.Settings, names: List[str]) -> None:
         f"--endpoints {render_endpoints(settings)}",
         "    (while this runs: the shell uses its action server)",
         "  A stored consultation: .venv/bin/python -m bot consultation show CONVERSATION_ID --json",
-        "",
     ]
+    if log is not None:
+        lines.append(f"  Logs:            {shown(log)} (restarts are shown here and logged there)")
+    lines.append("")
     print("\n".join(lines), flush=True)
 
 

@@ -5,6 +5,7 @@ The chat: browsers reach only this web app, never Rasa (which listens on loopbac
     POST /chat/session            a new conversation: {"sender": ID, "secret": SECRET} (issued, bot/chat/ownership.py)
     POST /webhooks/rest/webhook   {"sender": ID, "secret": SECRET, "message": TEXT} -> Rasa's replies
     GET  /chat/health             whether Rasa and the action server answer (the widget's reconnect loop)
+    GET  /health                  the web app itself answers (the supervisor's health check, bot/supervisor.py)
 
 Only JSON; CORS for the web app's own origin and CHAT_ORIGINS (a request from any other origin is refused, 403).
 Rate limits (token buckets, CHAT_RATE_ADDRESS per client address, CHAT_RATE_CONVERSATION per conversation) answer 429
@@ -64,6 +65,12 @@ def _answers(url: str) -> bool:
             return 200 <= response.status < 300
     except (URLError, OSError, ValueError):
         return False
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> JSONResponse:
+    """The web app answers: the supervisor's check (bot/supervisor.py). Says nothing about Rasa (see /chat/health)."""
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/chat/health", include_in_schema=False)

@@ -73,6 +73,8 @@ class Stack:
             # tests set the real ones).
             "CHAT_RATE_CONVERSATION": "100000/1s",
             "CHAT_RATE_ADDRESS": "100000/1s",
+            # the children's output (warnings, logs): here, not in the repo's var/log (bot/supervisor.py)
+            "SERVE_LOG": str(self.workdir / "serve.log"),
             **self.extra_env,
         }
         subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
@@ -102,8 +104,34 @@ class Stack:
         self.stop()
         raise RuntimeError(f"the stack did not start in {timeout}s:\n{self.log()}")
 
+    def output(self) -> str:
+        """What `python -m bot serve` itself printed (stdout and stderr) since its last start."""
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def serve_log(self) -> str:
+        """The children's output and the supervisor's events (SERVE_LOG)."""
+        path = Path(self.env.get("SERVE_LOG", "")) if self.env else None
+        return path.read_text(errors="replace") if path and path.is_file() else ""
+
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path else ""
+        """The end of the supervisor's output and of its children's log: what a failure message should show."""
+        own = self.output()[-3000:]
+        children = self.serve_log()[-5000:]
+        return f"{own}\n--- children's log ({self.env.get('SERVE_LOG')}), its end:\n{children}" if children else own
+
+    def child_pid(self, name: str) -> int:
+        """The pid of the supervisor's child `name` ("actions", "rasa", "web") as last started (from SERVE_LOG)."""
+        marker = f"[serve] started {name} (pid "
+        found = [line for line in self.serve_log().splitlines() if marker in line]
+        if not found:
+            raise RuntimeError(f"{name} was never started:\n{self.log()}")
+        return int(found[-1].split(marker, 1)[1].rstrip(")"))
+
+    def kill_child(self, name: str) -> int:
+        """kill -9 one of the supervisor's children; returns its pid."""
+        pid = self.child_pid(name)
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
