@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, Dict, List
+
+import pytest
 
 from actions.digressions import ActionCorrectAnswer, ActionDefaultFallback, ActionExplainWhy, ActionRequestHuman
 from actions.finish import finish_consultation
@@ -59,6 +62,84 @@ def test_a_flagged_consultation_gets_exactly_one_referral_even_when_the_action_i
     with db.session_scope(write=False) as session:
         assert session.execute(select(func.count()).select_from(Referral)).scalar_one() == 1
     assert "utter_outcome_defer" in responses(dispatcher)
+
+
+class FlakyStore:
+    """store.complete failing the first `failures` times (a locked or unreachable database), then the real one."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.calls, self.real = failures, 0, store.complete
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("database is locked")
+        return self.real(*args, **kwargs)
+
+
+def test_storing_is_retried_after_a_failure_with_a_growing_wait(database_url, domain, dispatcher, monkeypatch):
+    from actions import finish as finish_module
+
+    flaky, waits = FlakyStore(2), []
+    monkeypatch.setattr(store, "complete", flaky)
+    monkeypatch.setattr(finish_module.time, "sleep", waits.append)
+    tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
+    assert finish(dispatcher, tracker) == {"outcome": "clear"}
+    assert flaky.calls == 3 and waits == [0.2, 0.4]
+    assert responses(dispatcher) == ["utter_outcome_clear"] and store.show(tracker.sender_id)["status"] == "complete"
+
+
+def test_the_async_finish_retries_without_blocking_the_event_loop(database_url, domain, dispatcher, monkeypatch):
+    from actions import finish as finish_module
+
+    flaky = FlakyStore(2)
+    monkeypatch.setattr(store, "complete", flaky)
+    monkeypatch.setattr(finish_module, "_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(finish_module.time, "sleep", lambda seconds: pytest.fail("time.sleep blocks the loop"))
+    tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
+    threads = []
+    real = flaky.real
+    flaky.real = lambda *args, **kwargs: threads.append(threading.get_ident()) or real(*args, **kwargs)
+
+    async def both():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        running = asyncio.ensure_future(ticker())
+        result = await finish_module.finish_consultation_async(dispatcher, tracker)
+        running.cancel()
+        return result, ticks
+
+    result, ticks = asyncio.run(both())
+    assert result == {"outcome": "clear"} and flaky.calls == 3
+    assert ticks >= 10  # the loop ran other work during the 0.05 + 0.1 s of waiting
+    assert threads and threads[0] != threading.get_ident()  # the store call ran off the loop's thread
+    assert responses(dispatcher) == ["utter_outcome_clear"] and store.show(tracker.sender_id)["status"] == "complete"
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_after_the_last_failed_attempt_the_client_is_told_to_call(
+    database_url, domain, dispatcher, monkeypatch, use_async
+):
+    from actions import finish as finish_module
+
+    flaky = FlakyStore(99)
+    monkeypatch.setattr(store, "complete", flaky)
+    monkeypatch.setattr(finish_module, "_RETRY_SECONDS", 0.0)
+    tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
+    if use_async:
+        result = asyncio.run(finish_module.finish_consultation_async(dispatcher, tracker))
+    else:
+        result = finish_consultation(dispatcher, tracker)
+    assert result is None and flaky.calls == 3
+    said = [m.get("text") or "" for m in dispatcher.messages]
+    assert len(said) == 1 and "please call the clinic on 020 7946 0958" in said[0]
+    assert not responses(dispatcher)
 
 
 def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatcher):
