@@ -30,6 +30,7 @@ help:
 
 $(VENV)/.installed: requirements.lock .python-version
 	@test -n "$(PYTHON_BASE)" || { echo "Python $(PY_VERSION) not found: install it (pyenv install $(PY_VERSION))"; exit 1; }
+	@echo "Setting up the environment in $(VENV) (the first time, or requirements.lock changed: a few minutes)..."
 	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0 setuptools==70.3.0 wheel==0.45.1
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
@@ -43,9 +44,15 @@ spacy: venv
 	@$(PY) -m bot language build
 
 # Train only when the training data, config or lexicon changed (Rasa's own check would still load everything).
+# Rasa's output (hundreds of warnings) goes to var/log/train.log; the screen gets one line, or the log's end on failure.
+TRAIN_LOG := var/log/train.log
 models/.trained: $(VENV)/.installed $(TRAINING_INPUTS) $(LEXICON)
 	@$(MAKE) --no-print-directory spacy
-	$(RASA) train --quiet --data $(RASA_DATA) --fixed-model-name clinic --out models
+	@mkdir -p $(dir $(TRAIN_LOG)) && rm -f $(TRAIN_LOG) && (umask 077 && : > $(TRAIN_LOG))
+	@echo "Training the model (the data changed; a few minutes; its output: $(TRAIN_LOG))..."
+	@$(RASA) train --quiet --data $(RASA_DATA) --fixed-model-name clinic --out models >> $(TRAIN_LOG) 2>&1 \
+		|| { echo "Training failed. The end of $(TRAIN_LOG):"; tail -n 40 $(TRAIN_LOG); exit 1; }
+	@echo "Trained: models/clinic.tar.gz"
 	@touch $@
 
 model: models/.trained
@@ -61,7 +68,7 @@ node_modules: package-lock.json
 	@touch $@
 
 run: model db node_modules
-	@$(PY) -m bot serve
+	@$(PY) -m bot serve  # progress on screen, the URLs last; the processes' output in var/log/serve.log
 
 validate: venv
 	$(RASA) data validate --data $(RASA_DATA)

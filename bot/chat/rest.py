@@ -8,12 +8,29 @@ bypass it by skipping the web app's proxy either. `POST /webhooks/rest/session` 
 web app's `POST /chat/session` does the same with the same key).
 
 It also logs a failed turn by conversation id only (Rasa's own channel logs the client's text); never the secret.
+
+While the action server is down (the supervisor restarts it: bot/supervisor.py) a turn cannot run: Rasa would record
+the client's message, drop the failed actions' events, carry on without them and answer with nothing (shaped into
+"Sorry, I didn't quite get that"), and a client who sends the message again would then be recorded twice. So here:
+
+- before a turn, the action server's /health is asked (loopback, well under a millisecond): when it does not
+  answer, the message is not given to Rasa at all and the reply is 503 `{"error": "unavailable", "message": "One
+  moment, please..."}` (the widget keeps the text in the box and says when the assistant is back);
+- a turn during which an action could not reach the action server (it died mid-turn) is rolled back: the events
+  stored from its user message on are deleted, so nothing of it is recorded, and the reply is the same 503;
+- a message may carry a client `message_id` (the widget sends one, and the same one when it sends that text again):
+  it becomes the user event's `message_id`, and a message whose id is already among the conversation's last user
+  events is not processed again: the replies that followed it are sent back instead (a reply lost on the way).
 """
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
+import re
+import uuid
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -25,6 +42,69 @@ from bot.chat import ownership
 from bot.dialogue.replies import shape
 
 logger = logging.getLogger(__name__)
+
+UNAVAILABLE = {
+    "error": "unavailable",
+    "message": "One moment, please: the assistant is restarting. Your message hasn't been sent yet; please send it "
+               "again in a few seconds.",
+    "retry_after": 3,
+}
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+RECENT_USER_EVENTS = 20  # how far back a repeated message_id is looked for
+HEALTH_TIMEOUT_SECONDS = 1.0
+
+# The failures Rasa logs while one turn runs (set per request: a context variable follows the request's task).
+_turn_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("clinic_turn_failures",
+                                                                                     default=None)
+_FAILURE_MARKERS = ("Encountered an exception while running action", "Failed to execute custom action",
+                    "Failed to run custom action")
+# (rasa.core.actions.action logs "Couldn't connect to the server" when the action server is not there at all)
+_UNREACHABLE_MARKER = "Couldn't connect"
+
+
+class _ActionFailureWatch(logging.Filter):
+    """Notes, for the turn being run, each failure Rasa logs about a custom action (it then carries on without it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failures = _turn_failures.get()
+        if failures is not None:
+            try:
+                text = record.getMessage()
+            except Exception:  # a malformed record: never break logging
+                text = str(record.msg)
+            if any(marker in text for marker in _FAILURE_MARKERS):
+                failures.append(text)
+        return True
+
+
+_WATCH = _ActionFailureWatch()
+for _name in ("rasa.core.processor", "rasa.core.actions.action"):
+    if _WATCH not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_WATCH)
+
+
+def _sql_store(agent: Any) -> Any:
+    """The SQL tracker store under Rasa's fail-safe wrapper, or None."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    store = getattr(agent, "tracker_store", None)
+    for _ in range(3):
+        if isinstance(store, SQLTrackerStore):
+            return store
+        store = getattr(store, "_tracker_store", None)
+    return None
+
+
+def _bot_message(event: Any, recipient_id: str) -> Dict[str, Any]:
+    """A stored bot event as the REST channel sends it (CollectingOutputChannel's shape)."""
+    message: Dict[str, Any] = {"recipient_id": recipient_id}
+    if event.text:
+        message["text"] = event.text
+    data = event.data or {}
+    for key in ("buttons", "image", "custom", "attachment"):
+        if data.get(key):
+            message[key] = data[key]
+    return message
 
 
 class ClinicRestInput(RestInput):
@@ -72,16 +152,120 @@ class ClinicRestInput(RestInput):
                 logger.info("chat message refused: not an issued conversation or wrong secret conversation_id=%r",
                             sender_id)
                 return response.json(ownership.REFUSED, status=403)
+            agent = getattr(request.app.ctx, "agent", None)
+            client_id = body.get("message_id")
+            client_id = client_id if isinstance(client_id, str) and MESSAGE_ID.fullmatch(client_id) else None
+            if client_id and agent is not None:
+                answered = await self._answered_before(agent, sender_id, client_id)
+                if answered is not None:
+                    logger.info("chat message already answered, its replies sent again conversation_id=%r",
+                                sender_id)
+                    return response.json(shape(answered, sender_id))
+            if agent is not None and not await self._actions_up(agent):
+                logger.warning("chat message not taken: the action server does not answer conversation_id=%r",
+                               sender_id)
+                return self._unavailable()
+            turn_id = client_id or uuid.uuid4().hex
             collector = CollectingOutputChannel()
+            failures: List[str] = []
+            watching = _turn_failures.set(failures)
             try:
                 await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=self.name(),
+                    UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=turn_id,
                                 metadata=self.get_metadata(request))
                 )
             except CancelledError:
                 logger.error("chat turn timed out conversation_id=%r", sender_id)
             except Exception:
                 logger.exception("chat turn failed conversation_id=%r", sender_id)
+            finally:
+                _turn_failures.reset(watching)
+            if failures and agent is not None and (
+                any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
+            ):
+                removed = await self._roll_back(agent, sender_id, turn_id)
+                logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
+                               "conversation_id=%r", removed, sender_id)
+                return self._unavailable()
             return response.json(shape(collector.messages, sender_id))
 
         return webhook
+
+    @staticmethod
+    def _unavailable() -> HTTPResponse:
+        return response.json(UNAVAILABLE, status=503,
+                             headers={"Retry-After": str(UNAVAILABLE["retry_after"]), "Cache-Control": "no-store"})
+
+    @staticmethod
+    async def _actions_up(agent: Any) -> bool:
+        """The action server answers its /health (True when no action server is configured)."""
+        import aiohttp
+
+        endpoint = getattr(agent, "action_endpoint", None)
+        url = getattr(endpoint, "url", None)
+        if not url:
+            return True
+        health = url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
+        try:
+            timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(health) as answer:
+                    return answer.status < 500
+        except Exception:  # refused, reset, timed out: not there
+            return False
+
+    @staticmethod
+    async def _answered_before(agent: Any, sender_id: str, message_id: str) -> Optional[List[Dict[str, Any]]]:
+        """The replies that followed the user message `message_id`, if it is among the last user events."""
+        from rasa.shared.core.events import BotUttered, UserUttered
+
+        async with agent.lock_store.lock(sender_id):  # after a turn with this message still running, if any
+            tracker = await agent.tracker_store.retrieve(sender_id)
+        if tracker is None:
+            return None
+        events = list(tracker.events)
+        users = 0
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if not isinstance(event, UserUttered):
+                continue
+            if event.message_id == message_id:
+                replies = []
+                for later in events[index + 1:]:
+                    if isinstance(later, UserUttered):
+                        break
+                    if isinstance(later, BotUttered):
+                        replies.append(_bot_message(later, sender_id))
+                return replies
+            users += 1
+            if users >= RECENT_USER_EVENTS:
+                break
+        return None
+
+    @staticmethod
+    async def _roll_back(agent: Any, sender_id: str, turn_id: str) -> int:
+        """Delete the events stored from the turn's user message on; how many were deleted."""
+        store = _sql_store(agent)
+        if store is None:
+            return 0
+        model = store.SQLEvent
+        async with agent.lock_store.lock(sender_id):
+            with store.session_scope() as session:
+                rows = (session.query(model.id, model.data)
+                        .filter(model.sender_id == sender_id, model.type_name == "user")
+                        .order_by(model.id.desc()).limit(RECENT_USER_EVENTS).all())
+                first = None
+                for row_id, data in rows:
+                    try:
+                        if json.loads(data or "{}").get("message_id") == turn_id:
+                            first = row_id
+                            break
+                    except ValueError:
+                        continue
+                if first is None:
+                    return 0
+                removed = (session.query(model)
+                           .filter(model.sender_id == sender_id, model.id >= first)
+                           .delete(synchronize_session=False))
+                session.commit()
+                return int(removed or 0)

@@ -3,7 +3,7 @@
 The chat: browsers reach only this web app, never Rasa (which listens on loopback). It proxies the REST channel:
 
     POST /chat/session            a new conversation: {"sender": ID, "secret": SECRET} (issued, bot/chat/ownership.py)
-    POST /webhooks/rest/webhook   {"sender": ID, "secret": SECRET, "message": TEXT} -> Rasa's replies
+    POST /webhooks/rest/webhook   {"sender": ID, "secret": SECRET, "message": TEXT, "message_id": ID?} -> Rasa's replies
     GET  /chat/health             whether Rasa and the action server answer (the widget's reconnect loop)
     GET  /health                  the web app itself answers (the supervisor's health check, bot/supervisor.py)
 
@@ -193,7 +193,10 @@ async def chat_message(request: Request) -> JSONResponse:
     ok, wait = _limiter("conversation", settings.chat_rate_conversation).allow(str(sender))
     if not ok:
         return _limited(wait, origin)
-    return await _forward(settings, {"sender": sender, "secret": body["secret"], "message": body["message"]}, origin)
+    payload = {"sender": sender, "secret": body["secret"], "message": body["message"]}
+    if isinstance(body.get("message_id"), str):  # the widget's id for this message: a re-send is not a new one
+        payload["message_id"] = body["message_id"][:64]
+    return await _forward(settings, payload, origin)
 
 
 async def _forward(settings: settings_module.Settings, payload: Dict[str, str], origin: Optional[str]) -> JSONResponse:

@@ -294,6 +294,14 @@
           throw new Refusal(kind, (answer && answer.message) || "");
         });
       }
+      if (response.status === 503) {
+        // "One moment": a part of the assistant is restarting; the message was not taken (bot/chat/rest.py)
+        return response.json().then(function (answer) { return answer; }, function () { return {}; }).then(function (answer) {
+          var outage = new Error("HTTP 503");
+          outage.friendly = answer && answer.error === "unavailable" ? "One moment, please: the assistant is restarting." : "";
+          throw outage;
+        });
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
     }).finally(function () {
@@ -318,10 +326,19 @@
     });
   }
 
-  function post(message) {
+  // Each message has an id; a message sent again after a failure keeps its id, so the server never takes it twice
+  // (it answers a repeated id with the replies it already gave: bot/chat/rest.py).
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function post(message, messageId) {
     return ensureSession().then(function (conversation) {
       return postJson("/webhooks/rest/webhook", {
-        sender: conversation.sender, secret: conversation.secret, message: message
+        sender: conversation.sender, secret: conversation.secret, message: message, message_id: messageId
       });
     }).then(function (replies) {
       if (!Array.isArray(replies)) throw new Error("unexpected reply");
@@ -346,10 +363,13 @@
   var offline = false;
   var retryTimer = null;
   var retryIndex = 0;
+  var unsent = null; // {message, id}: the last message that did not get through; sent again, it keeps its id
 
   function send(message, shownAs, fromInput) {
     if (busy) return;
     busy = true;
+    var messageId = unsent && unsent.message === message ? unsent.id : newMessageId();
+    unsent = null;
     var entry = shownAs === null ? null : { who: "you", text: shownAs };
     var conversation = state; // a restart meanwhile replaces it
     if (entry) {
@@ -363,7 +383,7 @@
     log.setAttribute("aria-busy", "true"); // announce the answer whole, once it is all there
     log.scrollTop = log.scrollHeight;
 
-    post(message).then(function (replies) {
+    post(message, messageId).then(function (replies) {
       var shown = replies.filter(function (reply) { return reply.text || (reply.buttons && reply.buttons.length); });
       if (shown.length) return shown;
       // Every turn has an answer; none means a part of the assistant failed (often the action server).
@@ -387,6 +407,7 @@
       log.setAttribute("aria-busy", "false");
       busy = false;
       queued = false;
+      if (!(problem instanceof Refusal && problem.kind !== "rate_limited")) unsent = { message: message, id: messageId };
       if (entry) {
         // Not delivered: take the message back out of the conversation and give the text back to its writer.
         state.history.splice(state.history.lastIndexOf(entry), 1);
@@ -402,7 +423,7 @@
         startAfresh(problem.message || "This conversation can't be continued here.",
                     fromInput && shownAs ? shownAs : input.value);
       } else {
-        wentOffline();
+        wentOffline(problem && problem.friendly);
       }
     });
   }
@@ -425,9 +446,9 @@
     return nodes;
   }
 
-  function wentOffline() {
+  function wentOffline(friendly) {
     offline = true;
-    var children = [el("strong", { text: "Sorry, the assistant isn't available at the moment." }), " "];
+    var children = [el("strong", { text: friendly || "Sorry, the assistant isn't available at the moment." }), " "];
     if (input.value) children.push("Your message hasn't been sent: it's still in the box below. ");
     var contact = contactLinks();
     if (contact.length) {
