@@ -49,13 +49,14 @@ WALK = {
 }
 # A second walk that should produce a read-back: a blood thinner among the medicines, then "no" to blood thinners.
 READBACK_WALK = {**WALK, "medications": "warfarin", "blood_thinners": "/deny"}
-# DESIGN.md's digressions: why, a person, urgent, start again, stop, goodbye, correct, "are you a bot", the FAQ.
+# The digressions (docs/architecture.md, "Digressions"): why, a person, urgent, start again, stop, goodbye, correct,
+# "are you a bot", the FAQ.
 DIGRESSION_INTENTS = {"ask_why", "request_human", "urgent", "start_over", "stop", "goodbye", "correct_answer",
                       "bot_challenge"}
 
 
 def digression_intents() -> set:
-    """DESIGN.md's list, plus the domain's x-digressions and every faq_ intent, whatever the domain holds today."""
+    """That list, plus the domain's x-digressions and every faq_ intent, whatever the domain holds today."""
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
     intents = {i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents") or []}
     listed = set(domain.get("x-digressions") or [])

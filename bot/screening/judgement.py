@@ -37,7 +37,7 @@ class Finding:
         return asdict(self)
 
     def summary(self) -> dict[str, str]:
-        """The `{"code", "rule", "detail"}` shape of DESIGN.md's consultation JSON."""
+        """The `{"code", "rule", "detail"}` shape of `reasons` in the consultation JSON (docs/architecture.md)."""
         return {"code": self.code, "rule": self.rule, "detail": self.detail}
 
 

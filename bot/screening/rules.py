@@ -13,8 +13,8 @@ from bot import settings as bot_settings
 from bot.screening.answers import OUTCOMES
 from bot.screening.conditions import Condition, ConditionError, ParseContext, parse
 
-# DESIGN.md's default reason codes and their outcomes. A clinic may add rules, but these codes keep their meaning,
-# so every one must be in the file (staff, tests and reports outside the code rely on them).
+# The default reason codes and outcomes (docs/architecture.md, "Reason codes"). A clinic may add rules, but these
+# codes keep their meaning, so every one must be in the file (staff, tests and reports outside the code rely on them).
 DEFAULT_CODES: Mapping[str, str] = MappingProxyType({
     "active_acne": "defer",
     "active_herpes": "defer",
@@ -44,7 +44,7 @@ DEFAULT_CODES: Mapping[str, str] = MappingProxyType({
 _TOP_FIELDS = ("rules_version", "approved_by", "settings", "rules")
 _RULE_FIELDS = ("code", "outcome", "title", "client_text", "rationale", "when")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
-# The assistant never gives a verdict to a client (DESIGN.md, "Rules of judgement"): refuse such wording on load.
+# The assistant never gives a client a verdict (docs/architecture.md, "Rules of judgement"): refused on load.
 _VERDICT_WORDS = re.compile(r"\b(un)?(safe\w*|suitab\w*|approv\w*)", re.IGNORECASE)
 
 
@@ -149,7 +149,7 @@ def parse_rules(raw: Any, source: str = "<rules>") -> RuleSet:
     missing = [c for c in DEFAULT_CODES if c not in codes]
     if missing:
         raise fail("field 'rules'", f"missing default reason code(s) {', '.join(missing)}: these codes keep their "
-                                    f"meaning (DESIGN.md), so each needs a rule")
+                                    f"meaning (docs/architecture.md), so each needs a rule")
 
     # Read-only all the way down: one cached RuleSet is shared by every caller.
     frozen = {k: MappingProxyType(dict(v)) if isinstance(v, Mapping) else v for k, v in settings.items()}

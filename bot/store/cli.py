@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
 
     show = csub.add_parser("show", help="print a consultation (by consultation id or conversation id)")
     show.add_argument("id", metavar="ID", help="consultation id, or a conversation id (its latest consultation)")
-    show.add_argument("--json", action="store_true", help="print the JSON of DESIGN.md's contract")
+    show.add_argument("--json", action="store_true", help="print the contract JSON (docs/architecture.md)")
     show.set_defaults(func=_show)
 
     expire = csub.add_parser("expire", help="abandon consultations idle for too long")

@@ -423,7 +423,7 @@ def _show(session: Session, consultation: Consultation) -> Dict[str, Any]:
         sa.select(Referral).where(Referral.consultation_id == consultation.id)
     ).scalars().first()
     return {
-        # the contract (DESIGN.md)
+        # the contract (docs/architecture.md, "The consultation JSON")
         "conversation_id": consultation.conversation_id,
         "status": consultation.status,
         "outcome": consultation.outcome,
@@ -753,7 +753,7 @@ def expire_idle(idle_minutes: int, *, now: Optional[datetime] = None) -> int:
 
 
 def show(id_or_conversation_id: str) -> Optional[Dict[str, Any]]:
-    """The contract JSON (DESIGN.md) of a consultation id, or of a conversation's latest consultation."""
+    """The contract JSON (docs/architecture.md) of a consultation id, or of a conversation's latest consultation."""
     with session_scope(write=False) as session:
         consultation = _consultation_by_any_id(session, id_or_conversation_id)
         return _show(session, consultation) if consultation is not None else None

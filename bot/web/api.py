@@ -1,8 +1,8 @@
 """The staff JSON API under /api (same login and roles as the pages; every read of a consultation is audited).
 
-`GET /api/consultations/{id}` serves `python -m bot consultation show ID --json` (DESIGN.md's contract), except that
-for reception (a role that does not read referrals) `referral.outcome_note`, the practitioner's closing note, is null,
-as the reception page never shows it.
+`GET /api/consultations/{id}` serves `python -m bot consultation show ID --json` (the contract: docs/architecture.md,
+"The consultation JSON"), except that for reception (a role that does not read referrals) `referral.outcome_note`,
+the practitioner's closing note, is null, as the reception page never shows it.
 The OpenAPI schema is at /api/openapi.json, behind login too.
 """
 from __future__ import annotations
@@ -96,7 +96,7 @@ class ReferralOut(ApiModel):
 
 
 class ConsultationOut(ApiModel):
-    """DESIGN.md's contract (conversation_id, status, outcome, reasons, answers, referral) and the additions."""
+    """The contract (conversation_id, status, outcome, reasons, answers, referral; docs/architecture.md) and more."""
 
     conversation_id: str
     status: str

@@ -1,6 +1,7 @@
 """The clinic page and its chat widget, used as a client would: in headless Chromium against the whole running product.
 
-Outcomes are read back through the DESIGN.md command (`python -m bot consultation show ID --json`, via `stack.show`).
+Outcomes are read back through the contract command (`python -m bot consultation show ID --json`, via `stack.show`;
+docs/architecture.md, "The consultation JSON").
 """
 from __future__ import annotations
 

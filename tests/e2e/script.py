@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from tests.e2e.stack import Stack, new_sender
 
-# What the assistant must never say to a client (DESIGN.md, rules of judgement).
+# What the assistant must never say to a client (docs/architecture.md, "Rules of judgement").
 FORBIDDEN = re.compile(
     r"\byou(?:'re| are) (?:safe|suitable|approved|not suitable|unsuitable)\b|\bstop (?:taking )?your\b|\bdiagnos",
     re.IGNORECASE,

@@ -1,4 +1,5 @@
-"""Every reason code, reached by a real conversation over REST and read back through the DESIGN.md command."""
+"""Every reason code, reached by a real conversation over REST and read back through the contract command
+(docs/architecture.md, "The consultation JSON")."""
 from __future__ import annotations
 
 import pytest

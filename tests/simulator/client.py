@@ -22,7 +22,8 @@ ORDER: Tuple[str, ...] = (
     "consent", "name", "contact", "concerns", "area", "medications", *YES_NO_KEYS, "further_checks", "notes",
     "confirmed",
 )
-# The yes/no question each reason code belongs to (DESIGN.md; the same table as actions/tracker_answers.py).
+# The yes/no question each reason code belongs to (docs/architecture.md, "Reason codes"; the same table as
+# actions/tracker_answers.py).
 CODE_TO_SLOT = {
     "anticoagulant": "blood_thinners",
     "bleeding_disorder": "bleeding_disorder",

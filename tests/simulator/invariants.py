@@ -192,7 +192,7 @@ HEALTH_QUESTIONS = ("medications", *YES_NO_KEYS, "further_checks")
 
 
 def consent_first(result: ConversationResult) -> List[Violation]:
-    """No health question before a clear yes to consent (DESIGN.md: explicit consent before any health question)."""
+    """No health question before a clear yes to consent (docs/architecture.md, "Privacy": consent first)."""
     consented = False  # a consent given stays given after "start again"
     for turn in result.turns:
         if turn.asked == "consent" and turn.detail == "consent=yes":

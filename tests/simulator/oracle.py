@@ -1,7 +1,7 @@
 """A perfect assistant for the simulator's own tests: it understands every client sentence by its corpus label.
 
 It asks the form's questions in order, reads volunteered facts back, answers digressions and returns to the
-question, takes corrections, judges with the project's engine and keeps consultations the way DESIGN.md says (one
+question, takes corrections, judges with the project's engine and keeps consultations as docs/architecture.md says (one
 referral per flagged consultation, abandoned ones judged on what they have). Against it the simulator must find no
 violation: anything it finds is a bug in the simulator. `mistakes` makes it wrong on purpose (for the tests that
 show the invariants catch a bad assistant). No Rasa, no network: the same interface as run.Assistant.
