@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Optional, Tuple
@@ -58,31 +58,6 @@ def _login_rate(env: Mapping[str, str]) -> LoginRate:
     if rate.failures <= 0 or rate.minutes <= 0:
         raise SettingsError(f"STAFF_LOGIN_RATE must be positive, got {raw!r}")
     return rate
-
-
-def _web_secret(env: Mapping[str, str]) -> str:
-    """WEB_SECRET, else a random secret made once and kept in var/web-secret (shared by every local process)."""
-    given = env.get("WEB_SECRET")
-    if given:
-        if len(given) < 16:
-            raise SettingsError("WEB_SECRET must be at least 16 characters")
-        return given
-    path = VAR_DIR / "web-secret"
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value)
-    return value
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> Tuple[str, ...]:
@@ -170,7 +145,6 @@ class Settings:
     public_base_url: str
     rasa_host: str = "127.0.0.1"  # the interface Rasa listens on: loopback, browsers reach the web app's proxy
     chat_origins: Tuple[str, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
     # staff web app
     web_secret: str = ""  # signs the login form's CSRF token; unset: a random one kept in var/web-secret
     staff_login_rate: LoginRate = LoginRate(5, 15)  # failed logins allowed per window
@@ -197,10 +171,6 @@ class Settings:
     @property
     def clinic(self) -> Clinic:
         return load_clinic(self.clinic_file)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -255,7 +225,8 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         rasa_host=(env.get("RASA_HOST") or "127.0.0.1").strip(),
         # Websites allowed to embed the chat (CORS on the web app's chat endpoints), besides its own origin.
         chat_origins=tuple(o.strip().rstrip("/") for o in (env.get("CHAT_ORIGINS") or "").split(",") if o.strip()),
-        web_secret=_web_secret(env),
+        # Signs the login form's CSRF token; unset: a random one made once and kept in var/web-secret.
+        web_secret=_kept_secret(env, "WEB_SECRET", "web-secret", 16),
         staff_login_rate=_login_rate(env),
         session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
@@ -285,5 +256,79 @@ def load_clinic(path: Path) -> Clinic:
     return Clinic.from_mapping(raw, str(path))
 
 
+# Every environment variable from_env reads (tests/test_settings.py checks the list is complete), and the files
+# kept in VAR_DIR it reads when their variable is unset.
+ENV_NAMES: Tuple[str, ...] = (
+    "DATABASE_URL", "RASA_TOKEN", "SMTP_URL", "RASA_PORT", "ACTIONS_PORT", "WEB_PORT", "ABANDON_AFTER_MINUTES",
+    "CLINIC_FILE", "RULES_FILE", "LEXICON_DIR", "SPACY_MODEL_DIR", "PUBLIC_BASE_URL", "RASA_HOST", "CHAT_ORIGINS",
+    "WEB_SECRET", "STAFF_LOGIN_RATE", "STAFF_SESSION_IDLE_MINUTES", "STAFF_SESSION_MAX_HOURS", "TRUSTED_PROXIES",
+    "NOTIFY_TO", "MAIL_FROM", "NOTIFY_DETAILS", "OUTBOX_MAX_ATTEMPTS", "NOTIFY_DIGEST_SECONDS",
+    "CONSENTLESS_PURGE_HOURS", "CLINIC_TIMEZONE", "CHAT_KEY", "CHAT_RATE_CONVERSATION", "CHAT_RATE_ADDRESS",
+)
+_KEPT_FILES: Tuple[Tuple[int, str], ...] = tuple(
+    (ENV_NAMES.index(name), file_name)
+    for name, file_name in (("RASA_TOKEN", "rasa-token"), ("WEB_SECRET", "web-secret"), ("CHAT_KEY", "chat-key"))
+)
+
+_cached: Optional[Tuple[Any, Settings]] = None
+
+
+def _kept_file_state(path: str) -> Optional[Tuple[int, int, int]]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ino, info.st_size
+
+
+def _env_values() -> Tuple[Optional[Any], ...]:
+    """The values of ENV_NAMES in os.environ. os.environ.get raises and catches a KeyError for every unset name
+    (most of them: 40 us for the lot); CPython's os.environ keeps its contents in `_data` under `encodekey(name)`,
+    read directly here (1 us) when it has them, and through the public API otherwise."""
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    encode = getattr(environ, "encodekey", None)
+    if isinstance(data, dict) and encode is not None:
+        global _encoded_names
+        encoded = _encoded_names
+        if encoded[0] is not encode:
+            encoded = _encoded_names = (encode, tuple(map(encode, ENV_NAMES)))
+        return tuple(map(data.get, encoded[1]))
+    return tuple(map(environ.get, ENV_NAMES))
+
+
+_encoded_names: Tuple[Any, Tuple[Any, ...]] = (None, ())  # (os.environ.encodekey, ENV_NAMES encoded with it)
+
+
+def _snapshot() -> Tuple[Any, ...]:
+    """What from_env() would read: the variables, VAR_DIR, and each kept secret file it would read (its state)."""
+    global _kept_paths
+    values = _env_values()
+    var_dir = str(VAR_DIR)
+    kept = _kept_paths
+    if kept[0] != var_dir:
+        kept = _kept_paths = (var_dir, tuple((index, os.path.join(var_dir, name)) for index, name in _KEPT_FILES))
+    files = tuple(None if values[index] else _kept_file_state(path) for index, path in kept[1])
+    return values, var_dir, files
+
+
+_kept_paths: Tuple[Any, Tuple[Tuple[int, str], ...]] = (None, ())  # (VAR_DIR, the kept files' paths in it)
+
+
 def get() -> Settings:
-    return from_env()
+    """The settings from the environment, built once: built again only when a variable it reads, VAR_DIR or a kept
+    secret file it reads changes (tests change the environment between calls; a process normally never does)."""
+    global _cached
+    key = _snapshot()
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    built = from_env()
+    _cached = (_snapshot(), built)  # after: from_env may have just made a kept secret file
+    return built
+
+
+def reset() -> None:
+    """Forget the settings built by get() (the next call builds them again)."""
+    global _cached
+    _cached = None
