@@ -135,3 +135,154 @@ def test_url_in_endpoints_overrides_database_url(monkeypatch: pytest.MonkeyPatch
     DatabaseTrackerStore(domain=domain, host="postgresql://b@two:6543/other", dialect="sqlite", db="rasa.db")
 
     assert str(captured_engine[0]["url"]) == "postgresql://b@two:6543/other"
+
+
+# ------------------------------------------------------------------------------------------------- retrieval cache
+
+
+def _uncached(tracker_store: Any, sender_id: str) -> Any:
+    """What Rasa's own SQLTrackerStore.retrieve reads from the database."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    return asyncio.run(SQLTrackerStore.retrieve(tracker_store, sender_id))
+
+
+def _texts(tracker: Any) -> List[str]:
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    return [e.text for e in tracker.events if isinstance(e, (UserUttered, BotUttered))]
+
+
+def test_a_cache_hit_returns_an_equal_tracker_and_a_fresh_copy(database_url: str, domain: Any,
+                                                                save_conversation) -> None:
+    from rasa.shared.core.events import UserUttered
+
+    tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+
+    first = asyncio.run(tracker_store.retrieve("chat-1"))
+    second = asyncio.run(tracker_store.retrieve("chat-1"))
+
+    assert tracker_store.cache_stats == {"hit": 1, "delta": 0, "miss": 1}
+    assert first == second == _uncached(tracker_store, "chat-1")
+    assert first is not second
+    assert first.current_state() == second.current_state()
+    # Rasa mutates what it retrieves: neither the tracker nor its events' dicts reach the cache
+    first.update(UserUttered("not saved", timestamp=1_740_819_609.0))
+    first.events[3].parse_data["intent"]["name"] = "mutated"
+    assert asyncio.run(tracker_store.retrieve("chat-1")) == second
+    assert asyncio.run(tracker_store.retrieve("chat-1")).events[3].intent["name"] == "greet"
+
+
+def test_our_own_save_is_read_as_the_new_rows_only(database_url: str, domain: Any, save_conversation) -> None:
+    from rasa.shared.core.events import UserUttered
+
+    tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+    tracker = asyncio.run(tracker_store.retrieve("chat-1"))
+    tracker.update(UserUttered("one more", timestamp=1_740_819_610.0))
+    asyncio.run(tracker_store.save(tracker))
+
+    again = asyncio.run(tracker_store.retrieve("chat-1"))
+
+    assert tracker_store.cache_stats == {"hit": 0, "delta": 1, "miss": 1}
+    assert again == _uncached(tracker_store, "chat-1") == tracker
+    assert _texts(again)[-1] == "one more"
+
+
+def test_an_event_written_by_another_process_is_seen(database_url: str, domain: Any, save_conversation) -> None:
+    from rasa.shared.core.events import UserUttered
+
+    from bot.store.tracker_store import DatabaseTrackerStore
+
+    ours = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+    asyncio.run(ours.retrieve("chat-1"))
+    # another Rasa process, simulated by a second store on the same database
+    theirs = DatabaseTrackerStore(domain=domain)
+    tracker = asyncio.run(theirs.retrieve("chat-1"))
+    tracker.update(UserUttered("from the other process", timestamp=1_740_819_611.0))
+    asyncio.run(theirs.save(tracker))
+
+    seen = asyncio.run(ours.retrieve("chat-1"))
+
+    assert _texts(seen)[-1] == "from the other process"
+    assert seen == _uncached(ours, "chat-1")
+
+
+def test_an_erasure_from_another_process_is_never_served_from_the_cache(database_url: str, domain: Any,
+                                                                         save_conversation) -> None:
+    from bot.store import consultations
+
+    tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+    assert asyncio.run(tracker_store.retrieve("chat-1")) is not None
+
+    consultations.erase("chat-1")  # what `python -m bot data erase` and the web app do
+
+    assert asyncio.run(tracker_store.retrieve("chat-1")) is None
+    assert "chat-1" not in tracker_store._cache
+
+
+def test_a_conversation_erased_and_written_again_under_the_same_id_is_read_again(
+        database_url: str, domain: Any, save_conversation) -> None:
+    from rasa.shared.core.events import UserUttered
+
+    from bot.store import consultations
+    from bot.store.tracker_store import DatabaseTrackerStore
+
+    tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+    asyncio.run(tracker_store.retrieve("chat-1"))
+    consultations.erase("chat-1")
+    # the same number of events again, ids possibly reused (SQLite), from another process
+    events = conversation_events(1_740_819_700.0)
+    events[3] = UserUttered("a different hello", intent={"name": "greet", "confidence": 1.0},
+                            timestamp=1_740_819_701.0)
+    save_conversation("chat-1", events, DatabaseTrackerStore(domain=domain))
+
+    again = asyncio.run(tracker_store.retrieve("chat-1"))
+
+    assert _texts(again)[0] == "a different hello"
+    assert again == _uncached(tracker_store, "chat-1")
+
+
+def test_a_purge_of_older_events_and_a_new_session_keep_rasas_latest_session(
+        database_url: str, domain: Any, save_conversation) -> None:
+    from datetime import datetime, timezone
+
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+
+    from bot.store import db as store_db, tracker_events
+
+    day = 86_400.0
+    tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
+    asyncio.run(tracker_store.retrieve("chat-1"))
+    # a second session, two days later, saved by this store: the cache keeps only the latest session, as Rasa does
+    tracker = asyncio.run(tracker_store.retrieve("chat-1"))
+    start = 1_740_819_600.0 + 2 * day
+    for event in [ActionExecuted("action_session_start", timestamp=start + 0.1), SessionStarted(timestamp=start),
+                  ActionExecuted("action_listen", timestamp=start + 0.2),
+                  UserUttered("back again", timestamp=start + 1)]:
+        tracker.update(event)
+    asyncio.run(tracker_store.save(tracker))
+
+    latest = asyncio.run(tracker_store.retrieve("chat-1"))
+    assert _texts(latest) == ["back again"]
+    assert latest == _uncached(tracker_store, "chat-1")
+
+    # retention deletes the first session from another process
+    with store_db.session_scope() as session:
+        assert tracker_events.purge_before(session, datetime.fromtimestamp(start + 0.5, tz=timezone.utc)) > 0
+    after_purge = asyncio.run(tracker_store.retrieve("chat-1"))
+    assert after_purge == _uncached(tracker_store, "chat-1") == latest
+    assert tracker_store.cache_stats["miss"] == 2
+
+
+def test_the_cache_is_bounded_and_can_be_switched_off(database_url: str, domain: Any, save_conversation) -> None:
+    from bot.store.tracker_store import DatabaseTrackerStore
+
+    tracker_store = DatabaseTrackerStore(domain=domain, tracker_cache_size=2)
+    for sender_id in ("a", "b", "c"):
+        save_conversation(sender_id, conversation_events(1_740_819_600.0), tracker_store)
+        asyncio.run(tracker_store.retrieve(sender_id))
+    assert list(tracker_store._cache) == ["b", "c"]
+
+    off = DatabaseTrackerStore(domain=domain, tracker_cache_size=0)
+    assert asyncio.run(off.retrieve("a")) == _uncached(off, "a")
+    assert not off._cache
