@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +25,10 @@ RESTART_SECONDS = 120  # the action server imports TensorFlow and spaCy: about 2
 
 @pytest.fixture(scope="module")
 def full_stack(tmp_path_factory):
-    running = Stack(tmp_path_factory.mktemp("supervised"), with_web=True).start()
+    workdir = tmp_path_factory.mktemp("supervised")
+    # the clinic's actions, with a hook that can hold one action call (tests/e2e/slow_actions.py)
+    extra = {"ACTIONS_MODULE": "tests.e2e.slow_actions", "SLOW_ACTIONS_FILE": str(workdir / "slow-once")}
+    running = Stack(workdir, with_web=True, extra_env=extra).start()
     yield running
     running.stop()
 
@@ -143,6 +147,33 @@ def test_a_killed_action_server_is_restarted_and_the_conversation_goes_on(full_s
     client_lines = [line["text"] for line in shown.get("transcript", []) if line.get("sender") == "client"]
     if client_lines:
         assert client_lines.count("Jane Doe") == 1
+
+
+def test_a_turn_the_action_server_dies_in_is_not_recorded_and_goes_through_when_sent_again(
+    full_stack: Stack,
+) -> None:
+    stack = full_stack
+    sender = run(stack, standard_turns(stop_before="name"))
+    actions_health = f"http://127.0.0.1:{stack.env['ACTIONS_PORT']}/health"
+    _wait_until(lambda: _answers(actions_health), RESTART_SECONDS, "the action server answering", stack)
+    flag = Path(stack.env["SLOW_ACTIONS_FILE"])
+    flag.write_text("hold the next action call")
+    message_id = uuid.uuid4().hex
+    answer: Dict[str, requests.Response] = {}
+    turn = threading.Thread(target=lambda: answer.setdefault("r", _post(stack, sender, "Jane Doe", message_id)))
+    turn.start()
+    _wait_until(lambda: not flag.exists(), 30, "the turn reaching the action server", stack)
+    stack.kill_child("actions")  # in the middle of the turn
+    turn.join(timeout=60)
+    failed = answer["r"]
+    assert failed.status_code == 503 and failed.json()["error"] == "unavailable", failed.text
+    assert _user_events(stack, sender, "Jane Doe") == 0  # the failed turn was rolled back: nothing recorded
+
+    _wait_until(lambda: _answers(actions_health), RESTART_SECONDS, "restarting the action server", stack)
+    back = _post(stack, sender, "Jane Doe", message_id)
+    assert back.status_code == 200 and "How can the clinic contact you" in reply_text(back.json()), back.text
+    assert _user_events(stack, sender, "Jane Doe") == 1
+    assert stack.show(sender)["answers"]["name"] == "Jane Doe"
 
 
 def test_a_killed_web_app_comes_back(full_stack: Stack) -> None:
