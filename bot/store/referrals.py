@@ -154,13 +154,6 @@ def consultation_of(referral_id: int) -> Optional[str]:
         ).scalar_one_or_none()
 
 
-def referral_of(consultation_id: str) -> Optional[int]:
-    with session_scope(write=False) as session:
-        return session.execute(
-            sa.select(Referral.id).where(Referral.consultation_id == consultation_id)
-        ).scalar_one_or_none()
-
-
 def history(referral_id: int) -> List[Step]:
     with session_scope(write=False) as session:
         rows = session.execute(

@@ -7,7 +7,7 @@ id is a key lookup. A name is matched anywhere in the name, ignoring case: one p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 

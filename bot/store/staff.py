@@ -260,9 +260,3 @@ def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = N
 def end_session(token: str) -> None:
     with session_scope() as session:
         session.execute(sa.delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
-
-
-def purge_sessions(*, now: Optional[datetime] = None) -> int:
-    now = as_utc(now)
-    with session_scope() as session:
-        return int(session.execute(sa.delete(StaffSession).where(StaffSession.expires_at < now)).rowcount or 0)
