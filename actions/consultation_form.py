@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.finish import finish_consultation
+from actions.finish import finish_consultation_async
 from actions.tracker_answers import (
     CODE_TO_SLOT,
     SLOT_TO_CODE,
@@ -588,7 +588,7 @@ class ValidateConsultationForm(FormValidationAction):
                         "answer_words": None, "urgent_shown": None})
         return cleared
 
-    def validate_confirmed(
+    async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> Dict[str, Any]:
         intent = latest_intent(tracker)
@@ -612,7 +612,7 @@ class ValidateConsultationForm(FormValidationAction):
             if tracker.get_slot("outcome"):
                 return {"confirmed": True, "correction_pending": False, "reask_slot": None}
             # the end of the questionnaire, in this same call: judged, stored, and the client told what happens next
-            finished = finish_consultation(dispatcher, tracker)
+            finished = await finish_consultation_async(dispatcher, tracker)
             if finished is None:
                 return {"confirmed": None}
             return {"confirmed": True, "correction_pending": False, "reask_slot": None, **finished}

@@ -1,15 +1,13 @@
 """The end of the questionnaire: judge the answers, store the consultation (and its referral), say what happens next.
 
-Rasa SDK runs actions on the action server's event loop. `finish_consultation_async` (for an async caller) stores
-the consultation in a worker thread and waits between attempts with `asyncio.sleep`, so a slow or failing database
-holds up only this conversation. `finish_consultation` is the same for a synchronous caller (a sync
-`validate_<slot>` method), which holds up the loop while it stores and waits.
+Rasa SDK runs actions on the action server's event loop. `finish_consultation_async` (awaited by the form's
+`validate_confirmed`) stores the consultation in a worker thread and waits between attempts with `asyncio.sleep`, so
+a slow or failing database holds up only this conversation, never the others on the loop.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any, Dict, Optional, Tuple
 
 from rasa_sdk import Tracker
@@ -71,18 +69,4 @@ async def finish_consultation_async(dispatcher: CollectingDispatcher, tracker: T
             if _failed(dispatcher, tracker, attempt):
                 return None
             await asyncio.sleep(_RETRY_SECONDS * attempt)
-    return _closing(dispatcher, judgement)
-
-
-def finish_consultation(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """finish_consultation_async for a synchronous caller: it blocks while it stores and between attempts."""
-    answers, judgement = _judged(tracker)
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            store.complete(tracker.sender_id, answers, judgement)
-            break
-        except Exception:
-            if _failed(dispatcher, tracker, attempt):
-                return None
-            time.sleep(_RETRY_SECONDS * attempt)
     return _closing(dispatcher, judgement)

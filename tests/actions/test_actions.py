@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 from actions.digressions import ActionCorrectAnswer, ActionDefaultFallback, ActionExplainWhy, ActionRequestHuman
-from actions.finish import finish_consultation
+from actions.finish import finish_consultation_async
 from actions.questions import ActionAskConfirmed, ActionAskFurtherChecks
 from actions.session import ActionSessionStart
 from bot import store
@@ -28,7 +28,7 @@ def run(action, domain, dispatcher, tracker) -> List[Dict[str, Any]]:
 
 
 def finish(dispatcher, tracker) -> Dict[str, Any]:
-    return finish_consultation(dispatcher, tracker) or {}
+    return asyncio.run(finish_consultation_async(dispatcher, tracker)) or {}
 
 
 def responses(dispatcher) -> List[str]:
@@ -77,25 +77,15 @@ class FlakyStore:
         return self.real(*args, **kwargs)
 
 
-def test_storing_is_retried_after_a_failure_with_a_growing_wait(database_url, domain, dispatcher, monkeypatch):
-    from actions import finish as finish_module
-
-    flaky, waits = FlakyStore(2), []
-    monkeypatch.setattr(store, "complete", flaky)
-    monkeypatch.setattr(finish_module.time, "sleep", waits.append)
-    tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
-    assert finish(dispatcher, tracker) == {"outcome": "clear"}
-    assert flaky.calls == 3 and waits == [0.2, 0.4]
-    assert responses(dispatcher) == ["utter_outcome_clear"] and store.show(tracker.sender_id)["status"] == "complete"
-
-
 def test_the_async_finish_retries_without_blocking_the_event_loop(database_url, domain, dispatcher, monkeypatch):
     from actions import finish as finish_module
 
     flaky = FlakyStore(2)
     monkeypatch.setattr(store, "complete", flaky)
     monkeypatch.setattr(finish_module, "_RETRY_SECONDS", 0.05)
-    monkeypatch.setattr(finish_module.time, "sleep", lambda seconds: pytest.fail("time.sleep blocks the loop"))
+    import time
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("time.sleep blocks the loop"))
     tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
     threads = []
     real = flaky.real
@@ -122,20 +112,14 @@ def test_the_async_finish_retries_without_blocking_the_event_loop(database_url, 
     assert responses(dispatcher) == ["utter_outcome_clear"] and store.show(tracker.sender_id)["status"] == "complete"
 
 
-@pytest.mark.parametrize("use_async", [False, True])
-def test_after_the_last_failed_attempt_the_client_is_told_to_call(
-    database_url, domain, dispatcher, monkeypatch, use_async
-):
+def test_after_the_last_failed_attempt_the_client_is_told_to_call(database_url, domain, dispatcher, monkeypatch):
     from actions import finish as finish_module
 
     flaky = FlakyStore(99)
     monkeypatch.setattr(store, "complete", flaky)
     monkeypatch.setattr(finish_module, "_RETRY_SECONDS", 0.0)
     tracker = make_tracker("/affirm", intent="affirm", slots=CLEAR, form_active=False)
-    if use_async:
-        result = asyncio.run(finish_module.finish_consultation_async(dispatcher, tracker))
-    else:
-        result = finish_consultation(dispatcher, tracker)
+    result = asyncio.run(finish_module.finish_consultation_async(dispatcher, tracker))
     assert result is None and flaky.calls == 3
     said = [m.get("text") or "" for m in dispatcher.messages]
     assert len(said) == 1 and "please call the clinic on 020 7946 0958" in said[0]
