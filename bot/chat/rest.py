@@ -95,16 +95,29 @@ def _sql_store(agent: Any) -> Any:
     return None
 
 
-def _bot_message(event: Any, recipient_id: str) -> Dict[str, Any]:
+def _bot_message(text: Optional[str], data: Optional[Dict[str, Any]], recipient_id: str) -> Dict[str, Any]:
     """A stored bot event as the REST channel sends it (CollectingOutputChannel's shape)."""
     message: Dict[str, Any] = {"recipient_id": recipient_id}
-    if event.text:
-        message["text"] = event.text
-    data = event.data or {}
+    if text:
+        message["text"] = text
     for key in ("buttons", "image", "custom", "attachment"):
-        if data.get(key):
-            message[key] = data[key]
+        if (data or {}).get(key):
+            message[key] = data[key]  # type: ignore[index]
     return message
+
+
+def _user_row(session: Any, model: Any, sender_id: str, message_id: str) -> Optional[int]:
+    """The events-table id of the user event `message_id` among the conversation's last user events, or None."""
+    rows = (session.query(model.id, model.data)
+            .filter(model.sender_id == sender_id, model.type_name == "user")
+            .order_by(model.id.desc()).limit(RECENT_USER_EVENTS).all())
+    for row_id, data in rows:
+        try:
+            if json.loads(data or "{}").get("message_id") == message_id:
+                return int(row_id)
+        except ValueError:
+            continue
+    return None
 
 
 class ClinicRestInput(RestInput):
@@ -219,7 +232,27 @@ class ClinicRestInput(RestInput):
         """The replies that followed the user message `message_id`, if it is among the last user events."""
         from rasa.shared.core.events import BotUttered, UserUttered
 
-        async with agent.lock_store.lock(sender_id):  # after a turn with this message still running, if any
+        store = _sql_store(agent)
+        if store is not None:  # a look at the events table, not a whole tracker rebuilt on every message
+            model = store.SQLEvent
+            async with agent.lock_store.lock(sender_id):  # after a turn with this message still running, if any
+                with store.session_scope() as session:
+                    first = _user_row(session, model, sender_id, message_id)
+                    if first is None:
+                        return None
+                    later = (session.query(model.type_name, model.data)
+                             .filter(model.sender_id == sender_id, model.id > first,
+                                     model.type_name.in_(("user", "bot")))
+                             .order_by(model.id).all())
+            replies = []
+            for type_name, data in later:
+                if type_name == "user":
+                    break
+                event = json.loads(data or "{}")
+                replies.append(_bot_message(event.get("text"), event.get("data"), sender_id))
+            return replies
+
+        async with agent.lock_store.lock(sender_id):
             tracker = await agent.tracker_store.retrieve(sender_id)
         if tracker is None:
             return None
@@ -235,7 +268,7 @@ class ClinicRestInput(RestInput):
                     if isinstance(later, UserUttered):
                         break
                     if isinstance(later, BotUttered):
-                        replies.append(_bot_message(later, sender_id))
+                        replies.append(_bot_message(later.text, later.data, sender_id))
                 return replies
             users += 1
             if users >= RECENT_USER_EVENTS:
@@ -251,17 +284,7 @@ class ClinicRestInput(RestInput):
         model = store.SQLEvent
         async with agent.lock_store.lock(sender_id):
             with store.session_scope() as session:
-                rows = (session.query(model.id, model.data)
-                        .filter(model.sender_id == sender_id, model.type_name == "user")
-                        .order_by(model.id.desc()).limit(RECENT_USER_EVENTS).all())
-                first = None
-                for row_id, data in rows:
-                    try:
-                        if json.loads(data or "{}").get("message_id") == turn_id:
-                            first = row_id
-                            break
-                    except ValueError:
-                        continue
+                first = _user_row(session, model, sender_id, turn_id)
                 if first is None:
                     return 0
                 removed = (session.query(model)
