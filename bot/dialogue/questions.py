@@ -56,12 +56,6 @@ class Question:
     def free_text(self) -> bool:
         return self.reader in FREE_TEXT_READERS
 
-    @property
-    def ask_action(self) -> str:
-        """What asks it: a custom action, or the response `utter_ask_<slot>` that `python -m bot questions domain`
-        writes into domain.yml from this declaration (a response costs no call to the action server)."""
-        return self.asked_by or f"utter_ask_{self.slot}"
-
     def skipped(self, answers: Mapping[str, Any]) -> bool:
         return any(answers.get(k) == v for k, v in self.skip_when.items())
 
@@ -162,6 +156,3 @@ def summary_labels() -> Dict[str, str]:
 def staff_labels() -> Dict[str, str]:
     return {q.key: q.staff for q in all_questions() if q.staff}
 
-
-def yes_no_keys() -> List[str]:
-    return [q.key for q in all_questions() if q.reader == "yes_no"]

@@ -77,16 +77,6 @@ class Lexicon:
         """The entry a matched surface form belongs to (Rasa keeps only the text, so this is the way back)."""
         return self.by_form.get((label, normalise(text)))
 
-    def lookup_any(self, text: str) -> Optional[Entry]:
-        for label in LABELS:
-            entry = self.by_form.get((label, normalise(text)))
-            if entry is not None:
-                return entry
-        return None
-
-    def of_label(self, label: str) -> List[Entry]:
-        return [e for e in self.entries if e.label == label]
-
     @cached_property
     def known_words(self) -> frozenset:
         """Every word of every surface form: words that are never an unrecognised medicine."""

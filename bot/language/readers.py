@@ -1009,10 +1009,6 @@ class MedicationReading:
     def own(self) -> List[MedicationFact]:
         return [f for f in self.facts if not f.negated and not f.other_person]
 
-    def to_answers(self) -> Dict[str, object]:
-        return {"medication_facts": [f.to_answer() for f in self.own()],
-                "unrecognised_medications": list(self.unrecognised)}
-
 
 _NONE = re.compile(
     r"^(?:none|nothing|nil|n/?a|no|nope|nah|zero|nada|no meds|no medication|no medications|no medicine|no medicines|"

@@ -38,7 +38,7 @@ def test_every_question_has_its_wording():
 def test_yes_no_questions_are_the_engines_yes_no_keys():
     from bot.screening.answers import YES_NO_KEYS
 
-    assert questions.yes_no_keys() == list(YES_NO_KEYS)
+    assert [q.key for q in questions.all_questions() if q.reader == "yes_no"] == list(YES_NO_KEYS)
 
 
 @pytest.mark.parametrize(

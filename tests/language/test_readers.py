@@ -42,7 +42,7 @@ def test_medication_fact_answer_shape() -> None:
         {"name": "roaccutane", "generic": "isotretinoin", "drug_class": "oral_retinoid", "current": False,
          "months_ago": 24.0},
     ]
-    assert reading.to_answers()["unrecognised_medications"] == []
+    assert list(reading.unrecognised) == []
 
 
 @pytest.mark.parametrize("case", params("concerns.yml"))
