@@ -9,7 +9,10 @@
  *
  * A conversation is issued by the server: POST /chat/session gives its id (`sender`) and a secret that goes with
  * every message; a message without it is refused (403), and then a new conversation starts. Too many messages at
- * once get a 429 with a friendly message, shown, and the text stays in the box.
+ * once get a 429 with a friendly message, shown, and the text stays in the box. While a part of the assistant
+ * restarts the server answers 503 "unavailable" and takes nothing: "One moment", the text stays in the box, and the
+ * widget says when the assistant is back. Each message carries a `message_id`; the same text sent again after a
+ * failure keeps its id, so the server never takes one message twice (bot/chat/rest.py).
  *
  * Everything the client and the bot write is shown as text (textContent), never parsed as HTML.
  * The conversation (id, secret and the messages shown) lives in sessionStorage: it survives a reload of the page and
