@@ -20,7 +20,6 @@ import importlib.util
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ class Process:
     args: List[str]
     port: int
     env: Dict[str, str]
-    popen: Optional[subprocess.Popen] = None
 
 
 def child_env(settings: settings_module.Settings) -> Dict[str, str]:
