@@ -173,7 +173,8 @@ class Settings:
         return load_clinic(self.clinic_file)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, zero_allowed: bool = False) -> int:
+    """A positive whole number (or 0 too, with zero_allowed) from the environment, else the default."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -181,22 +182,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    """A whole number that may be 0."""
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
-    if value < 0:
+    if zero_allowed and value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
+    if not zero_allowed and value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
     return value
 
 
@@ -236,7 +225,7 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         mail_from=(env.get("MAIL_FROM") or "").strip(),
         notify_details=_notify_details(env),
         outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
-        notify_digest_seconds=_whole(env, "NOTIFY_DIGEST_SECONDS", 120),
+        notify_digest_seconds=_int(env, "NOTIFY_DIGEST_SECONDS", 120, zero_allowed=True),
         consentless_purge_hours=_int(env, "CONSENTLESS_PURGE_HOURS", 24),
         time_zone=(env.get("CLINIC_TIMEZONE") or "Europe/London").strip(),
         chat_key=_kept_secret(env, "CHAT_KEY", "chat-key", 32),
