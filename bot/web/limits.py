@@ -50,11 +50,41 @@ def too_large(exc: BaseException) -> bool:
     return any(too_large(inner) for inner in getattr(exc, "exceptions", ()) or ())
 
 
-async def _send_413(send: Send) -> None:
+# After the 413's status line and headers are out, a little more of the body is read and dropped before the response
+# ends and the connection closes: closing on unread bytes makes the kernel reset the connection, and a client still
+# sending may then lose the 413 it was sent (it sees only "connection reset"). Bounded, so a flood costs little.
+DRAIN_BYTES = 1024 * 1024
+DRAIN_SECONDS = 1.0
+
+
+async def _send_413(send: Send, receive: Optional[Receive] = None) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(TOO_LARGE)).encode()), (b"connection", b"close")]})
+    if receive is not None:
+        await _drain(receive)
     await send({"type": "http.response.body", "body": TOO_LARGE, "more_body": False})
+
+
+async def _drain(receive: Receive) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
+    drained = 0
+    while drained < DRAIN_BYTES:
+        left = deadline - loop.time()
+        if left <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), timeout=left)
+        except Exception:  # timed out, or the client went away: stop draining
+            return
+        if message.get("type") != "http.request":
+            return
+        drained += len(message.get("body") or b"")
+        if not message.get("more_body"):
+            return
 
 
 class BodyLimit:
@@ -71,7 +101,7 @@ class BodyLimit:
         cap = self.cap(scope.get("path") or "/")
         declared = _content_length(scope)
         if declared is not None and declared > cap:
-            await _send_413(send)  # nothing read: the server closes the connection on the unread body
+            await _send_413(send, receive)  # nothing read but a bounded drain: then the server closes the connection
             return
         state: Dict[str, Any] = {"seen": 0, "exceeded": False, "started": False, "replaced": False}
 
@@ -92,7 +122,7 @@ class BodyLimit:
             if message["type"] == "http.response.start":
                 if state["exceeded"] and message.get("status") != 413:
                     state["replaced"] = state["started"] = True
-                    await _send_413(send)
+                    await _send_413(send, receive)
                     return
                 state["started"] = True
             await send(message)
@@ -104,7 +134,7 @@ class BodyLimit:
                 raise
             if not state["started"]:
                 state["started"] = True
-                await _send_413(send)
+                await _send_413(send, receive)
 
 
 def _content_length(scope: Scope) -> Optional[int]:

@@ -14,7 +14,9 @@ def test_only_the_issued_secret_opens_a_conversation() -> None:
     issued = ownership.issue(KEY)
     assert ownership.verify(KEY, issued.conversation_id, issued.secret)
     assert not ownership.verify(KEY, issued.conversation_id, None)
-    assert not ownership.verify(KEY, issued.conversation_id, issued.secret[:-1] + "0")
+    changed = issued.secret[:-1] + ("1" if issued.secret.endswith("0") else "0")  # always another secret
+    assert changed != issued.secret
+    assert not ownership.verify(KEY, issued.conversation_id, changed)
     assert not ownership.verify("x" * 43, issued.conversation_id, issued.secret)  # another server's key
     assert not ownership.verify(KEY, "web-never-issued", issued.secret)
     assert ownership.issue(KEY).conversation_id != issued.conversation_id
