@@ -6,7 +6,7 @@ from actions import (  # noqa: F401  (importing registers the actions with the S
     consultation_form,
     digressions,
     finish,
-    handoff,
+    person_request,
     questions,
     session,
 )

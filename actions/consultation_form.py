@@ -237,8 +237,8 @@ class ValidateConsultationForm(FormValidationAction):
         if tracker.get_slot("requested_human"):
             dispatcher.utter_message(response="utter_human_already_requested")
             return []
-        from actions.handoff import ASK_CONTACT_IN_QUESTIONS, contact_in, person_reply
-        from bot.handoff import SLOT as HANDED_OFF
+        from actions.person_request import ASK_CONTACT_IN_QUESTIONS, contact_in, person_reply
+        from bot.rasa_pause import SLOT as HANDED_OFF
 
         consent = True if consents_now else tracker.get_slot("consent")
         try:

@@ -12,7 +12,7 @@ from actions.questions import correction_buttons
 from actions.tracker_answers import correction_values, latest_entities, latest_intent, latest_text
 from bot import language, store
 from bot.dialogue import questions
-from bot.handoff import SLOT as HANDED_OFF
+from bot.rasa_pause import SLOT as HANDED_OFF
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +42,19 @@ class ActionRequestHuman(Action):
     """A request for a person outside the questions. With consent or a contact (in this message or stored) it is
     referred (one referral per conversation) and the conversation handed off; before consent and with no contact
     nothing is stored: the assistant asks for a phone number or email (the hand-off acknowledgement reads the next
-    message for one) or gives the clinic's phone (bot.store.handoff.decide_person_request)."""
+    message for one) or gives the clinic's phone (bot.store.person_requests.decide_person_request)."""
 
     def name(self) -> str:
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        from actions import handoff as handoff_action
-        from bot.store import consultations, handoff
+        from actions import person_request
+        from bot.store import consultations, person_requests
 
         try:
             done = consultations.record_person_request(
                 tracker.sender_id, consent=tracker.get_slot("consent"),
-                contact=handoff_action.contact_in(latest_text(tracker)),
+                contact=person_request.contact_in(latest_text(tracker)),
             )
         except Exception:
             logger.exception("could not record the request for a person in conversation %s", tracker.sender_id)
@@ -64,11 +64,11 @@ class ActionRequestHuman(Action):
                 )
             )
             return [SlotSet("requested_human", True)]
-        if done.action == handoff.ASK_CONTACT:
-            dispatcher.utter_message(text=handoff_action.person_reply(handoff_action.ASK_CONTACT))
+        if done.action == person_requests.ASK_CONTACT:
+            dispatcher.utter_message(text=person_request.person_reply(person_request.ASK_CONTACT))
             return [SlotSet(HANDED_OFF, True)]  # requested_human stays unset: nothing was passed on yet
         if not done.consented:  # referred on the contact given: what they write next is not kept
-            dispatcher.utter_message(text=handoff_action.person_reply(handoff_action.REFERRED_WITH_CONTACT))
+            dispatcher.utter_message(text=person_request.person_reply(person_request.REFERRED_WITH_CONTACT))
             return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
         dispatcher.utter_message(response="utter_human_requested")
         dispatcher.utter_message(response="utter_handoff_paused")
@@ -169,7 +169,7 @@ class ActionDefaultFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         text = latest_text(tracker)
-        if text and language.detect_language_hint(text):
+        if text and language.is_not_english(text):
             dispatcher.utter_message(response="utter_not_english")
         else:
             dispatcher.utter_message(response="utter_default")

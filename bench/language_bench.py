@@ -76,7 +76,7 @@ def main() -> int:
         nlp = spacy.load(out)
         load_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        reader = context.Reader(nlp, lex.load(lexicon_dir))
+        reader = context.Pipeline(nlp, lex.load(lexicon_dir))
         context_s = time.perf_counter() - t0
     print(f"import spaCy (+TensorFlow via thinc): {import_s:.2f} s")
     print(f"pipeline build: {build.seconds:.2f} s ({build.patterns} patterns); spacy.load: {load_s * 1000:.0f} ms; "

@@ -21,7 +21,7 @@ GROUPS = (
     "bot.store.cli",      # consultation show/expire, db upgrade, data purge/export/erase
     "bot.language.cli",   # language build/parse
     "bot.web.cli",        # staff add, web serve
-    "bot.handoff",        # handoff rules
+    "bot.rasa_pause",     # handoff rules
     "bot.dialogue.cli",   # questions domain/check
     "bot.serve",          # serve: start everything
 )

@@ -89,7 +89,7 @@ def fill() -> dict:
     from bot import store
     from bot.notify import delivery
     from bot.screening import judge, load_rules
-    from bot.store import handoff, referrals, staff
+    from bot.store import person_requests, referrals, staff
     from bot.store.tracker_store import DatabaseTrackerStore
 
     rules = load_rules()
@@ -102,7 +102,8 @@ def fill() -> dict:
         ids[sender] = store.complete(sender, answers, judge(answers, rules), now=when + timedelta(minutes=4))
     store.record_answers("demo-nadia", {"consent": True, "name": "Nadia Novak"}, now=now - timedelta(minutes=9))
     store.flag_human_request("demo-liam", now=now - timedelta(hours=2))
-    handoff.keep("demo-liam", "m1", "Could someone call me after 5pm? I work days.", now=now - timedelta(hours=1))
+    person_requests.keep("demo-liam", "m1", "Could someone call me after 5pm? I work days.",
+                         now=now - timedelta(hours=1))
     domain = Domain.from_yaml('version: "3.1"\nintents: [inform]')
     tracker_store = DatabaseTrackerStore(domain=domain)
     for sender, name in (("demo-priya", "Priya Patel"), ("demo-liam", "Liam Jones")):

@@ -147,7 +147,7 @@ def read(question: Question, heard: Heard, *, restart_pending: bool = False,
         return Reading()
     if restart_pending:
         return Reading(digression="restart_confirm")
-    if language.detect_language_hint(text):
+    if language.is_not_english(text):
         return Reading(digression="not_english")
     clean = intake.strip_markup(text)
     flags = tuple(language.red_flags(clean))

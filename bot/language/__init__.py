@@ -9,7 +9,7 @@ Pure functions of text (the pipeline is loaded once and cached; built in memory 
     read_concerns(text)        [concern code]
     months_ago(text)           float | None
     field_of(text)             answer key a correction is about | None
-    detect_language_hint(text) True when clearly not English
+    is_not_english(text)       True when clearly not English
     read_further_checks(text)  [further-check code]
 
 Digressions (bot/language/digressions.py; cues in data/lexicon/red_flags.yml and digressions.yml; no spaCy):
@@ -33,9 +33,9 @@ _HOMES = {
     "Fact": "bot.language.context",
     "MedicationFact": "bot.language.readers",
     "MedicationReading": "bot.language.readers",
-    "detect_language_hint": "bot.language.readers",
     "field_of": "bot.language.readers",
     "find_facts": "bot.language.readers",
+    "is_not_english": "bot.language.readers",
     "read_concerns": "bot.language.readers",
     "read_further_checks": "bot.language.readers",
     "read_medications": "bot.language.readers",
@@ -73,9 +73,9 @@ __all__ = [
     "wants_correction",
     "MedicationFact",
     "MedicationReading",
-    "detect_language_hint",
     "field_of",
     "find_facts",
+    "is_not_english",
     "months_ago",
     "read_concerns",
     "read_further_checks",

@@ -18,7 +18,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from bot.language import lexicon as lex
-from bot.language import pipeline, timeexpr
+from bot.language import pipeline as spacy_pipeline
+from bot.language import timeexpr
 
 MEDICATION, CONDITION, CONCERN = lex.MEDICATION, lex.CONDITION, lex.CONCERN
 
@@ -164,7 +165,7 @@ def add_misspelt_entities(doc: Doc, misspellings: Misspellings) -> Doc:
 
 # ---- loading --------------------------------------------------------------------------------------------------
 
-class Reader:
+class Pipeline:
     """The loaded pipeline with context, and the lexicon it came from."""
 
     def __init__(self, nlp: Language, lexicon: lex.Lexicon) -> None:
@@ -191,20 +192,20 @@ class Reader:
 
 
 _lock = threading.Lock()
-_readers: Dict[str, Reader] = {}
+_pipelines: Dict[str, Pipeline] = {}
 
 
-def reader() -> Reader:
-    """The one Reader for the current lexicon (built or loaded once per process and lexicon content)."""
-    lexicon_dir, model_dir = pipeline.settings_paths()
+def pipeline() -> Pipeline:
+    """The one Pipeline for the current lexicon (built or loaded once per process and lexicon content)."""
+    lexicon_dir, model_dir = spacy_pipeline.settings_paths()
     digest = lex.current_digest(lexicon_dir)
     with _lock:
-        found = _readers.get(digest)
+        found = _pipelines.get(digest)
         if found is None:
-            nlp = pipeline.base_nlp(lexicon_dir, model_dir)
-            found = Reader(nlp, lex.load_cached(lexicon_dir, digest))
-            _readers.clear()
-            _readers[digest] = found
+            nlp = spacy_pipeline.base_nlp(lexicon_dir, model_dir)
+            found = Pipeline(nlp, lex.load_cached(lexicon_dir, digest))
+            _pipelines.clear()
+            _pipelines[digest] = found
         return found
 
 
@@ -354,7 +355,7 @@ def analyse(text: str, today: Optional[date] = None) -> List[Fact]:
     """Every medicine, condition and concern in the text, in order, read in context."""
     if not text or not text.strip():
         return []
-    r = reader()
+    r = pipeline()
     return list(_analyse_cached(r, text, today))
 
 
@@ -370,7 +371,7 @@ _STOPPED_NOW = re.compile(r"\b(?:finished|stopped|came off|come off|quit|ended|c
 
 
 @lru_cache(maxsize=512)
-def _analyse_cached(r: Reader, original: str, today: Optional[date]) -> Tuple[Fact, ...]:
+def _analyse_cached(r: Pipeline, original: str, today: Optional[date]) -> Tuple[Fact, ...]:
     text = plain(original)
     doc = r.doc(text)
     fuzzy = doc.user_data.get(_FUZZY_KEY, set())
@@ -403,5 +404,5 @@ def _analyse_cached(r: Reader, original: str, today: Optional[date]) -> Tuple[Fa
 
 
 def entry_for(fact: Fact) -> lex.Entry:
-    r = reader()
+    r = pipeline()
     return next(e for e in r.lexicon.entries if e.key == fact.entry_key)

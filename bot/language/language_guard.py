@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import re
 
-from bot.language import detect_language_hint
+from bot.language import is_not_english
 
 # an answer to a yes/no question, not a question: "yes, I take clopidogrel every day", "no but I bruise easily"
 _ANSWER_FIRST = re.compile(r"^\s*(?:yes|yeah|yep|yup|yea|no|nope|nah|not really)\b(?!.*\?)", re.IGNORECASE)
@@ -56,7 +56,7 @@ class LanguageGuard(GraphComponent, IntentClassifier):
             text = message.get(TEXT) or ""
             if text.startswith("/"):
                 continue
-            if detect_language_hint(text):
+            if is_not_english(text):
                 fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
                 message.data[INTENT] = fallback
                 message.data.setdefault(INTENT_RANKING_KEY, [])

@@ -62,7 +62,7 @@ class ClinicalContext(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
     ) -> "ClinicalContext":
         # load (or build) the pipeline now, not on the first client's message
-        context.reader()
+        context.pipeline()
         return cls(config)
 
     @staticmethod

@@ -411,7 +411,7 @@ _entries: Dict[str, object] = {}     # entry key -> lexicon entry, for the reade
 
 def _refresh_entries() -> None:
     """Once per yes_no call: the lexicon entries by key (looking the reader up costs more than reading an answer)."""
-    r = context.reader()
+    r = context.pipeline()
     if _entries.get("") is not r:
         table: Dict[str, object] = {e.key: e for e in r.lexicon.entries}
         table[""] = r
@@ -1035,7 +1035,7 @@ def _word_ok(word: str, everyday: frozenset, known: frozenset) -> bool:
 
 def read_medications(text: str, today: Optional[date] = None) -> MedicationReading:
     """The medicines in a free answer to "what medicines do you take?"."""
-    r = context.reader()
+    r = context.pipeline()
     facts = [f for f in context.analyse(text, today) if f.kind == "medication"]
     meds = tuple(MedicationFact(
         name=f.text, canonical=f.canonical, generic=f.generic or f.canonical, drug_class=f.drug_class or "other",
@@ -1097,7 +1097,7 @@ def read_concerns(text: str) -> List[str]:
 
 
 def _meaningful(text: str) -> bool:
-    r = context.reader()
+    r = context.pipeline()
     t = _clean(text)
     if yes_no(t) in (UNSURE, NO) and len(t.split()) <= 4:
         return False
@@ -1213,7 +1213,7 @@ hi hello thanks thank just really also but or if so any some skin face treatment
 """.split())
 
 
-def detect_language_hint(text: str) -> bool:
+def is_not_english(text: str) -> bool:
     """True when the text is clearly not English ("¿Qué es el microneedling?", "Bonjour, je voudrais...")."""
     t = (text or "").lower()
     if "¿" in t or "¡" in t:

@@ -23,7 +23,7 @@ from bot.store.consultations import (
 )
 from bot.store.db import clear_engine_cache, get_engine, session_scope
 # the staff side's tables: imported here so every use of the metadata (migrations, tests) knows them
-from bot.store import audit, handoff, outbox, referrals, staff  # noqa: E402,F401  (isort: skip)
+from bot.store import audit, outbox, person_requests, referrals, staff  # noqa: E402,F401  (isort: skip)
 from bot.store.migrate import upgrade
 
 __all__ = [

@@ -492,9 +492,9 @@ def touch(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[s
 
 
 class PersonRequest(NamedTuple):
-    """What `record_person_request` did: the decision (bot.store.handoff) and the consultation it went to."""
+    """What `record_person_request` did: the decision (bot.store.person_requests) and the consultation it went to."""
 
-    action: str  # handoff.REFER, handoff.UPDATE, handoff.ASK_CONTACT (nothing stored)
+    action: str  # person_requests.REFER, person_requests.UPDATE, person_requests.ASK_CONTACT (nothing stored)
     reason: str
     consultation_id: Optional[str]
     referral_id: Optional[int]
@@ -534,7 +534,7 @@ def _contact_values(contact: Any) -> Dict[str, str]:
 
 def record_person_request(conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None,
                           now: Optional[datetime] = None) -> PersonRequest:
-    """The client asked for a person: apply `bot.store.handoff.decide_person_request`.
+    """The client asked for a person: apply `bot.store.person_requests.decide_person_request`.
 
     `consent` is the tracker's consent slot when the caller knows it (None: the store's record decides, see
     bot.store.consent.given); `contact` a phone number or email the client gave with the request (bot.intake.Contact
@@ -543,7 +543,7 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
     nothing at all is stored and the result says ASK_CONTACT.
     """
     from bot.store import consent as consent_record
-    from bot.store import handoff
+    from bot.store import person_requests
 
     now = as_utc(now)
     given_contact = _contact_values(contact)
@@ -552,12 +552,12 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
         current = _current(session, conversation_id)
         stored_contact = current is not None and bool(current.contact_email or current.contact_phone)
         consented = consent_record.given(session, conversation_id, stated=consent)
-        decision = handoff.decide_person_request(
+        decision = person_requests.decide_person_request(
             consented=consented,
             has_contact=bool(given_contact) or stored_contact,
             referral_open=existing is not None,
         )
-        if decision.action == handoff.ASK_CONTACT:
+        if decision.action == person_requests.ASK_CONTACT:
             logger.info("human requested, nothing stored (no consent, no contact) conversation_id=%s",
                         conversation_id)
             return PersonRequest(decision.action, decision.reason, None, None)
@@ -591,7 +591,7 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
             session.add(_human_request_reason(consultation.id))
         severity = "defer" if consultation.outcome == "defer" else "review"
         referral = _ensure_referral(session, consultation, severity, consultation.rules_version, now)
-        if decision.action == handoff.UPDATE:
+        if decision.action == person_requests.UPDATE:
             referral.updated_at = now
         _touch(consultation, now)
         session.flush()

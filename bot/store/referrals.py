@@ -103,7 +103,7 @@ def _severity_order() -> sa.sql.elements.ColumnElement:
 
 def queue(statuses: Sequence[str] = OPEN, *, page: int = 1, per_page: int = 50) -> Tuple[List[QueueItem], int]:
     """Referrals in these statuses, most severe first, then oldest first; and how many there are."""
-    from bot.store.handoff import HandoffMessage
+    from bot.store.person_requests import HandoffMessage
 
     statuses = [s for s in statuses if s in STEPS["close"][0] + ("closed",)] or list(OPEN)
     where = Referral.status.in_(statuses)

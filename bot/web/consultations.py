@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, Mapping, Tuple
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from bot.store import audit, consultations, handoff, search
+from bot.store import audit, consultations, person_requests, search
 from bot.store.staff import SignedIn
 from bot.web import auth, present
 from bot.web.errors import NotFound
@@ -73,7 +73,7 @@ def consultation_page(consultation_id: str, request: Request,
     lines = consultations.transcript(shown["conversation_id"])
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], ip=auth.client_ip(request))
     return render(request, who, "staff/consultation.html", {
-        "c": shown, "lines": lines, "messages": handoff.messages(shown["id"]),
+        "c": shown, "lines": lines, "messages": person_requests.messages(shown["id"]),
     })
 
 

@@ -8,8 +8,8 @@ from typing import Any, Dict, Optional
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot import handoff as rasa_handoff
-from bot.store import audit, consultations, handoff, outbox, referrals
+from bot import rasa_pause
+from bot.store import audit, consultations, outbox, person_requests, referrals
 from bot.store.staff import SignedIn
 from bot.web import auth, present
 from bot.web.errors import BadRequest, NotFound
@@ -50,7 +50,7 @@ def referral_view(referral_id: int) -> Optional[Dict[str, Any]]:
         "referral": shown["referral"],
         "consultation": shown,
         "history": referrals.history(referral_id),
-        "messages": handoff.messages(consultation_id),
+        "messages": person_requests.messages(consultation_id),
         "notices": outbox.by_referral(referral_id),
     }
 
@@ -82,7 +82,7 @@ def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.ne
     c = view["consultation"]
     audit.record(who.staff.email, "view_referral", "referral", str(referral_id), detail=f"consultation={c['id']}",
                  ip=auth.client_ip(request))
-    paused = rasa_handoff.is_paused(c["conversation_id"]) if c["requested_human"] else False
+    paused = rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False
     return render(request, who, "staff/referral.html", {
         **view, "c": c, "lines": consultations.transcript(c["conversation_id"]), "paused": paused,
         "flash": request.query_params.get("done", ""), "incomplete_marker": present.INCOMPLETE_MARKER,
@@ -147,8 +147,8 @@ async def referral_step(raw_id: str, step: str, request: Request,
             if shown is None:
                 raise NotFound("referral")
             try:
-                rasa_handoff.hand_back(shown["conversation_id"])
-            except rasa_handoff.HandBackError as exc:
+                rasa_pause.hand_back(shown["conversation_id"])
+            except rasa_pause.HandBackError as exc:
                 raise BadRequest(f"Could not hand the conversation back: {exc}. Try again in a moment.") from None
             referrals.add_note(referral_id, actor, note or "Handed back to the assistant.", action="hand_back")
             audit.record(actor, "handed_back", "referral", str(referral_id), ip=ip)

@@ -56,8 +56,8 @@ def test_field_of(case: Dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", params("language.yml"))
-def test_detect_language_hint(case: Dict[str, Any]) -> None:
-    assert language.detect_language_hint(case["text"]) is case["foreign"]
+def test_is_not_english(case: Dict[str, Any]) -> None:
+    assert language.is_not_english(case["text"]) is case["foreign"]
 
 
 def test_read_further_checks_joins_phrases_and_facts() -> None:

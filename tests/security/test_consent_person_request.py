@@ -2,7 +2,7 @@
 nothing and the assistant asks for a phone number or email or gives the clinic's phone; with a contact, or after
 consent, it is referred; and what a client writes during a hand-off is kept only after consent.
 
-The real actions (actions/digressions.py, actions/handoff.py) on real SDK trackers and a real database, as
+The real actions (actions/digressions.py, actions/person_request.py) on real SDK trackers and a real database, as
 tests/actions does; the store's decision is a pure function, tested as a table."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings, store
-from bot.store import consultations, db, handoff
-from bot.store.handoff import ASK_CONTACT, REFER, UPDATE, decide_person_request
+from bot.store import consultations, db, person_requests
+from bot.store.person_requests import ASK_CONTACT, REFER, UPDATE, decide_person_request
 from bot.store.models import Answer, Consultation, Referral
 
 CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
@@ -45,7 +45,7 @@ def ask(sender: str, text: str = "can I talk to a person", **kwargs: Any):
 
 
 def acknowledge(sender: str, text: str, **kwargs: Any):
-    from actions.handoff import ActionHandoffAcknowledge
+    from actions.person_request import ActionHandoffAcknowledge
 
     return run(ActionHandoffAcknowledge(), tracker(sender, text, intent="inform", **kwargs))
 
@@ -82,7 +82,7 @@ def test_no_consent_no_contact_stores_nothing_and_gives_the_phone(database_url, 
     events, said = ask("anon", slots={"consent": consent})
 
     assert rows(Consultation) == 0 and rows(Referral) == 0 and rows(Answer) == 0
-    assert rows(handoff.HandoffMessage) == 0
+    assert rows(person_requests.HandoffMessage) == 0
     phone = settings.get().clinic.phone
     assert len(said) == 1 and phone in said[0] and "phone number or email" in said[0]
     assert "I've asked" not in said[0]
@@ -95,7 +95,7 @@ def test_the_next_message_without_a_contact_is_not_kept_and_the_assistant_resume
 
     events, said = acknowledge("anon", "my cold sore is back and I am on warfarin")
 
-    assert rows(Consultation) == 0 and rows(handoff.HandoffMessage) == 0 and rows(Referral) == 0
+    assert rows(Consultation) == 0 and rows(person_requests.HandoffMessage) == 0 and rows(Referral) == 0
     assert len(said) == 1 and "haven't passed anything on" in said[0] and settings.get().clinic.phone in said[0]
     assert slot(events, "handed_off") is None
 
@@ -108,12 +108,12 @@ def test_a_contact_given_next_is_referred_with_only_the_contact(database_url) ->
     shown = store.show("anon")
     assert shown["referral"] is not None and shown["status"] == "handed_off"
     assert shown["answers"] == {"requested_human": True, "contact_phone": "07700900123"}  # no words kept
-    assert rows(handoff.HandoffMessage) == 0
+    assert rows(person_requests.HandoffMessage) == 0
     assert slot(events, "requested_human") is True and slot(events, "handed_off") is True
     assert "get in touch using the details you gave" in said[0]
 
     _events, said = acknowledge("anon", "also I'm pregnant", message_id="m-2")  # still no consent
-    assert rows(handoff.HandoffMessage) == 0
+    assert rows(person_requests.HandoffMessage) == 0
     assert "I don't keep what you write here before you've agreed" in said[0]
 
 
@@ -132,7 +132,7 @@ def test_after_consent_the_request_is_referred_and_messages_kept(database_url) -
 
     _events, said = acknowledge("consented", "please call after 5pm", slots={"consent": True, "requested_human": True})
     assert said == ["utter_handoff_kept"]
-    assert [m.text for m in handoff.messages(store.show("consented")["id"])] == ["please call after 5pm"]
+    assert [m.text for m in person_requests.messages(store.show("consented")["id"])] == ["please call after 5pm"]
 
 
 def test_the_stores_own_record_of_consent_decides_when_the_caller_does_not_say(database_url,
@@ -144,17 +144,17 @@ def test_the_stores_own_record_of_consent_decides_when_the_caller_does_not_say(d
     save_events("agreed", consent=True)
     assert store.flag_human_request("agreed") is not None
     assert rows(Referral) == 1
-    assert handoff.keep("declined", "m1", "words") is None
-    assert handoff.keep("agreed", "m1", "words") is not None
+    assert person_requests.keep("declined", "m1", "words") is None
+    assert person_requests.keep("agreed", "m1", "words") is not None
 
 
 def test_keep_refuses_before_consent(database_url) -> None:
     store.flag_human_request("c", contact={"phone": "07700900123"})
 
-    assert handoff.keep("c", "m1", "my private words", consent=None) is None
-    assert handoff.keep("c", "m1", "my private words", consent=False) is None
-    assert rows(handoff.HandoffMessage) == 0
-    assert handoff.keep("c", "m2", "now with consent", consent=True) is not None
+    assert person_requests.keep("c", "m1", "my private words", consent=None) is None
+    assert person_requests.keep("c", "m1", "my private words", consent=False) is None
+    assert rows(person_requests.HandoffMessage) == 0
+    assert person_requests.keep("c", "m2", "now with consent", consent=True) is not None
 
 
 def test_a_repeated_request_updates_the_one_referral(database_url) -> None:

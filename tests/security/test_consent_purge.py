@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import store
-from bot.store import db, handoff, outbox, referrals, retention
+from bot.store import db, outbox, person_requests, referrals, retention
 from bot.store.models import Answer, Consultation, Referral
 from tests.web.conftest import consult
 
@@ -99,7 +99,7 @@ def test_rows_of_ours_for_a_consentless_conversation_go_with_it(chat, database_u
     assert purged.conversations == 1 and purged.consultations == 1 and purged.events > 0
     assert store.show("with-contact") is None and events_of("with-contact") == 0
     assert rows(Consultation) == rows(Referral) == rows(Answer) == rows(outbox.OutboxMessage) == 0
-    assert rows(referrals.ReferralEvent) == 0 and rows(handoff.HandoffMessage) == 0
+    assert rows(referrals.ReferralEvent) == 0 and rows(person_requests.HandoffMessage) == 0
 
 
 def test_an_open_referral_keeps_its_conversation_until_it_is_dealt_with(chat) -> None:

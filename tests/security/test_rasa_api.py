@@ -18,7 +18,7 @@ import jwt
 import pytest
 import requests
 
-from bot import handoff, rasa_api
+from bot import rasa_api, rasa_pause
 from bot import settings as settings_module
 from tests.e2e.stack import MODEL, ROOT, Stack
 
@@ -174,8 +174,8 @@ def test_the_secret_is_on_no_command_line(stack: Stack) -> None:
 
 def test_our_own_caller_of_the_api_uses_the_header(stack: Stack, client: str) -> None:
     settings = settings_module.from_env(stack.env)
-    assert handoff.is_paused(stack.conversation_id(client), settings) is False
-    handoff.hand_back(stack.conversation_id(client), settings)  # a JSON write with the JWT: accepted
+    assert rasa_pause.is_paused(stack.conversation_id(client), settings) is False
+    rasa_pause.hand_back(stack.conversation_id(client), settings)  # a JSON write with the JWT: accepted
 
 
 def test_a_strong_token_is_made_once_and_kept_private(tmp_path, monkeypatch) -> None:

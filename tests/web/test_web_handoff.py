@@ -13,9 +13,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import handoff as rasa_handoff
+from bot import rasa_pause
 from bot import store
-from bot.store import handoff
+from bot.store import person_requests
 from tests.web.conftest import consult
 from tests.web.server import free_port
 
@@ -39,15 +39,15 @@ def run(action: Any, t: Tracker) -> tuple:
 
 
 def test_the_paused_rules_file_is_generated_from_the_domain() -> None:
-    assert rasa_handoff.RULES_FILE.read_text(encoding="utf-8") == rasa_handoff.rules_text(), (
+    assert rasa_pause.RULES_FILE.read_text(encoding="utf-8") == rasa_pause.rules_text(), (
         "data/rules/handoff_paused.yml is out of date: run `python -m bot handoff rules` and retrain")
 
 
 def test_every_intent_and_fallback_has_a_paused_rule() -> None:
     import yaml
 
-    domain = yaml.safe_load((rasa_handoff.ROOT / "domain.yml").read_text())
-    rules = yaml.safe_load(rasa_handoff.RULES_FILE.read_text())["rules"]
+    domain = yaml.safe_load((rasa_pause.ROOT / "domain.yml").read_text())
+    rules = yaml.safe_load(rasa_pause.RULES_FILE.read_text())["rules"]
     covered = {r["steps"][0]["intent"] for r in rules}
 
     assert covered == set(domain["intents"]) | {"nlu_fallback"}
@@ -80,7 +80,7 @@ def test_asking_during_the_questions_is_honoured_and_the_question_goes_on(databa
 
 
 def test_messages_after_the_hand_off_are_kept_once_and_acknowledged(database_url) -> None:
-    from actions.handoff import ActionHandoffAcknowledge
+    from actions.person_request import ActionHandoffAcknowledge
 
     shown = consult("c-3", ("anticoagulant", "review"))
     store.flag_human_request("c-3")
@@ -91,18 +91,18 @@ def test_messages_after_the_hand_off_are_kept_once_and_acknowledged(database_url
     run(action, tracker("c-3", "<b>and</b> ibuprofen", message_id="m-8"))
 
     assert first[1] == ["utter_handoff_kept"] and retried[1] == ["utter_handoff_kept"]
-    assert [m.text for m in handoff.messages(shown["id"])] == ["I forgot: I also take fish oil",
+    assert [m.text for m in person_requests.messages(shown["id"])] == ["I forgot: I also take fish oil",
                                                                 "<b>and</b> ibuprofen"]
 
 
 def test_a_message_that_cannot_be_kept_gives_the_clinic_contact(database_url, monkeypatch) -> None:
-    from actions import handoff as handoff_action
+    from actions import person_request
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(handoff_action.handoff, "keep", broken)
-    _events, said = run(handoff_action.ActionHandoffAcknowledge(), tracker("c-4", "hello?"))
+    monkeypatch.setattr(person_request.person_requests, "keep", broken)
+    _events, said = run(person_request.ActionHandoffAcknowledge(), tracker("c-4", "hello?"))
 
     assert said == ["Sorry, I couldn't pass that on just now. Please call 020 7946 0958 or email "
                     "hello@northgate-skin.example."]

@@ -108,9 +108,9 @@ def test_pages_of_fifty(staff_as, database_url) -> None:
 
 def test_client_markup_is_shown_as_text_everywhere(staff_as, database_url) -> None:
     shown = consult("c-evil", ("anticoagulant", "review"), name=SCRIPT, notes=SCRIPT, email="evil@example.org")
-    from bot.store import handoff
+    from bot.store import person_requests
 
-    handoff.keep("c-evil", "m1", SCRIPT)
+    person_requests.keep("c-evil", "m1", SCRIPT)
     practitioner = staff_as("practitioner")
     pages = [
         practitioner.page("/staff/consultations"),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bot import store
 from bot.notify import delivery
-from bot.store import audit, handoff, referrals
+from bot.store import audit, person_requests, referrals
 from bot.store.db import session_scope
 from tests.web.conftest import consult
 
@@ -24,7 +24,7 @@ def rows(table: str) -> int:
 def test_erasing_a_client_removes_their_referral_history_messages_and_notices(database_url) -> None:
     shown = consult("c-erase", ("anticoagulant", "review"))
     store.flag_human_request("c-erase")
-    handoff.keep("c-erase", "m1", "please call after 5pm")
+    person_requests.keep("c-erase", "m1", "please call after 5pm")
     referrals.advance(shown["referral"]["id"], "claim", "pat@clinic.example")
     delivery.run_once()
     assert all(rows(t) == 1 for t in TABLES)
@@ -38,7 +38,7 @@ def test_erasing_a_client_removes_their_referral_history_messages_and_notices(da
 def test_retention_purge_removes_them_too(database_url) -> None:
     long_ago = datetime.now(timezone.utc) - timedelta(days=400)
     consult("c-old", ("anticoagulant", "review"), now=long_ago)
-    handoff.keep("c-old", "m1", "old message", now=long_ago)
+    person_requests.keep("c-old", "m1", "old message", now=long_ago)
     delivery.run_once(now=long_ago)
 
     store.purge(older_than_days=365)
@@ -49,7 +49,7 @@ def test_retention_purge_removes_them_too(database_url) -> None:
 def test_the_staff_side_logs_no_client_details(staff_as, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     shown = consult("c-log", ("anticoagulant", "review"), name="Jane Secretname", email="secret@example.org")
-    handoff.keep("c-log", "m1", "my private words")
+    person_requests.keep("c-log", "m1", "my private words")
     pat = staff_as("practitioner")
     pat.page("/staff/consultations", q="Secretname")
     pat.page(f"/staff/referrals/{shown['referral']['id']}")

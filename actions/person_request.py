@@ -1,8 +1,8 @@
 """While a conversation is handed off to a person: keep what the client writes for the practitioner, and say so.
 
-Before consent nothing the client writes is kept (bot.store.handoff.keep refuses), and a request for a person with
-no consent and no contact stores nothing: the assistant asks for a phone number or email (the next message is read
-for one here) or gives the clinic's phone. The replies for those cases are built from data/clinic.yml
+Before consent nothing the client writes is kept (bot.store.person_requests.keep refuses), and a request for a person
+with no consent and no contact stores nothing: the assistant asks for a phone number or email (the next message is
+read for one here) or gives the clinic's phone. The replies for those cases are built from data/clinic.yml
 (`person_reply`), so the form (actions/consultation_form.py) can say the same.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
 from bot import settings as settings_module
-from bot.handoff import SLOT as HANDED_OFF
-from bot.store import consultations, handoff
+from bot.rasa_pause import SLOT as HANDED_OFF
+from bot.store import consultations, person_requests
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ActionHandoffAcknowledge(Action):
         consent = tracker.get_slot("consent")
         message_id = str(message.get("message_id") or f"{tracker.sender_id}:{len(tracker.events)}")
         try:
-            kept = handoff.keep(tracker.sender_id, message_id, text, consent=consent)
+            kept = person_requests.keep(tracker.sender_id, message_id, text, consent=consent)
             waiting = kept is None and not consultations.person_requested(tracker.sender_id)
         except Exception:
             logger.exception("could not keep a hand-off message in conversation %s", tracker.sender_id)
