@@ -203,12 +203,17 @@ def test_the_assistant_is_shown_typing_while_it_answers(stack: Stack, page: Page
     expect(page.locator(".cc-typing")).to_be_hidden()
 
 
-def test_restart_starts_a_new_conversation(stack: Stack, page: Page) -> None:
+def consented_chat(stack: Stack, page: Page):
+    """The clinic page's chat, opened and consented: the widget and its conversation id."""
     page.goto(stack.web_url + "/")
     chat = ChatWidget(page)
     chat.open()
     chat.choose("Yes, I consent", "What's your name")
-    first = chat.sender_id
+    return chat, chat.sender_id
+
+
+def test_restart_starts_a_new_conversation(stack: Stack, page: Page) -> None:
+    chat, first = consented_chat(stack, page)
     chat.panel.get_by_role("button", name="Restart").click()
     chat.panel.get_by_role("button", name="Yes, start again").click()
     chat.wait_for_answer(0, "Do you consent?")
@@ -413,11 +418,7 @@ def test_the_widget_talks_to_the_web_app_only_never_to_rasa(stack: Stack, clinic
 
 
 def test_a_conversation_the_server_refuses_starts_afresh_and_keeps_the_text(stack: Stack, page: Page) -> None:
-    page.goto(stack.web_url + "/")
-    chat = ChatWidget(page)
-    chat.open()
-    chat.choose("Yes, I consent", "What's your name")
-    first = chat.sender_id
+    chat, first = consented_chat(stack, page)
     # Another browser's conversation id, or a lost secret: the server refuses it (403) and a new one starts.
     page.evaluate(
         "() => { const k = Object.keys(sessionStorage).find(k => k.startsWith('clinic-chat:'));"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Dict, Iterator, List, Optional
@@ -19,7 +20,7 @@ from bot.store import person_requests
 from tests.web.conftest import consult
 from tests.web.server import free_port
 
-TOKEN = "a-strong-token-for-these-tests-only-0123456789"
+TOKEN = secrets.token_urlsafe(32)  # a strong token made for this run, as serve makes one
 CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
           "clinic_email": "hello@northgate-skin.example"}
 
