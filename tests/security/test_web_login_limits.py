@@ -143,8 +143,13 @@ def test_guesses_from_many_real_addresses_are_slowed_down(behind_proxy, database
                                                           quick_backoff) -> None:
     monkeypatch.setenv("STAFF_LOGIN_RATE", "2/15m")
     staff_store.add("ann@clinic.example", make_password(), "reception")
-    for i in range(4):
+    from bot.web import staff as staff_pages
+
+    failures = 6
+    for i in range(failures):
         assert attempt(behind_proxy, "ann@clinic.example", make_password(), f"203.0.113.{i + 1}").status_code == 401
+    # six failures over an allowance of two: the backoff has reached its cap
+    assert staff_pages.login_backoff(failures, 2) == quick_backoff
 
     started = time.monotonic()
     assert attempt(behind_proxy, "ann@clinic.example", make_password(), "203.0.113.99").status_code == 401
