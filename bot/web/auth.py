@@ -32,6 +32,10 @@ PERMISSIONS = {
     "retry_outbox": ("practitioner", "admin"),
     "manage_staff": ("admin",),
     "read_audit": ("admin",),
+    # the live chat: everyone who reads transcripts sees the queue and a live conversation (read-only); only a
+    # practitioner takes a chat, writes to the client, hands it back or ends it
+    "read_live": ("reception", "practitioner", "admin"),
+    "work_live": ("practitioner",),
 }
 
 
