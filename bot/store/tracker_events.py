@@ -62,7 +62,9 @@ def transcript(
     since: Optional[datetime] = None,
     until: Optional[datetime] = None,
 ) -> List[Dict[str, Any]]:
-    """What the client and the assistant said, oldest first: {"time", "sender", "text", "buttons"}.
+    """What the client, the assistant and staff said, oldest first: {"time", "sender", "text", "buttons"}; sender is
+    "client", "assistant" or "staff" (a practitioner in the live chat: a bot event whose metadata has author "staff"),
+    and a staff line also has their "name" and "role".
 
     A button the client pressed arrives as its payload ("/affirm"); it is shown as the button's title when the
     assistant's previous message offered it, so staff read what the client saw.
@@ -92,14 +94,17 @@ def transcript(
             buttons = _buttons(data)
             if buttons:
                 offered = {str(b.get("payload")): str(b.get("title")) for b in buttons if b.get("payload")}
-            lines.append(
-                {
-                    "time": _iso(timestamp),
-                    "sender": "assistant",
-                    "text": text,
-                    "buttons": [str(b.get("title", "")) for b in buttons],
-                }
-            )
+            line = {
+                "time": _iso(timestamp),
+                "sender": "assistant",
+                "text": text,
+                "buttons": [str(b.get("title", "")) for b in buttons],
+            }
+            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            if metadata.get("author") == "staff":  # a practitioner wrote it in the live chat (bot/live)
+                line.update(sender="staff", name=str(metadata.get("name") or "") or None,
+                            role=str(metadata.get("role") or "") or None)
+            lines.append(line)
         else:
             if text in offered:
                 text = offered[text]
