@@ -167,6 +167,8 @@ class Settings:
     chat_key: str = ""  # signs each conversation id the server issues; unset: a random one kept in var/chat-key
     chat_rate_conversation: ChatRate = ChatRate(10, 10.0)  # messages per conversation: burst, refilled over seconds
     chat_rate_address: ChatRate = ChatRate(15, 3.0)  # chat requests per client address
+    # live hand-off: minutes a client waits for a practitioner (within opening hours) before being offered a call back
+    live_wait_minutes: float = 5.0
 
     @property
     def clinic(self) -> Clinic:
@@ -186,6 +188,20 @@ def _int(env: Mapping[str, str], name: str, default: int, *, zero_allowed: bool 
         raise SettingsError(f"{name} must not be negative, got {value}")
     if not zero_allowed and value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _minutes(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of minutes, fractions allowed (0.5 is 30 seconds), from the environment, else the default."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of minutes, got {raw!r}") from exc
+    if not value > 0 or value != value or value == float("inf"):
+        raise SettingsError(f"{name} must be a positive number of minutes, got {raw!r}")
     return value
 
 
@@ -231,6 +247,7 @@ def from_env(env: Optional[Mapping[str, str]] = None) -> Settings:
         chat_key=_kept_secret(env, "CHAT_KEY", "chat-key", 32),
         chat_rate_conversation=_chat_rate(env, "CHAT_RATE_CONVERSATION", "10/10s"),
         chat_rate_address=_chat_rate(env, "CHAT_RATE_ADDRESS", "15/3s"),
+        live_wait_minutes=_minutes(env, "LIVE_WAIT_MINUTES", 5.0),
     )
 
 
@@ -253,6 +270,7 @@ ENV_NAMES: Tuple[str, ...] = (
     "WEB_SECRET", "STAFF_LOGIN_RATE", "STAFF_SESSION_IDLE_MINUTES", "STAFF_SESSION_MAX_HOURS", "TRUSTED_PROXIES",
     "NOTIFY_TO", "MAIL_FROM", "NOTIFY_DETAILS", "OUTBOX_MAX_ATTEMPTS", "NOTIFY_DIGEST_SECONDS",
     "CONSENTLESS_PURGE_HOURS", "CLINIC_TIMEZONE", "CHAT_KEY", "CHAT_RATE_CONVERSATION", "CHAT_RATE_ADDRESS",
+    "LIVE_WAIT_MINUTES",
 )
 _KEPT_FILES: Tuple[Tuple[int, str], ...] = tuple(
     (ENV_NAMES.index(name), file_name)

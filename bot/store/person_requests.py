@@ -132,3 +132,6 @@ def messages(consultation_id: str) -> List[Message]:
             .where(HandoffMessage.consultation_id == consultation_id).order_by(HandoffMessage.id)
         ).all()
         return [Message(at, text) for at, text in rows]
+
+
+import bot.live.models  # noqa: E402,F401  (registers the live_chats table on the metadata with bot.store)

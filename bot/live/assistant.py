@@ -1,0 +1,70 @@
+"""The live hand-off's calls into Rasa's HTTP API (on loopback, JWT in the header: bot/rasa_api.py).
+
+Every message of a live chat goes into Rasa's tracker through `POST /conversations/{id}/tracker/events`, which
+appends under the conversation's lock (so it never races a turn Rasa is taking) and never runs NLU: a practitioner's
+message is a `bot` event marked `{"author": "staff", "name", "role"}`, a client's message while paused a `user`
+event with no intent (it fills no slot and runs no action). Resuming the questions runs the intent
+`resume_consultation` through `POST /conversations/{id}/trigger_intent` (rule in data/rules/live.yml).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+from urllib.request import Request, urlopen
+
+from bot import rasa_api
+from bot import settings as settings_module
+
+TIMEOUT_SECONDS = 10.0
+RESUME_INTENT = "resume_consultation"
+
+
+class AssistantUnavailable(RuntimeError):
+    """Rasa could not be reached or refused; the message says which (never a client's words)."""
+
+
+def _url(conversation_id: str, tail: str, **params: str) -> str:
+    query = f"?{urlencode(params)}" if params else ""
+    settings = settings_module.get()
+    return f"{rasa_api.base_url(settings)}/conversations/{quote(conversation_id, safe='')}/{tail}{query}"
+
+
+def _post(url: str, body: Any) -> Any:
+    request = Request(url, data=json.dumps(body).encode("utf-8"), method="POST",
+                      headers={"Content-Type": "application/json", **rasa_api.headers(settings_module.get())})
+    try:
+        with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (our own Rasa on loopback)
+            return json.loads(response.read() or b"null")
+    except HTTPError as exc:
+        raise AssistantUnavailable(f"the assistant refused ({exc.code})") from None
+    except (URLError, OSError, ValueError) as exc:
+        raise AssistantUnavailable(f"the assistant could not be reached ({type(exc).__name__})") from None
+
+
+def append(conversation_id: str, events: List[Dict[str, Any]]) -> None:
+    """Append events to the conversation's tracker, under its lock."""
+    _post(_url(conversation_id, "tracker/events", include_events="NONE"), events)
+
+
+def bot_event(text: str, metadata: Dict[str, Any], buttons: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
+    data: Dict[str, Any] = {"buttons": buttons} if buttons else {}
+    return {"event": "bot", "text": text, "data": data, "metadata": metadata, "timestamp": time.time()}
+
+
+def user_event(text: str, message_id: str, metadata: Dict[str, Any]) -> Dict[str, Any]:
+    # no intent: nothing downstream (rules, forms, slot mappings) reads a message with no parse
+    return {"event": "user", "text": text, "message_id": message_id, "metadata": metadata,
+            "parse_data": {"intent": {"name": None, "confidence": 0.0}, "entities": [], "text": text},
+            "input_channel": "rest", "timestamp": time.time()}
+
+
+def slot_event(name: str, value: Any) -> Dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value, "timestamp": time.time()}
+
+
+def resume(conversation_id: str) -> None:
+    """Run `resume_consultation`: the form starts again at its first unanswered question (or the summary)."""
+    _post(_url(conversation_id, "trigger_intent", include_events="NONE"), {"name": RESUME_INTENT, "entities": {}})
