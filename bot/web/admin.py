@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.store import audit, outbox, staff as staff_store
 from bot.store.staff import SignedIn, StaffError
 from bot.web import auth
-from bot.web.errors import BadRequest
+from bot.web.exceptions import BadRequest
 from bot.web.pages import render
 
 router = APIRouter(include_in_schema=False)

@@ -18,20 +18,10 @@ from pydantic import BaseModel, Field
 from bot.store import audit, consultations, referrals, search
 from bot.store.staff import SignedIn
 from bot.web import auth, present
-from bot.web.errors import NotFound
-from bot.web.referrals import VIEWS, referral_view
+from bot.web.exceptions import NotFound
+from bot.web.referral_record import VIEWS, referral_view
 
 router = APIRouter(prefix="/api", tags=["staff"])
-
-
-def _privacy_facts_for_the_clinic_pages() -> None:
-    """The public privacy notice (bot.web.clinic's templates) states the retention settings: give it them."""
-    from bot.web import clinic
-
-    clinic.templates.env.globals.setdefault("privacy_facts", present.privacy_facts)
-
-
-_privacy_facts_for_the_clinic_pages()
 
 
 class ApiModel(BaseModel):

@@ -3,21 +3,19 @@ staff JSON API (bot.web.api)."""
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import limits
+from bot.web import errors, limits, present
+from bot.web.paths import STATIC_DIR, TEMPLATES_DIR
 
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-TEMPLATES_DIR = HERE / "templates"
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "create_app"]  # the two paths re-exported (their home: bot.web.paths)
 
 # Routers by module; each module exposes `router` (an APIRouter). Order matters only for overlapping paths.
-ROUTERS = ("bot.web.clinic", "bot.web.staff", "bot.web.api")
+ROUTERS = ("bot.web.clinic", "bot.web.staff", "bot.web.live", "bot.web.api")
 
 # Request bodies are capped by bot.web.limits.BodyLimit (streamed bytes counted, chunked too): 64 KiB for staff
 # forms and the API, 16 KiB for chat messages (/chat, /webhooks).
@@ -34,6 +32,18 @@ STAFF_HEADERS = {
 
 def _is_staff(path: str) -> bool:
     return path.startswith("/staff") or path.startswith("/api/")
+
+
+# Functions every router's templates may call. The public privacy notice (bot.web.clinic's templates) states the
+# retention settings through privacy_facts.
+TEMPLATE_GLOBALS = {"privacy_facts": present.privacy_facts}
+
+
+def _give_template_globals(module: object) -> None:
+    templates = getattr(module, "templates", None)
+    if templates is not None:
+        for name, value in TEMPLATE_GLOBALS.items():
+            templates.env.globals.setdefault(name, value)
 
 
 def create_app() -> FastAPI:
@@ -55,8 +65,6 @@ def create_app() -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    from bot.web import errors
-
     errors.install(app)
 
     @app.exception_handler(limits.BodyTooLarge)
@@ -71,6 +79,7 @@ def create_app() -> FastAPI:
                 continue
             raise
         app.include_router(module.router)
+        _give_template_globals(module)
     # outermost of our middleware (added last): a body over the cap is refused before staff_guard or a route
     app.add_middleware(limits.BodyLimit)
     return app

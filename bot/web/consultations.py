@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from bot.store import audit, consultations, person_requests, search
 from bot.store.staff import SignedIn
 from bot.web import auth, present
-from bot.web.errors import NotFound
+from bot.web.exceptions import NotFound
 from bot.web.pages import render
 
 router = APIRouter(include_in_schema=False)

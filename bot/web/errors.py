@@ -11,20 +11,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth
+from bot.web.exceptions import BadRequest, NotFound
+from bot.web.pages import render
+
+__all__ = ["BadRequest", "NotFound", "crashed", "install"]  # the two exceptions are re-exported
 
 logger = logging.getLogger(__name__)
-
-
-class NotFound(Exception):
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-class BadRequest(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _wants_json(request: Request) -> bool:
@@ -35,8 +27,6 @@ def _page(request: Request, status: int, title: str, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": title, "detail": message}, status_code=status,
                             headers={"Cache-Control": "no-store"})
-    from bot.web.pages import render
-
     who: Optional[auth.SignedIn] = None
     try:
         who = auth.current(request)

@@ -13,7 +13,7 @@ from bot import settings as settings_module
 from bot.store import outbox
 from bot.store.staff import SignedIn
 from bot.web import auth, present
-from bot.web.app import TEMPLATES_DIR
+from bot.web.paths import TEMPLATES_DIR
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(

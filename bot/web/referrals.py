@@ -9,22 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import rasa_pause
-from bot.store import audit, consultations, outbox, person_requests, referrals
+from bot.store import audit, consultations, referrals
 from bot.store.staff import SignedIn
 from bot.web import auth, present
-from bot.web.errors import BadRequest, NotFound
+from bot.web.exceptions import BadRequest, NotFound
 from bot.web.pages import render
+from bot.web.referral_record import VIEWS, referral_view
 
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-VIEWS = {
-    "open": referrals.OPEN,
-    "new": ("new",),
-    "claimed": ("claimed",),
-    "contacted": ("contacted",),
-    "closed": ("closed",),
-}
 STEP_AUDIT = {"claim": "referral_claimed", "contact": "referral_contacted", "close": "referral_closed"}
 
 
@@ -36,23 +30,6 @@ def _referral_id(raw: str) -> int:
     if not 0 < value < 2**63:
         raise NotFound("referral")
     return value
-
-
-def referral_view(referral_id: int) -> Optional[Dict[str, Any]]:
-    """Everything a practitioner reads about one referral (also the API's shape)."""
-    consultation_id = referrals.consultation_of(referral_id)
-    if consultation_id is None:
-        return None
-    shown = consultations.show(consultation_id)
-    if shown is None or shown["referral"] is None:
-        return None
-    return {
-        "referral": shown["referral"],
-        "consultation": shown,
-        "history": referrals.history(referral_id),
-        "messages": person_requests.messages(consultation_id),
-        "notices": outbox.by_referral(referral_id),
-    }
 
 
 @router.get("/staff/referrals", response_class=HTMLResponse)
