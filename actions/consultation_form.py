@@ -193,13 +193,19 @@ class ValidateConsultationForm(FormValidationAction):
 
         events: List[EventType] = []
         events += self._signpost(reading, dispatcher, tracker)
+        paused = False  # a live chat with a practitioner: the questions stop where they stand (bot/live/)
         if reading.person:
+            from actions.person_request import pauses
+
             consents_now = question.reader == "consent" and read_consent(intake.strip_markup(heard.text)) == YES
-            events += self._request_person(dispatcher, tracker, consents_now=consents_now)
+            person_events = self._request_person(dispatcher, tracker, consents_now=consents_now)
+            paused = pauses(person_events)
+            events += person_events
         if not reading.is_answer:
             events += await self._digress(reading, question, dispatcher, tracker, domain)
-            return events
-        return events + await self._answer(question, dispatcher, tracker, domain)
+        else:
+            events += await self._answer(question, dispatcher, tracker, domain)
+        return events + ([SlotSet(REQUESTED, None)] if paused else [])
 
     def _repeated_digression(self, reading: Reading, question: questions.Question, tracker: Tracker) -> Reading:
         """The same non-explicit digression twice at one question (or too many) is taken as a failed answer: the
@@ -234,10 +240,15 @@ class ValidateConsultationForm(FormValidationAction):
 
     def _request_person(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                         consents_now: bool = False) -> List[EventType]:
+        from actions.person_request import ASK_CONTACT_IN_QUESTIONS, contact_in, live_paused, open_live, person_reply
+
         if tracker.get_slot("requested_human"):
+            if tracker.get_slot("consent") is True and not live_paused(tracker.sender_id):
+                again = open_live(dispatcher, tracker, consent=True, form=self.form_name())
+                if again is not None:
+                    return again
             dispatcher.utter_message(response="utter_human_already_requested")
             return []
-        from actions.person_request import ASK_CONTACT_IN_QUESTIONS, contact_in, person_reply
         from bot.rasa_pause import SLOT as HANDED_OFF
 
         consent = True if consents_now else tracker.get_slot("consent")
@@ -252,8 +263,11 @@ class ValidateConsultationForm(FormValidationAction):
             logger.exception("could not record the request for a person in conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_human_request_failed")
             return [SlotSet("requested_human", True)]
-        dispatcher.utter_message(response="utter_human_requested_in_questions")
         tracker.slots["requested_human"] = True
+        live = open_live(dispatcher, tracker, consent=consent, form=self.form_name())
+        if live is not None:
+            return live
+        dispatcher.utter_message(response="utter_human_requested_in_questions")
         return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
 
     # -- not an answer -------------------------------------------------------------------------------------------

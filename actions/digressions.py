@@ -70,6 +70,9 @@ class ActionRequestHuman(Action):
         if not done.consented:  # referred on the contact given: what they write next is not kept
             dispatcher.utter_message(text=person_request.person_reply(person_request.REFERRED_WITH_CONTACT))
             return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
+        live = person_request.open_live(dispatcher, tracker, consent=True)  # a practitioner joins the chat live
+        if live is not None:
+            return live
         dispatcher.utter_message(response="utter_human_requested")
         dispatcher.utter_message(response="utter_handoff_paused")
         return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]

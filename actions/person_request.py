@@ -119,3 +119,50 @@ class ActionHandoffAcknowledge(Action):
             return [SlotSet(HANDED_OFF, None)]
         dispatcher.utter_message(text=person_reply(REFERRED_WITH_CONTACT))
         return [SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)]
+
+
+# ------------------------------------------------------------------------------------------------ live hand-off
+
+
+def open_live(dispatcher: CollectingDispatcher, tracker: Tracker, *, consent: Optional[bool],
+              form: Optional[str] = None) -> Optional[List[EventType]]:
+    """A request for a person that was stored, with consent: a live chat with a practitioner (bot/live/service.py).
+
+    The assistant pauses at once (the form, when `form` is running, stops where it stood: the caller ends it with
+    requested_slot None, and the hand-back starts it again at the same question), says who will reply and what to
+    expect (bot.live.service.pause_reply: within opening hours, a few minutes; outside, the next opening time and a
+    call back), and from now on the web app keeps what the client writes for the practitioner without Rasa's NLU.
+    Returns the events, or None when no live chat was opened (no consent: the caller says what it said before)."""
+    if consent is not True:
+        return None
+    from bot.live import service as live
+
+    try:
+        live.request(tracker.sender_id, resume_form=form)
+        reply = live.pause_reply()
+    except Exception:
+        logger.exception("could not open a live chat in conversation %s", tracker.sender_id)
+        return None
+    dispatcher.utter_message(text=reply)
+    return LiveEvents([SlotSet("requested_human", True), SlotSet(HANDED_OFF, True)])
+
+
+class LiveEvents(list):
+    """The events of a request for a person that opened a live chat (so the form knows to stop)."""
+
+
+def pauses(events: List[EventType]) -> bool:
+    """Whether these events came from open_live: the assistant paused, the form must stop where it stands."""
+    return isinstance(events, LiveEvents)
+
+
+def live_paused(conversation_id: str) -> bool:
+    """Whether a live chat is waiting, taken or timed out for this conversation (messages then go to a person)."""
+    from bot.live import service as live
+
+    try:
+        chat = live.status(conversation_id)
+    except Exception:
+        logger.exception("could not read the live chat of conversation %s", conversation_id)
+        return False
+    return chat is not None and chat.paused

@@ -4,7 +4,13 @@ The chat: browsers reach only this web app, never Rasa (which listens on loopbac
 
     POST /chat/session            a new conversation: {"sender": ID, "secret": SECRET} (issued, bot/chat/ownership.py)
     POST /webhooks/rest/webhook   {"sender": ID, "secret": SECRET, "message": TEXT, "message_id": ID?} -> Rasa's replies
+    POST /chat/stream             {"sender", "secret", "after": EVENT_ID} -> server-sent events of a live chat with a
+                                  practitioner (bot/live/stream.py); the secret in the body, never in the URL
     GET  /chat/health             whether Rasa and the action server answer (the widget's reconnect loop)
+
+While a live chat is waiting, taken or timed out (bot/live/service.py) a client's message does not go to Rasa's NLU:
+it is stored in the tracker as a user event for the practitioner (`service.client_message`), so it fills no answer.
+Replies while live carry `X-Chat-Live` (the state) and `X-Chat-Last-Event` (where the widget's stream starts).
     GET  /health                  the web app itself answers (the supervisor's health check, bot/supervisor.py)
 
 Only JSON; CORS for the web app's own origin and CHAT_ORIGINS (a request from any other origin is refused, 403).
@@ -14,6 +20,7 @@ The REST channel inside Rasa checks the id and secret again (bot/chat/rest.py), 
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Dict, Optional, Set, Tuple
@@ -22,12 +29,14 @@ from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from bot import rasa_api
 from bot import settings as settings_module
 from bot.chat import ownership
+from bot.live import service as live
+from bot.live import stream as live_stream
 from bot.web.app import TEMPLATES_DIR
 
 router = APIRouter()
@@ -111,8 +120,12 @@ def origin_allowed(request: Request, settings: settings_module.Settings) -> bool
     return origin in allowed_origins(settings) or (bool(host) and origin in (f"http://{host}", f"https://{host}"))
 
 
+LIVE_HEADERS = "X-Chat-Live, X-Chat-Last-Event"
+
+
 def _cors(origin: Optional[str]) -> Dict[str, str]:
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    return ({"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": LIVE_HEADERS}
+            if origin else {})
 
 
 _limiters: Dict[Tuple[str, Tuple[int, float]], ownership.RateLimiter] = {}
@@ -150,6 +163,7 @@ def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Option
 
 
 @router.options("/chat/session", include_in_schema=False)
+@router.options("/chat/stream", include_in_schema=False)
 @router.options("/webhooks/rest/webhook", include_in_schema=False)
 def chat_preflight(request: Request) -> Response:
     origin = request.headers.get("origin")
@@ -196,7 +210,55 @@ async def chat_message(request: Request) -> JSONResponse:
     payload = {"sender": sender, "secret": body["secret"], "message": body["message"]}
     if isinstance(body.get("message_id"), str):  # the widget's id for this message: a re-send is not a new one
         payload["message_id"] = body["message_id"][:64]
-    return await _forward(settings, payload, origin)
+    try:
+        chat = await asyncio.to_thread(live.status, sender)
+        if chat is not None and chat.paused:  # with a person: kept for them, never read by Rasa's NLU
+            replies = await asyncio.to_thread(live.client_message, sender, payload.get("message_id"),
+                                              body["message"])
+            return _json(replies, 200, origin, **await asyncio.to_thread(_live_headers, sender))
+    except live.NotLive:  # handed back between the two reads: the assistant answers
+        pass
+    except live.AssistantUnavailable:
+        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503,
+                     origin)
+    response = await _forward(settings, payload, origin)
+    if response.status_code == 200:
+        response.headers.update(await asyncio.to_thread(_live_headers, sender))
+    return response
+
+
+def _live_headers(conversation_id: str) -> Dict[str, str]:
+    chat = live.status(conversation_id)
+    if chat is None or not chat.paused:
+        return {}
+    return {"X-Chat-Live": chat.state, "X-Chat-Last-Event": str(live.last_event_id(conversation_id))}
+
+
+@router.post("/chat/stream", include_in_schema=False)
+async def chat_stream(request: Request) -> Response:
+    """The live chat's messages and status as server-sent events (bot/live/stream.py), for the conversation's owner."""
+    settings = settings_module.get()
+    origin, refused = _guard(request, settings)
+    if refused is not None:
+        return refused
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+        return _json({"error": "json_required", "message": "Send the request as application/json."}, 415, origin)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"after\": EVENT_ID}"}, 400, origin)
+    sender = body.get("sender")
+    if not ownership.verify(settings.chat_key, sender, body.get("secret")):
+        return _json(ownership.REFUSED, 403, origin)
+    after = body.get("after", 0)
+    if isinstance(after, str) and after.isdigit():
+        after = int(after)
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        after = 0
+    return StreamingResponse(live_stream.stream(str(sender), after), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **_cors(origin)})
 
 
 async def _forward(settings: settings_module.Settings, payload: Dict[str, str], origin: Optional[str]) -> JSONResponse:

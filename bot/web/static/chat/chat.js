@@ -17,6 +17,13 @@
  * Everything the client and the bot write is shown as text (textContent), never parsed as HTML.
  * The conversation (id, secret and the messages shown) lives in sessionStorage: it survives a reload of the page and
  * is gone when the tab is closed, which suits shared computers better than localStorage.
+ *
+ * Live chat with a practitioner (bot/live/): when a reply says the chat is with a person (header X-Chat-Live), the
+ * widget opens a stream, POST /chat/stream with the secret in the body, read with fetch() as server-sent events.
+ * A practitioner's messages appear marked with their first name and role; "is typing" and their leaving are shown.
+ * The stream reconnects after any failure from the last event id it saw, so nothing is missed or shown twice. While
+ * the chat is with a person, the id, secret and last event id (never the messages) are also kept in localStorage,
+ * so the next visit from this browser picks the chat up again; they are removed when the chat is handed back/ended.
  */
 (function () {
   "use strict";
@@ -45,6 +52,8 @@
   if (!config.healthUrl) config.healthUrl = config.serverUrl + "/chat/health";
 
   var STORAGE_KEY = "clinic-chat:" + config.serverUrl;
+  var LIVE_KEY = "clinic-chat-live:" + config.serverUrl;
+  var STREAM_RETRY_MS = [500, 1000, 2000, 4000, 8000];
   var MAX_KEPT = 300; // messages kept for a reload
   var REQUEST_TIMEOUT_MS = 45000;
   var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
@@ -99,6 +108,18 @@
         return raw;
       }
     } catch (err) { /* unreadable or blocked storage: start afresh */ }
+    try {
+      // a live chat left open in another visit from this browser: carry on with it
+      var live = JSON.parse(window.localStorage.getItem(LIVE_KEY) || "null");
+      if (live && typeof live.sender === "string" && typeof live.secret === "string") {
+        var resumed = fresh(true, "");
+        resumed.sender = live.sender;
+        resumed.secret = live.secret;
+        resumed.live = { after: Number(live.after) || 0 };
+        resumed.history.push({ who: "bot", text: "Welcome back: your chat with " + config.clinicName + " is still open." });
+        return resumed;
+      }
+    } catch (err) { /* blocked storage */ }
     return fresh(false, "");
   }
 
@@ -114,6 +135,13 @@
     try {
       window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
     } catch (err) { /* storage full or blocked: the conversation still works, it just won't survive a reload */ }
+    try {
+      if (state.live && state.sender) {
+        window.localStorage.setItem(LIVE_KEY, JSON.stringify({ sender: state.sender, secret: state.secret, after: state.live.after }));
+      } else {
+        window.localStorage.removeItem(LIVE_KEY);
+      }
+    } catch (err) { /* blocked storage: the live chat still works in this tab */ }
   }
 
   // ------------------------------------------------------------------------------------------------ the elements
@@ -166,6 +194,7 @@
     el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }),
     el("span", { className: "cc-typing-text", text: "The assistant is typing" })
   ]);
+  var liveTyping = el("div", { className: "cc-live-typing", role: "status", "aria-live": "polite" });
   var alertBox = el("div", { className: "cc-alert", role: "alert" });
   var statusBox = el("div", { className: "cc-status", role: "status" });
 
@@ -181,7 +210,7 @@
 
   var panel = el("section", {
     id: "cc-panel", className: "cc-panel", role: "dialog", "aria-labelledby": "cc-title", hidden: true
-  }, [header, confirmBar, log, typing, alertBox, statusBox, form]);
+  }, [header, confirmBar, log, typing, liveTyping, alertBox, statusBox, form]);
 
   frame.appendChild(launcher);
   frame.appendChild(panel);
@@ -220,6 +249,17 @@
 
   function messageNode(entry) {
     var mine = entry.who === "you";
+    if (entry.who === "staff") {
+      // a practitioner, never "the assistant": their first name and role, seen and heard
+      var who = (entry.name || "A practitioner") + (entry.role ? ", " + entry.role : "");
+      var staffBubble = el("div", { className: "cc-text" }, [
+        el("span", { className: "cc-visually-hidden", text: who + " said: " })
+      ]);
+      staffBubble.appendChild(textWithLinks(entry.text || ""));
+      return el("div", { className: "cc-message cc-from-staff" }, [
+        el("div", { className: "cc-author", "aria-hidden": "true", text: who }), staffBubble
+      ]);
+    }
     var bubble = el("div", { className: "cc-text" }, [
       el("span", { className: "cc-visually-hidden", text: mine ? "You said: " : "Assistant: " })
     ]);
@@ -306,7 +346,12 @@
         });
       }
       if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
+      var liveState = response.headers.get("X-Chat-Live");
+      var lastEvent = response.headers.get("X-Chat-Last-Event");
+      return response.json().then(function (answer) {
+        if (liveState) liveSeen(liveState, Number(lastEvent) || 0);
+        return answer;
+      });
     }).finally(function () {
       if (timer) clearTimeout(timer);
     });
@@ -388,7 +433,7 @@
 
     post(message, messageId).then(function (replies) {
       var shown = replies.filter(function (reply) { return reply.text || (reply.buttons && reply.buttons.length); });
-      if (shown.length) return shown;
+      if (shown.length || state.live) return shown; // with a person, their answer comes on the stream
       // Every turn has an answer; none means a part of the assistant failed (often the action server).
       return probe().then(function () { return shown; });
     }).then(function (replies) {
@@ -433,6 +478,119 @@
 
   function sendGreetingIfNew() {
     if (!state.history.length && !busy) send(config.greeting, null, false);
+  }
+
+  // ------------------------------------------------------------------------------------------------ live chat
+
+  var stream = null; // {conversation, controller} while a stream is open
+  var streamRetry = 0;
+  var streamTimer = null;
+
+  // A reply said the chat is with a person: keep where the stream starts, and open it.
+  function liveSeen(liveState, lastEvent) {
+    if (!state.live) state.live = { after: lastEvent };
+    else if (!stream) state.live.after = Math.max(state.live.after || 0, lastEvent);
+    save();
+    openStream();
+  }
+
+  function showLiveStatus(status) {
+    if (status.typing && status.name) {
+      liveTyping.textContent = status.name + " is typing\u2026";
+      liveTyping.hidden = false;
+    } else {
+      liveTyping.textContent = "";
+      liveTyping.hidden = true;
+    }
+    frame.classList.toggle("cc-live", status.state === "taken");
+  }
+
+  function liveMessage(message) {
+    if (!state.live) return;
+    if (message.id <= (state.live.after || 0)) return; // seen already (a reconnect): never twice
+    state.live.after = message.id;
+    var entry = message.author === "staff"
+      ? { who: "staff", name: message.name, role: message.role, text: message.text || "" }
+      : { who: "bot", text: message.text || "", buttons: message.buttons || [] };
+    if (message.author === "staff") liveTyping.hidden = true;
+    state.history.push(entry);
+    appendMessage(entry);
+    save();
+  }
+
+  function liveOver(after) {
+    if (state.live && after) state.live.after = Math.max(state.live.after || 0, after);
+    state.live = null;
+    stream = null;
+    showLiveStatus({ state: null, typing: false });
+    save();
+  }
+
+  function handleEvent(kind, body) {
+    if (kind === "message") liveMessage(body);
+    else if (kind === "status") showLiveStatus(body);
+    else if (kind === "end") return "end";
+    else if (kind === "again") return "again";
+    return null;
+  }
+
+  function openStream() {
+    if (stream || !state.live || !state.sender || !window.fetch || !window.TextDecoder) return;
+    clearTimeout(streamTimer);
+    var conversation = state;
+    var controller = window.AbortController ? new AbortController() : null;
+    stream = { conversation: conversation, controller: controller };
+    var outcome = null;
+    fetch(config.serverUrl + "/chat/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: state.sender, secret: state.secret, after: state.live.after || 0 }),
+      cache: "no-store",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      if (response.status === 403) { outcome = "refused"; return null; }
+      if (!response.ok || !response.body) throw new Error("HTTP " + response.status);
+      streamRetry = 0;
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) return null;
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var parts = buffer.split("\n\n");
+          buffer = parts.pop();
+          for (var i = 0; i < parts.length; i++) {
+            var kind = "message", payload = "";
+            parts[i].split("\n").forEach(function (line) {
+              if (line.indexOf("event: ") === 0) kind = line.slice(7);
+              else if (line.indexOf("data: ") === 0) payload += line.slice(6);
+            });
+            if (!payload || conversation !== state) continue;
+            var body;
+            try { body = JSON.parse(payload); } catch (err) { continue; }
+            var done = handleEvent(kind, body);
+            if (done) { outcome = done; if (done === "end") liveOver(body.after); return null; }
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () { /* dropped: reconnect below */ }).then(function () {
+      if (conversation !== state) return;
+      if (outcome === "end" || outcome === "refused") { if (outcome === "refused") liveOver(0); return; }
+      stream = null;
+      var delay = outcome === "again" ? 0 : STREAM_RETRY_MS[Math.min(streamRetry, STREAM_RETRY_MS.length - 1)];
+      streamRetry += outcome === "again" ? 0 : 1;
+      streamTimer = setTimeout(openStream, delay);
+    });
+  }
+
+  function closeStream() {
+    clearTimeout(streamTimer);
+    if (stream && stream.controller) stream.controller.abort();
+    stream = null;
+    showLiveStatus({ state: null, typing: false });
   }
 
   // ------------------------------------------------------------------------------------------------ failures
@@ -520,6 +678,7 @@
   }
 
   function startAfresh(notice, draft) {
+    closeStream();
     state = fresh(true, draft || "");
     save();
     renderHistory();
@@ -535,6 +694,7 @@
 
   function restart() {
     confirmBar.hidden = true;
+    closeStream();
     state = fresh(true, input.value);
     save();
     renderHistory();
@@ -593,7 +753,9 @@
     document.body.appendChild(host);
     renderHistory();
     input.value = state.draft || "";
+    showLiveStatus({ state: null, typing: false });
     if (state.open || config.open) openPanel(false);
+    if (state.live) openStream();
   }
 
   window.ClinicChat = {
@@ -601,7 +763,8 @@
     open: function () { openPanel(true); },
     close: closePanel,
     restart: restart,
-    get senderId() { return state.sender; }
+    get senderId() { return state.sender; },
+    get live() { return state.live ? state.live.after : null; }
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
