@@ -24,6 +24,7 @@ GROUPS = (
     "bot.rasa_pause",     # handoff rules
     "bot.dialogue.cli",   # questions domain/check
     "bot.serve",          # serve: start everything
+    "bot.cluster",        # cluster: N replicas behind HAProxy on PostgreSQL; worker: sweeper and notifier only
 )
 
 

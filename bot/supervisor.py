@@ -48,6 +48,17 @@ class Child:
     next_start: Optional[float] = None  # when a restart is due (monotonic); None: running or not scheduled
     tail: Deque[str] = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
     last_code: Optional[int] = None
+    # readiness other than an HTTP address (PostgreSQL under bot/cluster.py): a callable that says "ready"
+    ready: Optional[Callable[[], bool]] = None
+
+    def answers(self, timeout: float = 1.0) -> bool:
+        """Whether it is ready: `ready()` when given, else its health address answers."""
+        if self.ready is not None:
+            try:
+                return bool(self.ready())
+            except Exception:  # a readiness probe that fails means "not ready"
+                return False
+        return answers(self.health_url, timeout=timeout)
 
 
 def answers(url: str, timeout: float = 1.0) -> bool:
@@ -177,7 +188,7 @@ class Supervisor:
                 self._failed(child, now)
             if child.popen is None and child.next_start is not None and now >= child.next_start:
                 self.start(child)
-            if child.popen is not None and not child.up and answers(child.health_url, timeout=0.5):
+            if child.popen is not None and not child.up and child.answers(timeout=0.5):
                 child.up = True
                 if child.starts > 1:
                     self.event(f"The {child.label} is back (restart {child.starts - 1}).", screen=self.started)
@@ -206,7 +217,7 @@ class Supervisor:
     def states(self) -> List[str]:
         """One line per child: its name, up or down, its health address."""
         width = max(len(child.label) for child in self.children)
-        return [f"  {child.label:<{width}}  {'up' if child.up and answers(child.health_url) else 'down':<4}  "
+        return [f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  "
                 f"{child.health_url}" for child in self.children]
 
     def stop_all(self, grace: float = 10.0) -> None:
