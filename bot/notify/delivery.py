@@ -5,6 +5,9 @@ By default a notice holds no health details, only a link to the referral (staff 
 
 A burst is one email, never a flood: notices wait NOTIFY_DIGEST_SECONDS (default 120) and every notice a recipient
 has waiting goes out together, as one digest listing each referral (bot.store.outbox.lease_batches).
+
+A client in the live chat who waits for a person (bot.live) gets one "a client is waiting" notice per request and
+recipient, under the same digest rules (in the same digest as new referrals); it holds a link to the live queue only.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Sequence, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import settings as settings_module
 from bot.notify import mail
@@ -45,10 +49,10 @@ def _summary_line(settings: settings_module.Settings, referral_id: int) -> Optio
     """NOTIFY_DETAILS=summary: the outcome and reason codes (never a name, contact or answer)."""
     if settings.notify_details != "summary":
         return None
-    from bot.store import consultations, referrals
+    from bot.store import consultation_reads, referrals
 
     consultation_id = referrals.consultation_of(referral_id)
-    shown = consultations.show(consultation_id) if consultation_id else None
+    shown = consultation_reads.show(consultation_id) if consultation_id else None
     if not shown:
         return None
     codes = ", ".join(r["code"] for r in shown["reasons"]) or "none"
@@ -92,12 +96,86 @@ def digest_body(settings: settings_module.Settings, referral_ids: Sequence[int])
     return "\n".join(lines + _footer(settings))
 
 
+def live_link(settings: settings_module.Settings, conversation_id: Optional[str] = None) -> str:
+    base = f"{settings.public_base_url.rstrip('/')}/staff/live"
+    return f"{base}/{conversation_id}" if conversation_id else base
+
+
+WAITING_SUBJECT = "A client is waiting for a person in the live chat"
+
+
+def waiting_body(settings: settings_module.Settings, conversation_id: str, requested_at: datetime) -> str:
+    """No name, no answer: that someone waits, since when, and the link (staff login needed)."""
+    try:
+        since = as_utc(requested_at).astimezone(ZoneInfo(settings.time_zone)).strftime("%H:%M")
+    except (ZoneInfoNotFoundError, ValueError):
+        since = as_utc(requested_at).strftime("%H:%M UTC")
+    lines = [
+        f"A client in the chat at {settings.clinic.name} asked for a person and is waiting for a practitioner to "
+        f"join (since {since}).",
+        "",
+        f"Take the chat here (staff login needed): {live_link(settings, conversation_id)}",
+        f"The live queue: {live_link(settings)}",
+        "",
+        "If nobody joins, the assistant tells the client when the clinic will reply and carries on.",
+        "",
+    ]
+    return "\n".join(lines + _footer(settings))
+
+
 def compose(settings: settings_module.Settings, batch: Sequence[outbox.Letter]) -> Tuple[str, str]:
     """The subject and body of one email for a batch of letters to one recipient."""
-    referral_ids = sorted({letter.referral_id for letter in batch if letter.referral_id is not None})
-    if len(referral_ids) < 2:
+    waiting = [letter for letter in batch if letter.kind == outbox.KIND_LIVE_WAITING]
+    referral_ids = sorted({letter.referral_id for letter in batch
+                           if letter.referral_id is not None and letter.kind == outbox.KIND_NEW_REFERRAL})
+    if len(batch) == 1 or (not waiting and len(referral_ids) < 2):
         return batch[0].subject, batch[0].body
-    return digest_subject(len(referral_ids)), digest_body(settings, referral_ids)
+    if not waiting:
+        return digest_subject(len(referral_ids)), digest_body(settings, referral_ids)
+    # clients waiting in the live chat come first: someone is there now
+    clients = "A client is" if len(waiting) == 1 else f"{len(waiting)} clients are"
+    subject = f"{clients} waiting for a person in the live chat" + (
+        f", and {len(referral_ids)} new referral{'s' if len(referral_ids) != 1 else ''}" if referral_ids else "")
+    lines = [f"{clients} waiting for a person in the live chat at {settings.clinic.name}.",
+             f"The live queue (staff login needed): {live_link(settings)}", ""]
+    if referral_ids:
+        lines += [digest_body(settings, referral_ids)]
+    else:
+        lines += _footer(settings)
+    return subject, "\n".join(lines)
+
+
+def waiting_key(conversation_id: str, requested_at: datetime) -> str:
+    """The dedupe key's prefix of one request for a person (a new request in the same chat is a new notice)."""
+    stamp = as_utc(requested_at).strftime("%Y%m%dT%H%M%S")
+    return f"{outbox.KIND_LIVE_WAITING}:{conversation_id[:180]}:{stamp}:"
+
+
+def queue_waiting_notices(settings: Optional[settings_module.Settings] = None, *,
+                          now: Optional[datetime] = None) -> int:
+    """One "a client is waiting" notice per recipient for each live chat waiting for a person, once per request:
+    a request that already has a notice (sent or not, whoever the recipients were then) gets no other."""
+    from bot.live import service
+
+    settings = settings or settings_module.get()
+    waiting = [c for c in service.queue() if c.state in ("waiting", "timed_out")]
+    fresh = [c for c in waiting if not outbox.has_notice(waiting_key(c.conversation_id, c.requested_at))]
+    if not fresh:
+        return 0
+    to = recipients(settings)
+    drafts = [
+        outbox.Draft(
+            kind=outbox.KIND_LIVE_WAITING,
+            dedupe_key=waiting_key(chat.conversation_id, chat.requested_at) + address.lower(),
+            recipient=address,
+            subject=WAITING_SUBJECT,
+            body=waiting_body(settings, chat.conversation_id, chat.requested_at),
+            referral_id=chat.referral_id,
+        )
+        for chat in fresh
+        for address in to
+    ]
+    return outbox.enqueue(drafts, now=now, hold_seconds=settings.notify_digest_seconds)
 
 
 def queue_referral_notices(settings: Optional[settings_module.Settings] = None, *,
@@ -159,7 +237,7 @@ def deliver_due(settings: Optional[settings_module.Settings] = None, *, now: Opt
 
 def run_once(settings: Optional[settings_module.Settings] = None, *, now: Optional[datetime] = None) -> Round:
     settings = settings or settings_module.get()
-    queued = queue_referral_notices(settings, now=now)
+    queued = queue_referral_notices(settings, now=now) + queue_waiting_notices(settings, now=now)
     delivered = deliver_due(settings, now=now)
     return Round(queued, delivered.sent, delivered.failed)
 

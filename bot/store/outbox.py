@@ -6,6 +6,7 @@ send the same message, and a loop that dies mid-send frees its rows when the lea
 A burst never becomes a flood: new-referral notices are still one row per referral and recipient (so each referral
 shows its notices), but a notice waits `hold_seconds` (NOTIFY_DIGEST_SECONDS) and joins the recipient's batch
 already waiting; `lease_batches` hands every waiting notice of a recipient over together, sent as one digest email.
+"A client is waiting for a person" notices (KIND_LIVE_WAITING) follow the same rules, in the same digests.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 STATUSES = ("pending", "sent", "failed")
 KIND_NEW_REFERRAL = "new_referral"
+KIND_LIVE_WAITING = "live_waiting"  # a client in the live chat is waiting for a person (bot.live), once per request
+# notices that wait NOTIFY_DIGEST_SECONDS and go out together, one email per recipient
+DIGEST_KINDS = (KIND_NEW_REFERRAL, KIND_LIVE_WAITING)
 LOOKBACK_DAYS = 30  # referrals older than this that never had a notice are left alone (a first start on old data)
 
 # the queue scan: referrals of the last days without a notice
@@ -88,11 +92,11 @@ class Draft:
     referral_id: Optional[int] = None
 
 
-def _batch_due(session: sa.orm.Session, kind: str, recipient: str, now: datetime) -> Optional[datetime]:
-    """When the recipient's batch of this kind that is still waiting goes out, if one is waiting."""
+def _batch_due(session: sa.orm.Session, recipient: str, now: datetime) -> Optional[datetime]:
+    """When the recipient's digest batch that is still waiting goes out, if one is waiting."""
     return session.execute(
         sa.select(sa.func.min(OutboxMessage.next_attempt_at))
-        .where(OutboxMessage.kind == kind, OutboxMessage.status == "pending", OutboxMessage.attempts == 0,
+        .where(OutboxMessage.kind.in_(DIGEST_KINDS), OutboxMessage.status == "pending", OutboxMessage.attempts == 0,
                sa.func.lower(OutboxMessage.recipient) == recipient.lower(), OutboxMessage.next_attempt_at > now,
                sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
     ).scalar_one_or_none()
@@ -101,8 +105,9 @@ def _batch_due(session: sa.orm.Session, kind: str, recipient: str, now: datetime
 def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_seconds: int = 0) -> int:
     """Add these messages unless one with the same dedupe key exists; returns how many were added.
 
-    With `hold_seconds`, a new-referral notice is due when its recipient's waiting batch is, or `hold_seconds` from
-    now if none is waiting: notices queued within that window go out together (`lease_batches`)."""
+    With `hold_seconds`, a digest notice (new referral, client waiting) is due when its recipient's waiting batch
+    is, or `hold_seconds` from now if none is waiting: notices queued within that window go out together
+    (`lease_batches`)."""
     now = as_utc(now)
     added = 0
     with session_scope() as session:
@@ -112,8 +117,8 @@ def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_sec
             ).first() is not None:
                 continue
             due = now
-            if hold_seconds > 0 and draft.kind == KIND_NEW_REFERRAL:
-                due = as_utc(_batch_due(session, draft.kind, draft.recipient, now) or
+            if hold_seconds > 0 and draft.kind in DIGEST_KINDS:
+                due = as_utc(_batch_due(session, draft.recipient, now) or
                              now + timedelta(seconds=hold_seconds))
             try:
                 with session.begin_nested():
@@ -126,6 +131,15 @@ def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_sec
             except IntegrityError:  # another loop queued it at the same moment
                 continue
     return added
+
+
+def has_notice(dedupe_key_prefix: str) -> bool:
+    """Whether a notice whose dedupe key starts with this prefix was ever queued (sent or not)."""
+    with session_scope(write=False) as session:
+        return session.execute(
+            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(dedupe_key_prefix, autoescape=True))
+            .limit(1)
+        ).first() is not None
 
 
 def referrals_without_notice(*, now: Optional[datetime] = None, limit: int = 100) -> List[int]:
@@ -142,8 +156,8 @@ def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
                   lease_seconds: int = 120) -> List[List[Letter]]:
     """Pending messages whose time has come, leased to the caller for `lease_seconds`, in batches: one email each.
 
-    New-referral notices go by recipient: once one of a recipient's is due, every other notice of theirs waiting
-    (queued by now, not leased by another loop) joins it, however many, so a burst of referrals is one digest.
+    Digest notices (DIGEST_KINDS) go by recipient: once one of a recipient's is due, every other notice of theirs
+    waiting (queued by now, not leased by another loop) joins it, however many, so a burst is one digest.
     Other messages are a batch each."""
     now = as_utc(now)
     free = sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
@@ -158,12 +172,12 @@ def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
         if postgres:
             query = query.with_for_update(skip_locked=True)
         rows = list(session.execute(query).scalars().all())
-        recipients = sorted({r.recipient.lower() for r in rows if r.kind == KIND_NEW_REFERRAL})
+        recipients = sorted({r.recipient.lower() for r in rows if r.kind in DIGEST_KINDS})
         if recipients:
             taken = {r.id for r in rows}
             joining = (
                 sa.select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.kind == KIND_NEW_REFERRAL,
+                .where(OutboxMessage.status == "pending", OutboxMessage.kind.in_(DIGEST_KINDS),
                        sa.func.lower(OutboxMessage.recipient).in_(recipients), OutboxMessage.created_at <= now,
                        free)
                 .order_by(OutboxMessage.id)
@@ -174,7 +188,7 @@ def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
         batches: Dict[Tuple[str, str], List[OutboxMessage]] = {}
         for row in rows:
             row.locked_until = now + timedelta(seconds=lease_seconds)
-            key = (row.kind, row.recipient.lower()) if row.kind == KIND_NEW_REFERRAL else (row.kind, f"#{row.id}")
+            key = ("digest", row.recipient.lower()) if row.kind in DIGEST_KINDS else (row.kind, f"#{row.id}")
             batches.setdefault(key, []).append(row)
         return [[_letter(r) for r in sorted(batch, key=lambda r: r.id)] for batch in batches.values()]
 
