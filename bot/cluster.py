@@ -66,14 +66,20 @@ def render_lb_config(listen: str, web: Sequence[Tuple[str, str]], template: Path
     return text
 
 
-def render_endpoints(actions_url: str, template: Path = ENDPOINTS_TEMPLATE) -> str:
-    """deploy/endpoints.yml with the replica's action server: the Rasa server's endpoints in the cluster."""
+def render_endpoints(actions_url: str, template: Path = ENDPOINTS_TEMPLATE, lock_store: str = LOCK_STORE) -> str:
+    """deploy/endpoints.yml with the replica's action server: the Rasa server's endpoints in the cluster.
+
+    `lock_store="in_memory"` is Rasa's per-process lock, for showing what goes wrong without ours (never shipped)."""
     import yaml
 
     config = yaml.safe_load(template.read_text(encoding="utf-8"))
     config["action_endpoint"]["url"] = actions_url
     if (config.get("lock_store") or {}).get("type") != LOCK_STORE:
         raise ClusterError(f"{template}: lock_store.type must be {LOCK_STORE} (several Rasa servers share conversations)")
+    if lock_store == "in_memory":
+        config["lock_store"] = {"type": "in_memory"}
+    elif lock_store != LOCK_STORE:
+        raise ClusterError(f"lock_store must be {LOCK_STORE} or in_memory, not {lock_store!r}")
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -218,7 +224,7 @@ class Cluster:
 
     def __init__(self, replicas: int = 2, *, database_url: Optional[str] = None, base_port: int = 8600,
                  workdir: Optional[Path] = None, smtp_url: Optional[str] = None,
-                 env: Optional[Dict[str, str]] = None, model: Optional[Path] = None,
+                 env: Optional[Dict[str, str]] = None, model: Optional[Path] = None, lock_store: str = LOCK_STORE,
                  say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
         if replicas < 1:
             raise ClusterError("replicas must be at least 1")
@@ -232,6 +238,7 @@ class Cluster:
         self.smtp_url = smtp_url
         self.model = Path(model) if model is not None else MODEL
         self.say = say
+        self.lock_store = lock_store
         given = database_url or self.extra_env.get("DATABASE_URL") or None
         self.postgres: Optional[LocalPostgres] = None if given else LocalPostgres(self.workdir, base_port + 1, self.var_dir)
         self.database_url: str = given or self.postgres.url  # type: ignore[union-attr]
@@ -299,7 +306,8 @@ class Cluster:
         env = {**base, "RASA_PORT": str(self.rasa_port(i)), "ACTIONS_PORT": str(self.actions_port(i)),
                "WEB_PORT": str(self.web_port(i))}
         endpoints = self.config_dir / f"endpoints-{i}.yml"
-        endpoints.write_text(render_endpoints(f"http://127.0.0.1:{self.actions_port(i)}/webhook"), encoding="utf-8")
+        endpoints.write_text(render_endpoints(f"http://127.0.0.1:{self.actions_port(i)}/webhook",
+                                              lock_store=self.lock_store), encoding="utf-8")
         actions_module = base.get("ACTIONS_MODULE") or "actions"
         return [
             supervisor.Child(

@@ -46,11 +46,6 @@ logger = logging.getLogger(__name__)
 POLL_START_SECONDS = 0.01  # first retry; doubles up to POLL_CAP_SECONDS
 POLL_CAP_SECONDS = 0.1
 
-# The conversations whose lock this task (a request, and what it awaits) holds: a nested lock() of the same
-# conversation inside a held one (e.g. a tracker endpoint called from within a turn) enters at once instead of
-# waiting for itself. Each asyncio task gets its own copy of the context, so another request never shares it.
-_held: contextvars.ContextVar[Dict[str, int]] = contextvars.ContextVar("clinic_advisory_locks_held")
-
 
 def lock_key(conversation_id: str) -> int:
     """The advisory lock key of a conversation: a signed 64-bit integer (PostgreSQL's bigint)."""
@@ -75,6 +70,10 @@ class PostgresLockStore(LockStore):
         self.engine = sa.create_engine(self.url, future=True, pool_size=10, max_overflow=50, pool_pre_ping=True,
                                        isolation_level="AUTOCOMMIT", hide_parameters=True)
         self.stats = {"acquired": 0, "waited": 0, "timed_out": 0}
+        # The conversations whose lock this task (a request, and what it awaits) holds through this store: a nested
+        # lock() of the same conversation inside a held one enters at once instead of waiting for itself. Each
+        # asyncio task gets its own copy of the context, so another request never shares it.
+        self._held: contextvars.ContextVar[Dict[str, int]] = contextvars.ContextVar(f"clinic_locks_{id(self)}")
         super().__init__()
         with self.engine.connect() as connection:  # fail at start, not at the first message, when unreachable
             connection.execute(sa.text("SELECT 1"))
@@ -116,10 +115,10 @@ class PostgresLockStore(LockStore):
     ) -> AsyncGenerator[TicketLock, None]:
         """Hold the conversation's advisory lock for the `async with` body (Rasa's signature; `lock_lifetime` and
         `wait_time_in_seconds` are Rasa's ticket settings: the wait here is `wait_seconds`, the hold unbounded)."""
-        held = _held.get(None)
+        held = self._held.get(None)
         if held is None:
             held = {}
-            _held.set(held)
+            self._held.set(held)
         if held.get(conversation_id):
             held[conversation_id] += 1
             try:
