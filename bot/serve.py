@@ -120,6 +120,8 @@ def sweeper(settings: settings_module.Settings, stop: threading.Event, every_sec
             print(f"[sweeper] could not expire idle consultations: {type(exc).__name__}", file=sys.stderr)
         from bot.store import retention  # conversations without consent: deleted after CONSENTLESS_PURGE_HOURS
         retention.sweep(settings)  # never raises; runs the purge every few minutes, then scrubs the WAL
+        from bot.live import service as live  # live chats nobody joined within LIVE_WAIT_MINUTES: the client is told
+        live.sweep_safely()
 
 
 def notifier(stop: threading.Event) -> None:

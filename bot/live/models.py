@@ -18,7 +18,8 @@ class LiveChatRow(Base):
     __tablename__ = "live_chats"
 
     conversation_id = sa.Column(sa.String(255), primary_key=True)
-    consultation_id = sa.Column(sa.String(32), nullable=True)
+    # erasure and purge delete the consultation, and with it this row (as bot.store.person_requests' messages)
+    consultation_id = sa.Column(sa.String(32), sa.ForeignKey("consultations.id", ondelete="CASCADE"), nullable=True)
     referral_id = sa.Column(sa.Integer, nullable=True)
     state = sa.Column(sa.String(16), nullable=False)
     requested_at = sa.Column(UTCDateTime, nullable=False)

@@ -618,3 +618,14 @@ def open_conversations(conversation_ids: Sequence[str]) -> List[str]:
             sa.select(LiveChatRow.conversation_id).where(LiveChatRow.conversation_id.in_(list(conversation_ids)),
                                                          LiveChatRow.state.in_(PAUSED))
         ).scalars())
+
+
+def sweep_safely() -> int:
+    """`sweep` and `forget_orphans` for the supervisor's sweeper (bot/serve.py): never raises, logs no client data."""
+    try:
+        timed_out = sweep()
+        forget_orphans()
+        return timed_out
+    except Exception as exc:  # keep sweeping; the next round tries again
+        logger.warning("live chat sweep failed: %s", type(exc).__name__)
+        return 0

@@ -133,7 +133,11 @@ def test_asking_for_a_person_flags_and_stores_it(database_url, domain, dispatche
     assert shown["status"] == "handed_off"
     assert "client_requested_human" in {r["code"] for r in shown["reasons"]}
     assert shown["referral"] is not None
-    assert "utter_human_requested" in responses(dispatcher)
+    # with consent a practitioner is asked to join the chat live (bot/live/): the assistant says so
+    from bot.live import service as live
+
+    assert live.get(tracker.sender_id).state == "waiting"
+    assert any("paused the questions" in (m.get("text") or "") for m in dispatcher.messages)
 
 
 def test_why_outside_the_questions_explains_them_all(domain, dispatcher):

@@ -127,7 +127,7 @@ def test_a_contact_in_the_request_itself_is_referred(database_url) -> None:
 def test_after_consent_the_request_is_referred_and_messages_kept(database_url) -> None:
     events, said = ask("consented", slots={"consent": True})
 
-    assert rows(Referral) == 1 and said == ["utter_human_requested", "utter_handoff_paused"]
+    assert rows(Referral) == 1 and len(said) == 1 and "paused the questions" in said[0]  # a live chat (bot/live/)
     assert slot(events, "handed_off") is True
 
     _events, said = acknowledge("consented", "please call after 5pm", slots={"consent": True, "requested_human": True})

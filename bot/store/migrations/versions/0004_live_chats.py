@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("ended_at", UTCDateTime(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
+        sa.ForeignKeyConstraint(["consultation_id"], ["consultations.id"],
+                                name="fk_live_chats_consultation_id_consultations", ondelete="CASCADE"),
         sa.CheckConstraint("state IN ('waiting', 'taken', 'returned', 'ended', 'timed_out')", name="live_state"),
     )
     op.create_index("ix_live_chats_state_requested_at", "live_chats", ["state", "requested_at"])
