@@ -22,11 +22,12 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml'
 # (the cue files for digressions and red flags are read by the actions at run time: no retraining when they change)
 LEXICON := $(shell find data/lexicon -type f ! -name digressions.yml ! -name red_flags.yml 2>/dev/null | sort)
 
-.PHONY: help venv spacy model db run test test-fast validate bench clean system-packages
+.PHONY: help venv spacy model db run run-cluster test test-fast validate bench clean system-packages
 
 help:
 	@echo "make run    set up (first time), train if the data changed, start the assistant"
 	@echo "make test   set up (first time) and run every test"
+	@echo "make run-cluster N=2   the same, as N replicas behind HAProxy on PostgreSQL (README: Running several instances)"
 
 $(VENV)/.installed: requirements.lock .python-version
 	@test -n "$(PYTHON_BASE)" || { echo "Python $(PY_VERSION) not found: install it (pyenv install $(PY_VERSION))"; exit 1; }
@@ -69,6 +70,13 @@ node_modules: package-lock.json
 
 run: model db node_modules
 	@$(PY) -m bot serve  # progress on screen, the URLs last; the processes' output in var/log/serve.log
+
+# N replicas (Rasa server, action server, web app) behind HAProxy on PostgreSQL, on this machine (bot/cluster.py).
+# HAProxy and PostgreSQL come from Debian: installed when running as root, otherwise the command to run is printed.
+N ?= 2
+run-cluster: model db node_modules
+	@bash .ci/system-packages cluster
+	@$(PY) -m bot cluster --replicas $(N)  # progress on screen, the URLs last; the processes' output in var/log/
 
 validate: venv
 	$(RASA) data validate --data $(RASA_DATA)
