@@ -67,9 +67,9 @@ def _print_json(value: Any) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from bot.store import consultations
+    from bot.web import staff_urls
 
-    shown = consultations.show(args.id)
+    shown = staff_urls.show(args.id)
     if shown is None:
         return _error(f"no consultation with id or conversation id {args.id!r}")
     if args.json:
@@ -138,9 +138,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from bot.store import consultations
+    from bot.store import retention
 
-    removed = consultations.purge_counts(args.older_than_days)
+    removed = retention.purge_counts(args.older_than_days)
     print(
         f"purged {removed.consultations} consultation(s) and {removed.events} transcript event(s) "
         f"older than {args.older_than_days} days"
@@ -159,9 +159,9 @@ def _scrub() -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.store import consultations
+    from bot.web import staff_urls
 
-    exported = consultations.export(args.conversation_id)
+    exported = staff_urls.export(args.conversation_id)
     if not exported["consultations"] and not exported["transcript"]:
         return _error(f"nothing stored for conversation id {args.conversation_id!r}")
     _print_json(exported)
@@ -169,11 +169,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    from bot.store import consultations
+    from bot.store import erasure
 
     if not args.yes:
         return _error("erasing cannot be undone: add --yes to delete this client's consultations and transcript")
-    removed = consultations.erase_counts(args.conversation_id)
+    removed = erasure.erase_counts(args.conversation_id)
     if not removed.consultations and not removed.events:
         return _error(f"nothing stored for conversation id {args.conversation_id!r}")
     print(f"erased {removed.consultations} consultation(s) and {removed.events} transcript event(s)")

@@ -1,4 +1,6 @@
-"""Consultations, their answers, reasons and referral: what actions, the web app and the CLI call.
+"""The chat's writes: consultations, their answers, reasons and referral, as the actions record them (and the idle
+sweeper that abandons them). Staff reads are in bot.store.consultation_reads, access and erasure in bot.store.erasure,
+the long purge in bot.store.retention.
 
 Every function opens its own short transaction and is safe to call again with the same arguments (Rasa retries
 actions). `now` is an aware UTC datetime, for tests; it defaults to the current time.
@@ -21,16 +23,18 @@ import json
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import settings
 from bot.screening import judge, load_rules
 from bot.screening.answers import OUTCOMES
-from bot.store import tracker_events
+from bot.store.consultation_reads import NOTE, shown, stored_answers
+from bot.store.consultation_reads import latest as _latest
+# re-exported for callers that read through this module (the live chat's code): their home is consultation_reads
+from bot.store.consultation_reads import show, transcript  # noqa: F401
 from bot.store.db import as_utc, session_scope
 from bot.store.models import SEVERITIES, Answer, Consultation, Reason, Referral, utc
 
@@ -42,8 +46,6 @@ HUMAN_REQUEST_RULE = "Client asked for a person"
 HUMAN_REQUEST_DETAIL = "asked to speak to a person during the chat"
 HUMAN_REQUEST_RATIONALE = "The client asked to speak to a person; every client can reach a person at any step."
 
-NOTE = "clear"  # a finding that flags nothing
-_PURGE_BATCH = 500
 _EXPIRE_BATCH = 200  # consultations judged per transaction by expire_idle (it runs every minute)
 # expire_idle looks this far back for hand-offs left unfinished: the rounds of a running sweeper see each one within
 # minutes, and a first start on old data leaves older ones (and their retention clock) alone
@@ -70,11 +72,6 @@ class JudgementLike(Protocol):
         ...
 
 
-class Removed(NamedTuple):
-    consultations: int
-    events: int
-
-
 # ---------------------------------------------------------------------------------------------------------- helpers
 
 
@@ -85,18 +82,6 @@ def _severity(outcome: Optional[str]) -> int:
 def _most_severe(*outcomes: Optional[str]) -> Optional[str]:
     known = [o for o in outcomes if o in OUTCOMES]
     return max(known, key=_severity) if known else None
-
-
-def _latest(session: Session, conversation_id: str, *, lock: bool = False) -> Optional[Consultation]:
-    query = (
-        sa.select(Consultation)
-        .where(Consultation.conversation_id == conversation_id)
-        .order_by(Consultation.sequence.desc())
-        .limit(1)
-    )
-    if lock:
-        query = query.with_for_update()  # PostgreSQL: queue concurrent writers of one chat; ignored by SQLite
-    return session.execute(query).scalars().first()
 
 
 def _current(session: Session, conversation_id: str) -> Optional[Consultation]:
@@ -341,13 +326,6 @@ def _apply_judgement(
     return outcome, flagged
 
 
-def _stored_answers(session: Session, consultation_id: str) -> Dict[str, Any]:
-    rows = session.execute(
-        sa.select(Answer.key, Answer.value).where(Answer.consultation_id == consultation_id).order_by(Answer.key)
-    ).all()
-    return {key: json.loads(value) for key, value in rows}
-
-
 def _judge_unfinished(session: Session, consultation: Consultation, now: datetime) -> Optional[Referral]:
     """The client left before the end: judge what they answered, so that a flag they gave is not lost.
 
@@ -361,7 +339,7 @@ def _judge_unfinished(session: Session, consultation: Consultation, now: datetim
     """
     if consultation.completed_at is not None:
         return None  # judged whole by complete(); a restart after that changes nothing
-    answers = {key: value for key, value in _stored_answers(session, consultation.id).items() if value is not None}
+    answers = {key: value for key, value in stored_answers(session, consultation.id).items() if value is not None}
     requested_human = bool(consultation.requested_human) or answers.get("requested_human") is True
     if not answers and not requested_human:
         return None  # nothing answered (a declined consent stores nothing)
@@ -386,66 +364,6 @@ def _judge_unfinished(session: Session, consultation: Consultation, now: datetim
         referral.id if referral is not None else None,
     )
     return referral
-
-
-def _consultation_by_any_id(session: Session, id_or_conversation_id: str) -> Optional[Consultation]:
-    found = session.get(Consultation, id_or_conversation_id) if len(id_or_conversation_id) <= 32 else None
-    return found or _latest(session, id_or_conversation_id)
-
-
-def _referral_dict(referral: Referral, consultation_id: str) -> Dict[str, Any]:
-    base_url = settings.get().public_base_url.rstrip("/")
-    return {
-        "id": referral.id,
-        "status": referral.status,
-        "severity": referral.severity,
-        "rules_version": referral.rules_version,
-        "created_at": utc(referral.created_at),
-        "updated_at": utc(referral.updated_at),
-        "claimed_by": referral.claimed_by,
-        "claimed_at": utc(referral.claimed_at),
-        "contacted_by": referral.contacted_by,
-        "contacted_at": utc(referral.contacted_at),
-        "closed_by": referral.closed_by,
-        "closed_at": utc(referral.closed_at),
-        "outcome_note": referral.outcome_note,
-        "incomplete": bool(referral.incomplete),
-        "transcript_url": f"{base_url}/staff/consultations/{consultation_id}",
-    }
-
-
-def _show(session: Session, consultation: Consultation) -> Dict[str, Any]:
-    answers = _stored_answers(session, consultation.id)
-    reasons = session.execute(
-        sa.select(Reason).where(Reason.consultation_id == consultation.id).order_by(Reason.id)
-    ).scalars().all()
-    referral = session.execute(
-        sa.select(Referral).where(Referral.consultation_id == consultation.id)
-    ).scalars().first()
-    return {
-        # the contract (docs/architecture.md, "The consultation JSON")
-        "conversation_id": consultation.conversation_id,
-        "status": consultation.status,
-        "outcome": consultation.outcome,
-        "reasons": [{"code": r.code, "rule": r.rule, "detail": r.detail} for r in reasons if r.outcome != NOTE],
-        "answers": answers,
-        "referral": _referral_dict(referral, consultation.id) if referral is not None else None,
-        # additions
-        "id": consultation.id,
-        "sequence": consultation.sequence,
-        "rules_version": consultation.rules_version,
-        "requested_human": bool(consultation.requested_human),
-        # every stored finding, flags first, with outcome and rationale (practitioners' view)
-        "findings": [
-            {"code": r.code, "outcome": r.outcome, "rule": r.rule, "detail": r.detail, "rationale": r.rationale}
-            for r in reasons
-        ],
-        "notes": [{"code": r.code, "rule": r.rule, "detail": r.detail} for r in reasons if r.outcome == NOTE],
-        "created_at": utc(consultation.created_at),
-        "updated_at": utc(consultation.updated_at),
-        "last_activity_at": utc(consultation.last_activity_at),
-        "completed_at": utc(consultation.completed_at),
-    }
 
 
 # -------------------------------------------------------------------------------------------------------- the chat
@@ -627,7 +545,7 @@ def complete(
 ) -> Dict[str, Any]:
     """Store the final answers and the judgement; a flagged one (or a human request) gets exactly one referral.
 
-    Returns `show()` of the consultation. Calling it again (a retry, or a re-judgement after a correction) updates the
+    Returns `consultation_reads.shown()` of the consultation. Calling it again (a retry, or a re-judgement after a correction) updates the
     same consultation: reasons are replaced, the referral's severity follows the latest judgement. A referral made
     while the client was away (marked incomplete) is the same referral, no longer incomplete.
     """
@@ -661,7 +579,7 @@ def complete(
             outcome,
             judgement.rules_version,
         )
-        return _show(session, consultation)
+        return shown(session, consultation)
 
 
 def abandon_current(conversation_id: str, *, now: Optional[datetime] = None) -> Optional[str]:
@@ -747,114 +665,3 @@ def expire_idle(idle_minutes: int, *, now: Optional[datetime] = None) -> int:
     if abandoned or handoffs:
         logger.info("idle consultations abandoned count=%d unfinished_handoffs=%d", abandoned, handoffs)
     return abandoned
-
-
-# ------------------------------------------------------------------------------------------------------ staff reads
-
-
-def show(id_or_conversation_id: str) -> Optional[Dict[str, Any]]:
-    """The contract JSON (docs/architecture.md) of a consultation id, or of a conversation's latest consultation."""
-    with session_scope(write=False) as session:
-        consultation = _consultation_by_any_id(session, id_or_conversation_id)
-        return _show(session, consultation) if consultation is not None else None
-
-
-def transcript(
-    conversation_id: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None
-) -> List[Dict[str, Any]]:
-    """The conversation as staff read it: [{"time", "sender": "client"|"assistant", "text", "buttons"}]."""
-    with session_scope(write=False) as session:
-        return tracker_events.transcript(session, conversation_id, since=since, until=until)
-
-
-# ------------------------------------------------------------------------------------------- retention and erasure
-
-
-def _delete_consultations(session: Session, ids: Sequence[str]) -> int:
-    if not ids:
-        return 0
-    for model in (Answer, Reason, Referral):
-        session.execute(
-            sa.delete(model).where(model.consultation_id.in_(ids)).execution_options(synchronize_session=False)
-        )
-    result = session.execute(
-        sa.delete(Consultation).where(Consultation.id.in_(ids)).execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def purge_counts(older_than_days: int, *, now: Optional[datetime] = None) -> Removed:
-    """`purge()`, also counting the Rasa events removed."""
-    now = as_utc(now)
-    if older_than_days < 1:
-        raise ValueError("older_than_days must be at least 1")
-    cutoff = now - timedelta(days=older_than_days)
-    recent_referral = sa.exists().where(Referral.consultation_id == Consultation.id, Referral.updated_at >= cutoff)
-    with session_scope(write=False) as session:
-        ids = list(
-            session.execute(
-                sa.select(Consultation.id).where(
-                    Consultation.updated_at < cutoff, Consultation.last_activity_at < cutoff, ~recent_referral
-                )
-            ).scalars()
-        )
-    consultations = 0
-    for chunk in _chunks(ids, _PURGE_BATCH):  # short transactions: the chat keeps writing meanwhile
-        with session_scope() as session:
-            consultations += _delete_consultations(session, chunk)
-    with session_scope() as session:
-        events = tracker_events.purge_before(session, cutoff)
-    logger.info("purge done cutoff=%s consultations=%d events=%d", cutoff.isoformat(), consultations, events)
-    return Removed(consultations, events)
-
-
-def purge(older_than_days: int, *, now: Optional[datetime] = None) -> int:
-    """Retention: delete consultations (answers, reasons, referral) untouched for `older_than_days`, and Rasa
-    events older than that (whole conversations when quiet since; see tracker_events.purge_before). Returns the
-    number of consultations deleted."""
-    return purge_counts(older_than_days, now=now).consultations
-
-
-def erase_counts(conversation_id: str) -> Removed:
-    """`erase()`, also counting the Rasa events removed."""
-    with session_scope() as session:
-        ids = list(
-            session.execute(
-                sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
-            ).scalars()
-        )
-        consultations = _delete_consultations(session, ids)
-        events = tracker_events.delete_conversation(session, conversation_id)
-    logger.info(
-        "erased conversation_id=%s consultations=%d events=%d", conversation_id, consultations, events
-    )
-    return Removed(consultations, events)
-
-
-def erase(conversation_id: str) -> int:
-    """Right to erasure: delete every consultation of this conversation and its whole transcript. Returns the
-    number of consultations deleted."""
-    return erase_counts(conversation_id).consultations
-
-
-def export(conversation_id: str) -> Dict[str, Any]:
-    """Right of access: every consultation of the conversation (show() each) and the whole transcript."""
-    with session_scope(write=False) as session:
-        consultations = session.execute(
-            sa.select(Consultation)
-            .where(Consultation.conversation_id == conversation_id)
-            .order_by(Consultation.sequence)
-        ).scalars().all()
-        shown = [_show(session, c) for c in consultations]
-        lines = tracker_events.transcript(session, conversation_id)
-    return {
-        "conversation_id": conversation_id,
-        "exported_at": as_utc(None).isoformat(),
-        "consultations": shown,
-        "transcript": lines,
-    }

@@ -1,4 +1,5 @@
-"""Retention of conversations that never gave consent: deleted, transcript and all, after CONSENTLESS_PURGE_HOURS.
+"""Retention: the long purge of consultations untouched for days (`purge`, `python -m bot data purge`), and the
+conversations that never gave consent, deleted, transcript and all, after CONSENTLESS_PURGE_HOURS (`sweep`).
 
 A client who declines the health questions, or leaves before answering the consent question, has only Rasa's events
 for the turns they had (what they typed is in them) and, if they asked for a person with a phone number or email, a
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from bot import settings as settings_module
 from bot.store import consent, db, tracker_events
 from bot.store.db import as_utc, has_table, session_scope
+from bot.store.erasure import Removed, delete_consultations
 from bot.store.models import Consultation, Referral
 from bot.store.tracker_events import EVENTS_TABLE, events
 
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 600.0
 _BATCH = 200
+_PURGE_BATCH = 500  # consultations deleted per short transaction by purge()
 _lock = threading.Lock()
 _last_run: Optional[float] = None
 
@@ -82,8 +85,6 @@ def consentless(older_than_hours: int, *, now: Optional[datetime] = None) -> Lis
 def purge_consentless(older_than_hours: int, *, now: Optional[datetime] = None) -> Purged:
     """Delete the conversations that never consented and have been quiet for `older_than_hours`: their Rasa events
     and every row of ours for them (see the module notes). Returns what was deleted."""
-    from bot.store.consultations import _delete_consultations
-
     if older_than_hours < 1:
         raise ValueError("older_than_hours must be at least 1")
     now = as_utc(now)
@@ -105,13 +106,45 @@ def purge_consentless(older_than_hours: int, *, now: Optional[datetime] = None) 
                 ids = list(session.execute(
                     sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
                 ).scalars())
-                consultations += _delete_consultations(session, ids)
+                consultations += delete_consultations(session, ids)
                 removed_events += tracker_events.delete_conversation(session, conversation_id)
                 conversations += 1
     if conversations:
         logger.info("consent-less conversations purged conversations=%d consultations=%d events=%d cutoff=%s",
                     conversations, consultations, removed_events, cutoff.isoformat())
     return Purged(conversations, consultations, removed_events)
+
+
+def purge_counts(older_than_days: int, *, now: Optional[datetime] = None) -> Removed:
+    """`purge()`, also counting the Rasa events removed."""
+    now = as_utc(now)
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1")
+    cutoff = now - timedelta(days=older_than_days)
+    recent_referral = sa.exists().where(Referral.consultation_id == Consultation.id, Referral.updated_at >= cutoff)
+    with session_scope(write=False) as session:
+        ids = list(
+            session.execute(
+                sa.select(Consultation.id).where(
+                    Consultation.updated_at < cutoff, Consultation.last_activity_at < cutoff, ~recent_referral
+                )
+            ).scalars()
+        )
+    consultations = 0
+    for start in range(0, len(ids), _PURGE_BATCH):  # short transactions: the chat keeps writing meanwhile
+        with session_scope() as session:
+            consultations += delete_consultations(session, ids[start:start + _PURGE_BATCH])
+    with session_scope() as session:
+        events = tracker_events.purge_before(session, cutoff)
+    logger.info("purge done cutoff=%s consultations=%d events=%d", cutoff.isoformat(), consultations, events)
+    return Removed(consultations, events)
+
+
+def purge(older_than_days: int, *, now: Optional[datetime] = None) -> int:
+    """Retention: delete consultations (answers, reasons, referral) untouched for `older_than_days`, and Rasa
+    events older than that (whole conversations when quiet since; see tracker_events.purge_before). Returns the
+    number of consultations deleted."""
+    return purge_counts(older_than_days, now=now).consultations
 
 
 def scrub() -> None:

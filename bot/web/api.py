@@ -15,9 +15,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.store import audit, consultations, referrals, search
+from bot.store import audit, consultation_reads, referrals, search
 from bot.store.staff import SignedIn
-from bot.web import auth, present
+from bot.web import auth, present, staff_urls
 from bot.web.exceptions import NotFound
 from bot.web.referral_record import VIEWS, referral_view
 
@@ -206,7 +206,7 @@ def list_consultations(
     **ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}})
 def get_consultation(consultation_id: str, request: Request,
                      who: SignedIn = Depends(auth.need("read_consultations"))) -> JSONResponse:
-    shown = consultations.show(consultation_id[:255])
+    shown = staff_urls.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], detail="api",
@@ -221,12 +221,12 @@ def get_consultation(consultation_id: str, request: Request,
     **ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}})
 def get_transcript(consultation_id: str, request: Request,
                    who: SignedIn = Depends(auth.need("read_consultations"))) -> List[Dict[str, Any]]:
-    shown = consultations.show(consultation_id[:255])
+    shown = consultation_reads.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], detail="api transcript",
                  ip=auth.client_ip(request))
-    return consultations.transcript(shown["conversation_id"])
+    return consultation_reads.transcript(shown["conversation_id"])
 
 
 def _iso(value: Optional[datetime]) -> Optional[str]:

@@ -10,9 +10,9 @@ from typing import Any, Dict, Iterator, Mapping, Tuple
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from bot.store import audit, consultations, person_requests, search
+from bot.store import audit, consultation_reads, person_requests, search
 from bot.store.staff import SignedIn
-from bot.web import auth, present
+from bot.web import auth, present, staff_urls
 from bot.web.exceptions import NotFound
 from bot.web.pages import render
 
@@ -65,12 +65,12 @@ def consultation_list(request: Request, who: SignedIn = Depends(auth.need("read_
 @router.get("/staff/consultations/{consultation_id}", response_class=HTMLResponse)
 def consultation_page(consultation_id: str, request: Request,
                       who: SignedIn = Depends(auth.need("read_consultations"))) -> Response:
-    shown = consultations.show(consultation_id[:255])
+    shown = staff_urls.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
     if not auth.can(who, "read_referrals"):  # reception: no practitioner's notes (the API follows the same rule)
         shown = present.without_practitioner_notes(shown)
-    lines = consultations.transcript(shown["conversation_id"])
+    lines = consultation_reads.transcript(shown["conversation_id"])
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], ip=auth.client_ip(request))
     return render(request, who, "staff/consultation.html", {
         "c": shown, "lines": lines, "messages": person_requests.messages(shown["id"]),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from bot.store import consultations, outbox, person_requests, referrals
+from bot.store import outbox, person_requests, referrals
+from bot.web import staff_urls
 
 # the queue's views by name (`?show=` on the page, `show=` in the API) and the statuses each lists
 VIEWS = {
@@ -21,7 +22,7 @@ def referral_view(referral_id: int) -> Optional[Dict[str, Any]]:
     consultation_id = referrals.consultation_of(referral_id)
     if consultation_id is None:
         return None
-    shown = consultations.show(consultation_id)
+    shown = staff_urls.show(consultation_id)
     if shown is None or shown["referral"] is None:
         return None
     return {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import rasa_pause
-from bot.store import audit, consultations, referrals
+from bot.store import audit, consultation_reads, referrals
 from bot.store.staff import SignedIn
 from bot.web import auth, present
 from bot.web.exceptions import BadRequest, NotFound
@@ -61,7 +61,7 @@ def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.ne
                  ip=auth.client_ip(request))
     paused = rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False
     return render(request, who, "staff/referral.html", {
-        **view, "c": c, "lines": consultations.transcript(c["conversation_id"]), "paused": paused,
+        **view, "c": c, "lines": consultation_reads.transcript(c["conversation_id"]), "paused": paused,
         "flash": request.query_params.get("done", ""), "incomplete_marker": present.INCOMPLETE_MARKER,
     })
 
@@ -84,7 +84,7 @@ OVERRIDE_DETAIL = "admin override"  # the audit entry's detail of such a close (
 
 def view_claimer(referral_id: int) -> Optional[str]:
     consultation_id = referrals.consultation_of(referral_id)
-    shown = consultations.show(consultation_id) if consultation_id else None
+    shown = consultation_reads.show(consultation_id) if consultation_id else None
     return (shown or {}).get("referral", {}).get("claimed_by") if shown and shown.get("referral") else None
 
 
@@ -120,7 +120,7 @@ async def referral_step(raw_id: str, step: str, request: Request,
             audit.record(actor, "referral_note", "referral", str(referral_id), ip=ip)
         elif step == "hand-back":
             consultation_id = referrals.consultation_of(referral_id)
-            shown = consultations.show(consultation_id) if consultation_id else None
+            shown = consultation_reads.show(consultation_id) if consultation_id else None
             if shown is None:
                 raise NotFound("referral")
             try:

@@ -10,6 +10,7 @@ from typing import Dict, List
 
 from bot import store
 from bot.store import migrate
+from bot.web import staff_urls
 
 from .conftest import conversation_events, count_events, judgement
 
@@ -29,7 +30,8 @@ def test_show_json_prints_the_contract(database_url: str, answers, now) -> None:
 
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
-    assert printed == done
+    assert printed == staff_urls.with_urls(done)  # the store's record with the staff page's address
+    assert printed["referral"]["transcript_url"].endswith(f"/staff/consultations/{done['id']}")
     assert printed["status"] == "complete" and printed["outcome"] == "defer"
     assert printed["reasons"] == [{"code": "pregnancy", "rule": "Rule pregnancy", "detail": "answered yes to pregnancy"}]
     assert bot("consultation", "show", "chat-1", "--json", database_url=database_url).stdout == result.stdout

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from bot import store
 from bot.store import db
 from bot.store.models import Referral
+from bot.web import staff_urls
 
 from .conftest import count_rows, judgement
 
@@ -107,6 +108,9 @@ def test_complete_stores_outcome_reasons_and_one_referral(database_url: str, ans
     referral = shown["referral"]
     assert referral["status"] == "new" and referral["severity"] == "defer"
     assert referral["rules_version"] == "rules-test-1"
+    # the staff page's address is the web layer's (bot.web.staff_urls), filled into the consultation JSON there
+    assert "transcript_url" not in referral
+    referral = staff_urls.show(shown["id"])["referral"]
     assert referral["transcript_url"] == f"http://localhost:8000/staff/consultations/{shown['id']}"
 
 
@@ -241,7 +245,8 @@ def test_concurrent_complete_from_two_threads_makes_one_referral(database_url: s
 
 
 def test_show_has_exactly_the_contract_keys_plus_documented_additions(database_url: str, answers, now) -> None:
-    shown = store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)
+    done = store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)
+    shown = staff_urls.show(done["id"])  # the consultation JSON: the store's record with the staff page's address
 
     assert CONTRACT_KEYS <= set(shown)
     assert set(shown) - CONTRACT_KEYS == {"id", "sequence", "rules_version", "requested_human", "findings", "notes",

@@ -209,12 +209,12 @@ def test_an_event_written_by_another_process_is_seen(database_url: str, domain: 
 
 def test_an_erasure_from_another_process_is_never_served_from_the_cache(database_url: str, domain: Any,
                                                                          save_conversation) -> None:
-    from bot.store import consultations
+    from bot.store import erasure
 
     tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
     assert asyncio.run(tracker_store.retrieve("chat-1")) is not None
 
-    consultations.erase("chat-1")  # what `python -m bot data erase` and the web app do
+    erasure.erase("chat-1")  # what `python -m bot data erase` and the web app do
 
     assert asyncio.run(tracker_store.retrieve("chat-1")) is None
     assert "chat-1" not in tracker_store._cache
@@ -224,12 +224,12 @@ def test_a_conversation_erased_and_written_again_under_the_same_id_is_read_again
         database_url: str, domain: Any, save_conversation) -> None:
     from rasa.shared.core.events import UserUttered
 
-    from bot.store import consultations
+    from bot.store import erasure
     from bot.store.tracker_store import DatabaseTrackerStore
 
     tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
     asyncio.run(tracker_store.retrieve("chat-1"))
-    consultations.erase("chat-1")
+    erasure.erase("chat-1")
     # the same number of events again, ids possibly reused (SQLite), from another process
     events = conversation_events(1_740_819_700.0)
     events[3] = UserUttered("a different hello", intent={"name": "greet", "confidence": 1.0},
