@@ -566,8 +566,12 @@ class Cluster:
 
 
 def _run(args: argparse.Namespace) -> int:
-    cluster = Cluster(args.replicas, database_url=os.environ.get("DATABASE_URL") or None, base_port=args.base_port,
-                      smtp_url=os.environ.get("SMTP_URL") or None)
+    try:
+        cluster = Cluster(args.replicas, database_url=os.environ.get("DATABASE_URL") or None,
+                          base_port=args.base_port, smtp_url=os.environ.get("SMTP_URL") or None)
+    except ClusterError as exc:
+        print(f"Could not start: {exc}", file=sys.stderr, flush=True)
+        return 1
 
     def terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
