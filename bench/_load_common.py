@@ -166,7 +166,7 @@ class Load:
     def stopping(self) -> bool:
         return self._stopping is not None and self._stopping.is_set()
 
-    async def run(self, seconds: Optional[float] = None) -> "Load":
+    async def run(self, seconds: Optional[float] = None) -> Load:
         import aiohttp
 
         self._stopping = asyncio.Event()
@@ -360,7 +360,7 @@ def audit(database_url: str, conversations: Sequence[ConversationRecord]) -> Aud
             result.out_of_order.append(conversation.sender)
 
         rows = consultations.get(conversation.sender, [])
-        for cid, status, outcome in rows:
+        for cid, _status, outcome in rows:
             count = referral_count.get(cid, 0)
             result.referrals += count
             judged_flagged = outcome in ("review", "defer")
@@ -409,6 +409,7 @@ class Summary:
     desync: int
     forbidden: int
     audit: Audit
+    out_of_step: List[str] = field(default_factory=list)  # "sender: after 'x' expected 'y' (statuses): got ..."
 
     @property
     def ok(self) -> bool:
@@ -431,15 +432,26 @@ def summarise(label: str, load: Load, found: Audit) -> Summary:
     desync = sum(1 for c in load.conversations if c.desync)
     if desync:
         errors["unexpected reply"] += desync
+    out_of_step = []
+    for conversation in load.conversations:
+        if conversation.desync and conversation.turns:
+            last = conversation.turns[-1]
+            statuses = ",".join(a.status for a in last.attempts)
+            out_of_step.append(f"{conversation.sender}: {conversation.desync} ({statuses}): got "
+                               f"{reply_text(last.replies)[:160]!r}")
     return Summary(label, load.clients, load.seconds, len(load.conversations), len(turns), len(acked),
                    percentile(latencies, 0.50), percentile(latencies, 0.95), percentile(latencies, 0.99),
                    len(acked) / load.seconds if load.seconds else 0.0, sum(1 for t in turns if t.failed), errors,
-                   desync, sum(1 for c in load.conversations if c.forbidden), found)
+                   desync, sum(1 for c in load.conversations if c.forbidden), found, out_of_step)
 
 
 def table(rows: Sequence[Tuple[str, ...]], header: Tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def line(r: Tuple[str, ...]) -> str:
+        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
+                         for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
@@ -475,7 +487,8 @@ def report(summaries: Sequence[Summary]) -> str:
         row("turn latency p95 (ms)", lambda s: f"{s.p95 * 1000:.0f}"),
         row("turn latency p99 (ms)", lambda s: f"{s.p99 * 1000:.0f}"),
         row("turns/s", lambda s: f"{s.turns_per_second:.1f}"),
-        row("errors by kind (attempts)", lambda s: ", ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())) or "none"),
+        row("errors by kind (attempts)",
+            lambda s: ", ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())) or "none"),
     ]
     return table(rows, header)
 
@@ -491,6 +504,8 @@ def problems(summary: Summary, limit: int = 5) -> List[str]:
             lines.append(f"{name} ({len(items)}): {items[:limit]}")
     if summary.forbidden:
         lines.append(f"forbidden wording in {summary.forbidden} conversations")
+    if summary.out_of_step:
+        lines.append(f"replies out of step with the script ({len(summary.out_of_step)}): {summary.out_of_step[:limit]}")
     return lines
 
 
@@ -533,12 +548,12 @@ class Postgres:
     def server_url(self) -> str:
         return f"postgresql://clinic@127.0.0.1:{self.port}"
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         data = self.base / "data"
         if not data.exists():
             subprocess.run(self.as_postgres + [str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                                                "clinic", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-        log = open(self.base / "server.log", "ab")
+        log = open(self.base / "server.log", "ab")  # noqa: SIM115 (the server writes to it while it runs)
         self.process = subprocess.Popen(
             self.as_postgres + [str(self.bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k",
                                 str(self.base), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
@@ -589,7 +604,7 @@ class Target:
     database_url: str
     faults: Tuple[str, ...] = ()  # the fault names it supports (faults.py)
 
-    def start(self) -> "Target":
+    def start(self) -> Target:
         return self
 
     def stop(self) -> None:
@@ -614,7 +629,7 @@ class Target:
     def restart_postgres(self) -> None:
         raise NotImplementedError(f"{self.name} has no PostgreSQL of its own")
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -645,7 +660,7 @@ class SingleInstance(Target):
         self.faults = ("kill rasa", "kill actions", "kill web") + (
             ("restart postgres",) if database == "postgres" else ("lock sqlite",))
 
-    def start(self) -> "SingleInstance":
+    def start(self) -> SingleInstance:
         from tests.e2e.stack import Stack
 
         extra = {**LOAD_ENV, **self.env}
@@ -712,22 +727,31 @@ class SingleInstance(Target):
 
 
 class ClusterTarget(Target):
-    """N replicas behind a load balancer: bot/cluster.py."""
+    """N replicas behind a load balancer (bot/cluster.py), started here on free ports in a folder of its own, or
+    one already started (`cluster=`, e.g. the tests' fixture)."""
 
-    def __init__(self, replicas: int = 2, cluster: Any = None, **options: Any) -> None:
-        self.replicas = replicas
-        self.options = options
+    def __init__(self, replicas: int = 2, cluster: Any = None, smtp_url: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        self.replicas = replicas if cluster is None else cluster.replicas
         self.cluster = cluster
         self.owned = cluster is None
-        self.name = f"{replicas} replicas"
+        self.smtp_url = smtp_url
+        self.env = {**LOAD_ENV, **(env or {})}
+        self.workdir: Optional[Path] = None
+        self.name = f"{self.replicas} replicas"
         self.faults = ("kill rasa-0", "kill actions-0", "kill web-0", "restart postgres")
 
-    def start(self) -> "ClusterTarget":
+    def start(self) -> ClusterTarget:
         if self.cluster is None:
             from bot.cluster import Cluster  # the other half of issue 11
 
-            self.cluster = Cluster(replicas=self.replicas, **self.options)
+            self.workdir = Path(tempfile.mkdtemp(prefix="load-cluster-"))
+            self.cluster = Cluster(replicas=self.replicas, base_port=free_block(10 * (self.replicas + 1)),
+                                   workdir=self.workdir, env=self.env, smtp_url=self.smtp_url,
+                                   say=lambda line: print(f"[cluster] {line}", flush=True))
             self.cluster.start()
+            if self.smtp_url:
+                self.cluster.start_workers()  # the notifier runs once, in the launcher (here)
         return self
 
     @property
@@ -743,7 +767,12 @@ class ClusterTarget(Target):
         return self.cluster.database_url
 
     def healthy(self) -> bool:
-        return bool(self.cluster.healthy())
+        return all(self.cluster.healthy().values())
+
+    def wait_healthy(self, timeout: float = 300.0, since: Optional[float] = None) -> float:
+        began = since if since is not None else time.monotonic()
+        self.cluster.wait_healthy(timeout)
+        return time.monotonic() - began
 
     def processes(self) -> Dict[str, int]:
         return dict(self.cluster.processes())
@@ -757,6 +786,25 @@ class ClusterTarget(Target):
     def stop(self) -> None:
         if self.owned and self.cluster is not None:
             self.cluster.stop()
+            self.cluster = None
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def free_block(size: int) -> int:
+    """A base port with `size` free ports after it (the cluster's ports are base + offsets)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 40000, 100)
+        if all(not _port_busy(port) for port in range(base, base + size + 3)):
+            return base
+    raise RuntimeError("no free block of ports found")
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 # ------------------------------------------------------------------------------------------------ mail
@@ -781,7 +829,7 @@ class MailSink:
             self.messages.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
-    def start(self) -> "MailSink":
+    def start(self) -> MailSink:
         from aiosmtpd.controller import Controller
 
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -826,3 +874,209 @@ def referral_ids(database_url: str, senders: Sequence[str]) -> List[int]:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+# ------------------------------------------------------------------------------------------------ faults during load
+
+
+@dataclass
+class Fault:
+    name: str
+    inject: Callable[[], None]  # blocking: returns when the fault has been made (and, for an outage, ended)
+
+
+@dataclass
+class FaultResult:
+    name: str
+    started: float  # monotonic
+    window_end: float = 0.0
+    inject_seconds: float = 0.0
+    healthy_after: Optional[float] = None  # seconds from the fault until every process answered again
+    error: Optional[str] = None  # the fault or the wait for health went wrong
+    turns: int = 0
+    failed_turns: int = 0
+    one_moment: int = 0  # 503 attempts
+    errors_for: float = 0.0  # seconds from the fault until the last failed attempt ended
+    lost: int = 0
+    duplicated: int = 0
+    served_after: int = 0  # turns started after health came back and answered at the first try
+
+    @property
+    def back_at(self) -> Optional[float]:
+        return None if self.healthy_after is None else self.started + self.healthy_after
+
+
+def fault_catalogue(target: Target, mail: Optional[MailSink] = None, lock_seconds: float = 10.0,
+                    mail_down_seconds: float = 15.0) -> Dict[str, Fault]:
+    """Every fault `target` (and the mail sink) can take, by name."""
+    found: Dict[str, Fault] = {}
+    for name in target.faults:
+        if name.startswith("kill "):
+            process = name.split(" ", 1)[1]
+            found[name] = Fault(f"kill -9 {process}", lambda process=process: target.kill(process))
+        elif name == "restart postgres":
+            found[name] = Fault("restart PostgreSQL", target.restart_postgres)
+        elif name == "lock sqlite":
+            found[name] = Fault(f"lock SQLite {lock_seconds:.0f} s",
+                                lambda: target.lock_sqlite(lock_seconds))  # type: ignore[attr-defined]
+    if mail is not None:
+        def outage() -> None:
+            mail.stop()
+            time.sleep(mail_down_seconds)
+            mail.start()
+
+        found["smtp down"] = Fault(f"SMTP down {mail_down_seconds:.0f} s", outage)
+    return found
+
+
+async def _under_load(target: Target, load: Load, faults: Sequence[Fault], warmup: float, settle: float,
+                      health_timeout: float) -> List[FaultResult]:
+    running = asyncio.ensure_future(load.run())
+    results: List[FaultResult] = []
+    try:
+        await asyncio.sleep(warmup)
+        for fault in faults:
+            result = FaultResult(fault.name, time.monotonic())
+            results.append(result)
+            print(f"[faults] {fault.name} ...", flush=True)
+            try:
+                await asyncio.to_thread(fault.inject)
+                result.inject_seconds = time.monotonic() - result.started
+                await asyncio.sleep(1.0)  # a killed process is gone before health is asked
+                result.healthy_after = await asyncio.to_thread(target.wait_healthy, health_timeout, result.started)
+            except Exception as exc:  # the table says so; the run goes on with the next fault
+                result.error = f"{type(exc).__name__}: {exc}"
+            print(f"[faults] {fault.name}: healthy after "
+                  f"{'-' if result.healthy_after is None else f'{result.healthy_after:.1f} s'}"
+                  f"{' (' + result.error + ')' if result.error else ''}", flush=True)
+            await asyncio.sleep(settle)
+            result.window_end = time.monotonic()
+    finally:
+        load.stop()
+        await running
+    return results
+
+
+def attribute(results: List[FaultResult], load: Load, found: Audit) -> None:
+    """Each turn to the fault during whose window it started; lost and duplicated messages with it."""
+    lost = {m for _, m in found.lost}
+    duplicated = {m for _, m in found.duplicated}
+    for turn in load.turns():
+        end = turn.ended or (turn.attempts[-1].ended if turn.attempts else turn.started)
+        for result in results:  # the first fault it was still running at, or started during
+            if end >= result.started and turn.started < result.window_end:
+                result.turns += 1
+                result.failed_turns += turn.failed
+                result.one_moment += sum(a.status == "503" for a in turn.attempts)
+                bad = [a.ended for a in turn.attempts if a.status not in ("200",)]
+                if bad:
+                    result.errors_for = max(result.errors_for, max(bad) - result.started)
+                result.lost += turn.message_id in lost
+                result.duplicated += turn.message_id in duplicated
+                if (result.back_at is not None and turn.started >= result.back_at and turn.acknowledged
+                        and len(turn.attempts) == 1):
+                    result.served_after += 1
+                break
+
+
+@dataclass
+class MailCheck:
+    referrals: int
+    delivered_once: int
+    missing: List[int]
+    doubled: List[int]
+    waited: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.doubled
+
+
+def check_mail(database_url: str, mail: MailSink, timeout: float = 150.0) -> MailCheck:
+    """Wait until every referral in the database has had its notice (the outbox retries after a backoff), then
+    count: each exactly once."""
+    import sqlalchemy as sa
+
+    began = time.monotonic()
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        while True:
+            with engine.connect() as connection:
+                ids = sorted(r[0] for r in connection.execute(sa.text("SELECT id FROM referrals")))
+            links = mail.referral_links()
+            missing = [i for i in ids if links[i] == 0]
+            if not missing or time.monotonic() - began > timeout:
+                break
+            time.sleep(2.0)
+        time.sleep(6.0)  # one more notifier round: a notice sent twice would show now
+        links = mail.referral_links()
+    finally:
+        engine.dispose()
+    return MailCheck(len(ids), sum(1 for i in ids if links[i] == 1), [i for i in ids if links[i] == 0],
+                     [i for i in ids if links[i] > 1], time.monotonic() - began)
+
+
+@dataclass
+class FaultRun:
+    target: str
+    summary: Summary
+    results: List[FaultResult]
+    mail: Optional[MailCheck] = None
+    load: Optional[Load] = None
+
+    @property
+    def ok(self) -> bool:
+        return (self.summary.ok and all(r.error is None and r.lost == 0 and r.duplicated == 0 for r in self.results)
+                and (self.mail is None or self.mail.ok))
+
+
+def run_faults(target: Target, fault_names: Sequence[str], clients: int, *, mail: Optional[MailSink] = None,
+               warmup: float = 10.0, settle: float = 10.0, health_timeout: float = 300.0) -> FaultRun:
+    """Load on `target`, the faults one at a time (each: made, then waited for health, then `settle` s more), then
+    the count against the database (and the mail sink's inbox)."""
+    catalogue = fault_catalogue(target, mail)
+    faults = [catalogue[name] for name in fault_names]
+    load = Load(target.url, clients, origin=target.origin)
+    results = asyncio.run(_under_load(target, load, faults, warmup, settle, health_timeout))
+    time.sleep(1.0)
+    found = audit(target.database_url, load.conversations)
+    attribute(results, load, found)
+    summary = summarise(target.name, load, found)
+    checked = check_mail(target.database_url, mail) if mail is not None else None
+    return FaultRun(target.name, summary, results, checked, load)
+
+
+def fault_table(runs: Sequence[FaultRun]) -> str:
+    rows = []
+    for run in runs:
+        for r in run.results:
+            rows.append((r.name, run.target, f"{r.inject_seconds:.1f}",
+                         "-" if r.healthy_after is None else f"{r.healthy_after:.1f}", f"{r.errors_for:.1f}",
+                         str(r.turns), str(r.failed_turns), str(r.one_moment), str(r.lost), str(r.duplicated),
+                         r.error or ""))
+    return table(rows, ("fault", "on", "made in (s)", "healthy after (s)", "errors for (s)", "turns",
+                        "failed turns", "503s", "LOST", "DUPLICATED", "problem"))
+
+
+def mail_line(check: MailCheck) -> str:
+    return (f"notices: {check.referrals} referrals, {check.delivered_once} delivered exactly once, "
+            f"{len(check.missing)} missing, {len(check.doubled)} doubled (waited {check.waited:.0f} s)")
+
+
+def details(load: Load, found: Audit) -> List[Dict[str, Any]]:
+    """Every conversation that went wrong, turn by turn (scripted text, statuses, the assistant's replies): for a
+    post-mortem (`--details FILE`). The clients' words are the script's, never a real person's."""
+    bad = {s for s, _ in found.lost} | {s for s, _ in found.duplicated} | set(found.out_of_order)
+    bad |= {line.split(":")[0] for line in found.unfinished + found.wrong_outcome + found.referral_problems}
+    began = load.began or 0.0
+    out = []
+    for conversation in load.conversations:
+        if conversation.sender in bad or conversation.desync or any(t.failed for t in conversation.turns):
+            out.append({
+                "sender": conversation.sender, "plan": conversation.plan.name, "desync": conversation.desync,
+                "audit_problem": conversation.sender in bad,
+                "turns": [{"at": round(t.started - began, 2), "say": t.text, "message_id": t.message_id,
+                           "attempts": [[a.status, round(a.ended - began, 2)] for a in t.attempts],
+                           "reply": reply_text(t.replies)} for t in conversation.turns],
+            })
+    return out

@@ -18,24 +18,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _load_common import (ClusterTarget, Load, SingleInstance, Summary, Target, UrlTarget, audit,  # noqa: E402
-                          problems, report, summarise)
+from _load_common import (  # noqa: E402
+    ClusterTarget,
+    Load,
+    SingleInstance,
+    Summary,
+    Target,
+    UrlTarget,
+    audit,
+    details,
+    problems,
+    report,
+    summarise,
+)
 
 
-def run_load(target: Target, clients: int, seconds: float, label: str, warmup: bool = True) -> Summary:
+def run_load(target: Target, clients: int, seconds: float, label: str, warmup: bool = True,
+             details_path: Optional[Path] = None) -> Summary:
     if warmup:  # the first parses load lazily: one consultation's worth of turns, not counted
         asyncio.run(Load(target.url, 2, origin=target.origin, seed=99).run(20))
     print(f"[load] {label}: {clients} clients for {seconds:.0f} s against {target.url} ...", flush=True)
     load = asyncio.run(Load(target.url, clients, origin=target.origin).run(seconds))
     time.sleep(1.0)  # the last turns' consultation rows are written by the action server after the reply
-    summary = summarise(label, load, audit(target.database_url, load.conversations))
+    found = audit(target.database_url, load.conversations)
+    summary = summarise(label, load, found)
+    if details_path is not None:
+        path = details_path.with_name(f"{details_path.stem}-{label.replace(' ', '-')}{details_path.suffix}")
+        path.write_text(json.dumps(details(load, found), indent=1))
+        print(f"[load] conversations that went wrong, turn by turn: {path}", flush=True)
     print(f"[load] {label}: {summary.acknowledged} turns in {summary.seconds:.0f} s", flush=True)
     return summary
 
@@ -55,6 +74,7 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="--single on PostgreSQL instead of SQLite")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--details", type=Path, help="write every conversation that went wrong (JSON), per target")
     args = parser.parse_args()
     if args.url and not args.database_url:
         parser.error("--url needs --database-url (the count is made against the database)")
@@ -74,7 +94,7 @@ def main() -> int:
         print(f"[load] starting {label} ...", flush=True)
         with make() as target:
             print(f"[load] {target.name} up at {target.url}", flush=True)
-            summaries.append(run_load(target, args.clients, seconds, label))
+            summaries.append(run_load(target, args.clients, seconds, label, details_path=args.details))
 
     print(f"\nLoad, {began}: {' '.join(sys.argv[1:])}")
     print(report(summaries))
