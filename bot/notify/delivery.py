@@ -139,10 +139,14 @@ def compose(settings: settings_module.Settings, batch: Sequence[outbox.Letter]) 
     lines = [f"{clients} waiting for a person in the live chat at {settings.clinic.name}.",
              f"The live queue (staff login needed): {live_link(settings)}", ""]
     if referral_ids:
-        lines += [digest_body(settings, referral_ids)]
-    else:
-        lines += _footer(settings)
-    return subject, "\n".join(lines)
+        lines.append("New pre-consultation referrals waiting for a practitioner (staff login needed):")
+        for referral_id in referral_ids:
+            lines.append(f"- Referral #{referral_id}: {referral_link(settings, referral_id)}")
+            summary = _summary_line(settings, referral_id)
+            if summary:
+                lines.append(f"  {summary}")
+        lines += ["", f"The queue: {settings.public_base_url.rstrip('/')}/staff/referrals", ""]
+    return subject, "\n".join(lines + _footer(settings))
 
 
 def waiting_key(conversation_id: str, requested_at: datetime) -> str:
