@@ -14,18 +14,20 @@ the client's message, drop the failed actions' events, carry on without them and
 "Sorry, I didn't quite get that"), and a client who sends the message again would then be recorded twice. So here:
 
 - before a turn, the action server's /health is asked (loopback, well under a millisecond): when the connection is
-  refused (a slow answer under load counts as up: busy is not down), the message is not given to Rasa at all and the reply is 503 `{"error": "unavailable", "message": "One
-  moment, please..."}` (the widget keeps the text in the box and says when the assistant is back);
+  refused (a slow answer under load counts as up: busy is not down), the message is not given to Rasa at all and the
+  reply is 503 `{"error": "unavailable", "message": "One moment, please..."}` (the widget keeps the text in the
+  box and says when the assistant is back);
 - a turn during which an action could not reach the action server (it died mid-turn) is rolled back: the events
   stored from its user message on are deleted, so nothing of it is recorded, and the reply is the same 503;
 - a message may carry a client `message_id` (the widget sends one, and the same one when it sends that text again):
   it becomes the user event's `message_id`, and a message whose id is already among the conversation's last user
   events is not processed again: the replies that followed it are sent back instead (a reply lost on the way).
+  With the cluster's lock store (bot/store/lock_store.py, reentrant) the conversation's lock is held from that
+  look-up to the turn's end, so the same message reaching two Rasa replicas at once is still taken once.
 """
 from __future__ import annotations
 
 import asyncio
-
 import contextvars
 import json
 import logging
@@ -132,7 +134,7 @@ class ClinicRestInput(RestInput):
         self.chat_key = chat_key
 
     @classmethod
-    def from_credentials(cls, credentials: Any) -> "ClinicRestInput":
+    def from_credentials(cls, credentials: Any) -> ClinicRestInput:
         return cls()
 
     @classmethod
@@ -170,41 +172,52 @@ class ClinicRestInput(RestInput):
             agent = getattr(request.app.ctx, "agent", None)
             client_id = body.get("message_id")
             client_id = client_id if isinstance(client_id, str) and MESSAGE_ID.fullmatch(client_id) else None
-            if client_id and agent is not None:
-                answered = await self._answered_before(agent, sender_id, client_id)
-                if answered is not None:
-                    logger.info("chat message already answered, its replies sent again conversation_id=%r",
-                                sender_id)
-                    return response.json(shape(answered, sender_id))
-            if agent is not None and not await self._actions_up(agent):
-                logger.warning("chat message not taken: the action server does not answer conversation_id=%r",
-                               sender_id)
-                return self._unavailable()
-            turn_id = client_id or uuid.uuid4().hex
-            collector = CollectingOutputChannel()
-            failures: List[str] = []
-            watching = _turn_failures.set(failures)
-            try:
-                await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=turn_id,
-                                metadata=self.get_metadata(request))
-                )
-            except CancelledError:
-                logger.error("chat turn timed out conversation_id=%r", sender_id)
-            except Exception:
-                logger.exception("chat turn failed conversation_id=%r", sender_id)
-            finally:
-                _turn_failures.reset(watching)
-            if failures and agent is not None and (
-                any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
-            ):
-                removed = await self._roll_back(agent, sender_id, turn_id)
-                logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
-                               "conversation_id=%r", removed, sender_id)
-                return self._unavailable()
-            return response.json(shape(collector.messages, sender_id))
+            if client_id and agent is not None and getattr(agent.lock_store, "reentrant", False):
+                # A lock store that lets this request take the conversation's lock again inside (the cluster's
+                # PostgreSQL lock, bot/store/lock_store.py) holds it from the repeated-id check to the turn's end:
+                # the same message arriving at two replicas at once is taken once, answered twice.
+                async with agent.lock_store.lock(sender_id):
+                    return await self._take(request, agent, sender_id, text, client_id, on_new_message)
+            return await self._take(request, agent, sender_id, text, client_id, on_new_message)
 
         return webhook
+
+    async def _take(self, request: Request, agent: Any, sender_id: str, text: str, client_id: Optional[str],
+                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        """One message: its earlier replies when its id was answered already, else a turn (or 503)."""
+        if client_id and agent is not None:
+            answered = await self._answered_before(agent, sender_id, client_id)
+            if answered is not None:
+                logger.info("chat message already answered, its replies sent again conversation_id=%r",
+                            sender_id)
+                return response.json(shape(answered, sender_id))
+        if agent is not None and not await self._actions_up(agent):
+            logger.warning("chat message not taken: the action server does not answer conversation_id=%r",
+                           sender_id)
+            return self._unavailable()
+        turn_id = client_id or uuid.uuid4().hex
+        collector = CollectingOutputChannel()
+        failures: List[str] = []
+        watching = _turn_failures.set(failures)
+        try:
+            await on_new_message(
+                UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=turn_id,
+                            metadata=self.get_metadata(request))
+            )
+        except CancelledError:
+            logger.error("chat turn timed out conversation_id=%r", sender_id)
+        except Exception:
+            logger.exception("chat turn failed conversation_id=%r", sender_id)
+        finally:
+            _turn_failures.reset(watching)
+        if failures and agent is not None and (
+            any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
+        ):
+            removed = await self._roll_back(agent, sender_id, turn_id)
+            logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
+                           "conversation_id=%r", removed, sender_id)
+            return self._unavailable()
+        return response.json(shape(collector.messages, sender_id))
 
     @staticmethod
     def _unavailable() -> HTTPResponse:
@@ -223,9 +236,8 @@ class ClinicRestInput(RestInput):
         health = url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
         try:
             timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.get(health) as answer:
-                    return answer.status < 500
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(health) as answer:
+                return answer.status < 500
         except asyncio.TimeoutError:
             # busy is not down: under load the action server may take longer than this to answer /health, and the
             # turn must go on (a turn that then fails is rolled back all the same)

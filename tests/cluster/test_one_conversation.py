@@ -162,3 +162,18 @@ def test_a_conversation_moves_between_replicas_and_through_the_load_balancer(clu
     assert not turns_problems(events, ids)
     slots = {e["data"].get("name"): e["data"].get("value") for e in events if e["type"] == "slot"}
     assert slots.get("name") == "Jane Doe", slots  # the answer given on the other replica counted
+
+
+def test_the_same_message_on_two_replicas_at_once_is_taken_once(cluster: Any) -> None:
+    """A message sent again with its message_id (a retry through the load balancer, the widget's re-send) that
+    reaches the other replica while the first is still in its turn: one user event, and both get the replies."""
+    for _ in range(3):
+        chat = open_chat(cluster.web_url(0))
+        first = uuid.uuid4().hex
+        assert say(cluster.web_url(0), chat, "hi", first)[0] == 200
+        again = uuid.uuid4().hex
+        results = at_once([lambda: say(cluster.web_url(0), chat, "/affirm", again),
+                           lambda: say(cluster.web_url(1), chat, "/affirm", again)])
+        assert [status for status, _ in results] == [200, 200], results
+        assert results[0][1] == results[1][1] and results[0][1], results
+        assert not turns_problems(stored_events(cluster.database_url, chat[0]), [first, again])
