@@ -75,7 +75,8 @@ def render_endpoints(actions_url: str, template: Path = ENDPOINTS_TEMPLATE, lock
     config = yaml.safe_load(template.read_text(encoding="utf-8"))
     config["action_endpoint"]["url"] = actions_url
     if (config.get("lock_store") or {}).get("type") != LOCK_STORE:
-        raise ClusterError(f"{template}: lock_store.type must be {LOCK_STORE} (several Rasa servers share conversations)")
+        raise ClusterError(f"{template}: lock_store.type must be {LOCK_STORE} "
+                           "(several Rasa servers share conversations)")
     if lock_store == "in_memory":
         config["lock_store"] = {"type": "in_memory"}
     elif lock_store != LOCK_STORE:
@@ -240,8 +241,9 @@ class Cluster:
         self.say = say
         self.lock_store = lock_store
         given = database_url or self.extra_env.get("DATABASE_URL") or None
-        self.postgres: Optional[LocalPostgres] = None if given else LocalPostgres(self.workdir, base_port + 1, self.var_dir)
-        self.database_url: str = given or self.postgres.url  # type: ignore[union-attr]
+        self.postgres: Optional[LocalPostgres] = (
+            None if given else LocalPostgres(self.workdir, base_port + 1, self.var_dir))
+        self.database_url: str = given or (self.postgres.url if self.postgres else "")
         if self.database_url.startswith("sqlite"):
             raise ClusterError("the cluster needs PostgreSQL: leave DATABASE_URL unset (one is made under var/) or "
                                "give a postgresql:// URL")
@@ -371,7 +373,7 @@ class Cluster:
             if self.postgres is not None:
                 postgres = self.infra.children[0]
                 self.infra.start(postgres)
-                self._wait(lambda: self.infra.step() or postgres.up, deadline, "PostgreSQL")  # type: ignore[union-attr]
+                self._wait(lambda: self._stepped([self.infra]) and postgres.up, deadline, "PostgreSQL")
                 self.postgres.create_database()
             self._migrate()
             base = self._base_env()
@@ -385,8 +387,8 @@ class Cluster:
             for child in self.infra.children:
                 if child.popen is None:
                     self.infra.start(child)
-            self._wait(lambda: all(self._step_all() or c.up for c in self._children()), deadline,
-                       "every process")
+            self._wait(lambda: self._stepped(self._supervisors()) and all(c.up for c in self._children()),
+                       deadline, "every process")
             self._wait(lambda: supervisor.answers(f"{self.url}/health"), deadline, "the load balancer's web app")
             for keeper in self._supervisors():
                 keeper.started = True
@@ -433,6 +435,14 @@ class Cluster:
             if child.name == name:
                 return child
         raise KeyError(f"no process {name!r} in this cluster (names: {', '.join(c.name for c in self._children())})")
+
+    @staticmethod
+    def _stepped(keepers: Sequence[Optional[supervisor.Supervisor]]) -> bool:
+        """One round of each supervisor (exits noticed, restarts due, who answers); True."""
+        for keeper in keepers:
+            if keeper is not None:
+                keeper.step()
+        return True
 
     def _step_all(self) -> None:
         for keeper in self._supervisors():
@@ -536,7 +546,7 @@ class Cluster:
         self.replica_supervisors = []
         self.infra = None
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         self.start()
         return self
 

@@ -14,6 +14,7 @@ GET /health), not merely its port being open.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -111,11 +112,8 @@ class Supervisor:
     # ------------------------------------------------------------------------------------------------ the log
 
     def log(self, name: str, line: str) -> None:
-        with self._log_lock:
-            try:
-                self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{name}] {line.rstrip()}\n")
-            except ValueError:  # closed at shutdown
-                pass
+        with self._log_lock, contextlib.suppress(ValueError):  # ValueError: closed at shutdown
+            self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{name}] {line.rstrip()}\n")
 
     def event(self, line: str, screen: bool = True) -> None:
         """The supervisor's own news: in the log, and on screen."""
@@ -156,10 +154,9 @@ class Supervisor:
         """`child` has exited: schedule its restart, or give up when it keeps dying."""
         assert child.popen is not None
         child.last_code = child.popen.returncode
-        try:  # anything it left behind in its session (a worker holding the port) goes with it
+        # anything it left behind in its session (a worker holding the port) goes with it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         child.popen = None
         child.up = False
         child.failures.append(now)
@@ -221,21 +218,17 @@ class Supervisor:
                 f"{child.health_url}" for child in self.children]
 
     def stop_all(self, grace: float = 10.0) -> None:
-        running = [child for child in self.children if child.popen is not None and child.popen.poll() is None]
-        for child in running:
-            try:
-                os.killpg(child.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        running = [child.popen for child in self.children if child.popen is not None and child.popen.poll() is None]
+        for popen in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for child in running:
+        for popen in running:
             try:
-                child.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+                popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(child.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(popen.pid, signal.SIGKILL)
         self.log("serve", "stopped")
         with self._log_lock:
             self._log.close()
