@@ -85,6 +85,10 @@ class LiveChatPage:
         expect(self.thread.locator("li.bubble.staff").filter(has_text=text)).to_be_visible(timeout=LIVE_MS)
         expect(self.reply_box).to_have_value("")
 
+    def end(self) -> None:
+        self.page.get_by_role("button", name="End the chat").click()
+        expect(self.state).to_have_attribute("data-state", "ended", timeout=LIVE_MS)
+
     def hand_back(self) -> None:
         self.page.get_by_role("button", name="Hand back to the assistant").click()
         expect(self.state).to_have_attribute("data-state", "returned", timeout=LIVE_MS)
@@ -263,8 +267,8 @@ def test_two_practitioners_cannot_both_take_the_chat(stack: Stack, two_people, b
         expect(second.get_by_role("button", name="Take this chat")).to_be_hidden()
 
         # a Take sent anyway (a page that had not polled yet) is refused, naming who has it
-        second.evaluate("() => { document.getElementById('live-take').hidden = false; }")
-        second.get_by_role("button", name="Take this chat").click()
+        with second.expect_navigation():
+            second.evaluate("() => document.getElementById('live-take').submit()")
         expect(second.get_by_role("heading", name="Cannot do that")).to_be_visible()
         expect(second.locator("main")).to_contain_text("Ada has already taken this chat.")
         second.goto(url)
@@ -274,7 +278,9 @@ def test_two_practitioners_cannot_both_take_the_chat(stack: Stack, two_people, b
 
         mine.write("Only I can write here.")
         expect(staff_line(chat, "Only I can write here.")).to_be_visible(timeout=LIVE_MS)
-        mine.hand_back()
+        mine.end()
+        expect(chat.log).to_contain_text("Ada has ended the chat", timeout=LIVE_MS)
+        expect(theirs.state).to_have_attribute("data-state", "ended", timeout=LIVE_MS)
     finally:
         second_context.close()
 
