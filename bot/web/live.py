@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bot.live import service
-from bot.store import audit, consultation_reads as consultations
+from bot.store import audit
+from bot.store import consultation_reads as consultations
 from bot.store.staff import SignedIn
 from bot.web import auth, present
 from bot.web.exceptions import BadRequest, NotFound

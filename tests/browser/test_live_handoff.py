@@ -43,7 +43,7 @@ class LiveQueue:
     def chimes(self) -> int:
         return int(self.page.evaluate("() => Number(document.documentElement.dataset.liveChimes || 0)"))
 
-    def open_from_signal(self) -> "LiveQueue":
+    def open_from_signal(self) -> LiveQueue:
         self.page.get_by_role("link", name="Open the live chats").click()
         expect(self.page.get_by_role("heading", name="Live chats", level=1)).to_be_visible()
         return self
@@ -51,7 +51,7 @@ class LiveQueue:
     def row(self, name: str) -> Locator:
         return self.page.locator("table.live-queue tbody tr").filter(has_text=name)
 
-    def open(self, name: str) -> "LiveChatPage":
+    def open(self, name: str) -> LiveChatPage:
         self.row(name).get_by_role("link", name=name).click()
         return LiveChatPage(self.page)
 
