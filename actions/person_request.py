@@ -137,8 +137,10 @@ def open_live(dispatcher: CollectingDispatcher, tracker: Tracker, *, consent: Op
         return None
     from bot.live import service as live
 
+    open_question = tracker.get_slot("requested_slot") if form else None
+    resume = f"{form}:{open_question}" if form and open_question else form
     try:
-        live.request(tracker.sender_id, resume_form=form)
+        live.request(tracker.sender_id, resume_form=resume)
         reply = live.pause_reply()
     except Exception:
         logger.exception("could not open a live chat in conversation %s", tracker.sender_id)

@@ -4,7 +4,9 @@ Every message of a live chat goes into Rasa's tracker through `POST /conversatio
 appends under the conversation's lock (so it never races a turn Rasa is taking) and never runs NLU: a practitioner's
 message is a `bot` event marked `{"author": "staff", "name", "role"}`, a client's message while paused a `user`
 event with no intent (it fills no slot and runs no action). Resuming the questions runs the intent
-`resume_consultation` through `POST /conversations/{id}/trigger_intent` (rule in data/rules/live.yml).
+the open question again: the form made active with that question requested (events), then its ask action run
+through `POST /conversations/{id}/execute` (`resume`). (Running the form itself would activate it afresh, and Rasa
+then re-validates every answer already given against the latest message.)
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from bot import rasa_api
 from bot import settings as settings_module
 
 TIMEOUT_SECONDS = 10.0
-RESUME_INTENT = "resume_consultation"
 
 
 class AssistantUnavailable(RuntimeError):
@@ -55,16 +56,39 @@ def bot_event(text: str, metadata: Dict[str, Any], buttons: Optional[List[Dict[s
 
 
 def user_event(text: str, message_id: str, metadata: Dict[str, Any]) -> Dict[str, Any]:
-    # no intent: nothing downstream (rules, forms, slot mappings) reads a message with no parse
+    # no intent and no entities: nothing downstream (rules, forms, slot mappings) acts on a message with no parse
     return {"event": "user", "text": text, "message_id": message_id, "metadata": metadata,
-            "parse_data": {"intent": {"name": None, "confidence": 0.0}, "entities": [], "text": text},
-            "input_channel": "rest", "timestamp": time.time()}
+            "parse_data": {"entities": [], "text": text}, "input_channel": "rest", "timestamp": time.time()}
 
 
 def slot_event(name: str, value: Any) -> Dict[str, Any]:
     return {"event": "slot", "name": name, "value": value, "timestamp": time.time()}
 
 
-def resume(conversation_id: str) -> None:
-    """Run `resume_consultation`: the form starts again at its first unanswered question (or the summary)."""
-    _post(_url(conversation_id, "trigger_intent", include_events="NONE"), {"name": RESUME_INTENT, "entities": {}})
+def ask_action(slot: str) -> str:
+    """The action that asks a question: its custom ask action (data/questions.yml `asked_by`) or utter_ask_<slot>."""
+    from bot.dialogue import questions
+
+    question = questions.question(slot)
+    return (question.asked_by if question is not None and question.asked_by else None) or f"utter_ask_{slot}"
+
+
+def resume_events(form: str, slot: str) -> List[Dict[str, Any]]:
+    """The form active again with the open question requested: the next message is read as its answer."""
+    return [{"event": "active_loop", "name": form, "timestamp": time.time()}, slot_event("requested_slot", slot)]
+
+
+def execute(conversation_id: str, action: str) -> None:
+    """Run one action (`POST /conversations/{id}/execute`, under the lock); its messages go into the tracker."""
+    _post(_url(conversation_id, "execute", include_events="NONE"), {"name": action})
+
+
+def resume(conversation_id: str, form: str = "consultation_form", slot: Optional[str] = None) -> None:
+    """The questions again where they stood: the form made active with the open question requested, then that
+    question asked (its own ask action, as the form asks it). Without a known slot, the form is run from its start
+    (it picks its first unanswered question)."""
+    if slot:
+        append(conversation_id, resume_events(form, slot))
+        execute(conversation_id, ask_action(slot))
+    else:
+        execute(conversation_id, form)

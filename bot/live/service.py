@@ -320,7 +320,8 @@ def _latest_ids(session: sa.orm.Session, conversation_id: str) -> tuple:
 def request(conversation_id: str, *, resume_form: Optional[str] = None, now: Optional[datetime] = None) -> LiveChat:
     """The client asked for a person (the action server calls this once the request is stored): a live chat in
     the queue, waiting. A chat already waiting, taken or timed out stays as it is; one handed back or ended
-    before is asked for again. `resume_form` is the form that was running (resumed on hand-back)."""
+    before is asked for again. `resume_form` is the form that was running and its open question,
+    "consultation_form:concerns" (resumed there on hand-back)."""
     now = as_utc(now)
     after_hours = not hours_module.is_open(opening_hours(), now)
     for attempt in (1, 2):
@@ -514,7 +515,8 @@ def hand_back(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] 
         assistant.bot_event(said, {"live": "left", "author": "assistant", "name": name, "role": row.taken_by_role}),
     ])
     if resume:
-        assistant.resume(conversation_id)
+        form, _, slot = (row.resume_form or "").partition(":")
+        assistant.resume(conversation_id, form, slot or None)
     _finish(conversation_id, staff.staff.id, "returned", now)
     audit.record(staff.staff.email, "live_handed_back", "conversation", conversation_id, now=now)
     logger.info("live chat handed back conversation_id=%s resumed=%s", conversation_id, resume)

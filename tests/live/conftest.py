@@ -60,7 +60,7 @@ def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPat
         calls.append({"append": conversation_id, "events": events})
 
     monkeypatch.setattr(assistant, "append", append)
-    monkeypatch.setattr(assistant, "resume", lambda conversation_id: calls.append({"resume": conversation_id}))
+    monkeypatch.setattr(assistant, "resume", lambda conversation_id, form="", slot=None: calls.append({"resume": conversation_id, "form": form, "slot": slot}))
     return calls
 
 

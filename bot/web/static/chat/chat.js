@@ -194,7 +194,7 @@
     el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }), el("span", { className: "cc-dot" }),
     el("span", { className: "cc-typing-text", text: "The assistant is typing" })
   ]);
-  var liveTyping = el("div", { className: "cc-live-typing", role: "status", "aria-live": "polite" });
+  var liveTyping = el("div", { className: "cc-live-typing", role: "status", "aria-live": "polite", hidden: true });
   var alertBox = el("div", { className: "cc-alert", role: "alert" });
   var statusBox = el("div", { className: "cc-status", role: "status" });
 
