@@ -555,20 +555,36 @@ class Cluster:
 
     # -------------------------------------------------------------------------------------------- the screen
 
+    def states(self) -> List[str]:
+        """One line per process: its name, up or down, its health address."""
+        children = self._children()
+        width = max(len(child.label) for child in children)
+        return [f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  "
+                f"{child.health_url}" for child in children]
+
     def summary(self) -> str:
+        from bot.serve import shown
+
+        if self.postgres is not None:
+            url = self.database_url.replace(quote(self.postgres.password, safe=""),
+                                            f"$(cat {shown(self.var_dir / 'postgres-password')})")
+            staff = f"DATABASE_URL={url} .venv/bin/python -m bot staff add EMAIL --role admin"
+        else:
+            staff = ".venv/bin/python -m bot staff add EMAIL --role admin (with this DATABASE_URL)"
         lines = ["", f"The pre-consultation assistant is running as {self.replicas} replica(s) (Ctrl-C stops "
                      "everything).",
                  f"  Clinic page (through the load balancer): {self.url}/",
-                 f"  Staff dashboard:  {self.url}/staff  (first user: .venv/bin/python -m bot staff add EMAIL "
-                 "--role admin, with this DATABASE_URL)",
+                 f"  Staff dashboard:  {self.url}/staff  (first user: {staff})",
                  f"  Chat (REST):      POST {self.url}/chat/session, then POST {self.url}/webhooks/rest/webhook",
                  f"  Database:         {mask_url(self.database_url)}"
                  + (f" (data in {self.postgres.data})" if self.postgres else "")]
         for i in range(self.replicas):
             lines.append(f"  Replica {i}:        web app {self.web_url(i)}, Rasa {self.rasa_url(i)}, "
                          f"action server http://127.0.0.1:{self.actions_port(i)}")
-        lines += [f"  Load balancer:    HAProxy, {self.config_dir / 'haproxy.cfg'} (from deploy/haproxy.cfg)",
-                  f"  Logs:             {self.log_dir}/cluster.log, cluster-replica-N.log", ""]
+        lines += [f"  Load balancer:    HAProxy, {shown(self.config_dir / 'haproxy.cfg')} (from deploy/haproxy.cfg)",
+                  f"  Logs:             {shown(self.log_dir / 'cluster.log')}, "
+                  f"{shown(self.log_dir / 'cluster-replica-I.log')} (restarts are shown here and logged there)",
+                  ""]
         return "\n".join(lines)
 
 
@@ -588,14 +604,15 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
+    from bot.serve import shown
+
     print(f"Starting PostgreSQL, {args.replicas} replica(s) (Rasa server, action server, web app) and HAProxy "
-          f"(their output goes to {cluster.log_dir}; the Rasa servers load the model: a minute or two)...",
+          f"(their output goes to {shown(cluster.log_dir)}/; the Rasa servers load the model: a minute or two)...",
           flush=True)
     try:
         cluster.start(timeout=args.timeout)
         cluster.start_workers()
-        for keeper in cluster._supervisors():
-            print("\n".join(keeper.states()), flush=True)
+        print("\n".join(cluster.states()), flush=True)
         print(cluster.summary(), flush=True)
         while not cluster._stop.wait(1.0):
             pass
@@ -607,6 +624,10 @@ def _run(args: argparse.Namespace) -> int:
         print("\nStopping...", flush=True)
         return 0
     finally:
+        # a second Ctrl-C (or a signal to the whole process group) must not cut the stopping short: the children
+        # run in sessions of their own and would be left running
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         cluster.stop()
 
 
