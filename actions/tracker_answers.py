@@ -129,7 +129,7 @@ def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
 
 def language_keys() -> frozenset:
     """Keys the yes/no reader knows words of its own for besides the screening questions (consent, the summary)."""
-    from bot.language.readers import AGREEMENT_KEYS
+    from bot.language.yes_no_answers import AGREEMENT_KEYS
 
     return AGREEMENT_KEYS
 

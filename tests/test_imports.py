@@ -159,3 +159,12 @@ def test_the_json_api_imports_no_html_module(api: str) -> None:
     known = modules()
     html = sorted(name for name in reachable(import_graph(), api) if makes_html(known[name]))
     assert html == [], f"{api} depends on modules that make HTML pages: {html}"
+
+
+def test_no_lazy_name_of_bot_language_is_also_one_of_its_modules() -> None:
+    """bot.language hands out its readers lazily by name (`language.yes_no(...)`). A submodule of the same name would
+    replace the function on the package as soon as anything imports that submodule, and the call would then fail."""
+    import bot.language as language
+
+    submodules = {path.stem for path in (ROOT / "bot" / "language").glob("*.py")}
+    assert not submodules & set(language._HOMES), "rename the module: it shadows the reader of the same name"

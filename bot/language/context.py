@@ -2,31 +2,26 @@
 
 Negation, someone else's and uncertainty come from medspaCy's ConText algorithm run with the project's own cues
 (data/lexicon/context.yml); time (now / past, months ago) from bot.language.timeexpr on the mention's clause. A few
-client phrasings that ConText cannot express are settled here, each with its reason.
+client phrasings that ConText cannot express are settled here, each with its reason. The rules ConText runs are in
+bot.language.context_rules, the misspelling fallback in bot.language.misspellings, the loaded pipeline in
+bot.language.context_pipeline.
 """
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from bot.language import lexicon as lex
-from bot.language import pipeline as spacy_pipeline
 from bot.language import timeexpr
+from bot.language.context_pipeline import Pipeline, pipeline
+from bot.language.misspellings import FUZZY_KEY
 
 MEDICATION, CONDITION, CONCERN = lex.MEDICATION, lex.CONDITION, lex.CONCERN
-
-_CATEGORY = {"negated": "NEGATED_EXISTENCE", "other_person": "FAMILY", "uncertain": "POSSIBLE_EXISTENCE",
-             "hypothetical": "HYPOTHETICAL", "own": "OWN", "any": "ANY"}
-_DIRECTION = {"forward": "FORWARD", "backward": "BACKWARD", "both": "BIDIRECTIONAL", "terminate": "TERMINATE",
-              "pseudo": "PSEUDO"}
 
 
 @dataclass(frozen=True)
@@ -59,163 +54,14 @@ class Fact:
         return asdict(self)
 
 
-# ---- the ConText step -------------------------------------------------------------------------------------------
-
-def context_rules(cues: Iterable[lex.Cue]) -> list:
-    from medspacy.context import ConTextRule
-
-    rules = []
-    for cue in cues:
-        category = _CATEGORY[cue.category]
-        direction = _DIRECTION[cue.direction]
-        words = cue.phrase.split(" ")
-        # one-token cues ("n't", "-", ";") as token patterns: the phrase matcher would re-tokenise them
-        pattern = [{"LOWER": words[0]}] if len(words) == 1 else None
-        terminated_by = {"OWN"} if category == "FAMILY" else None
-        rules.append(ConTextRule(cue.phrase, category, pattern=pattern, direction=direction,
-                                 max_scope=cue.max_scope, terminated_by=terminated_by))
-    return rules
-
-
-# ---- the misspelling fallback -----------------------------------------------------------------------------------
-
-def _deletes(word: str, depth: int) -> set:
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
-
-
-def distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
-    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        rows[i][0] = i
-    for j in range(len(b) + 1):
-        rows[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[len(a)][len(b)]
-
-
-def allowed_distance(word: str) -> int:
-    # short words are too close to everyday words: "aspiring" is one letter from "aspirin"
-    return 0 if len(word) < 6 else 1 if len(word) < 9 else 2
-
-
-class Misspellings:
-    """Single-word medicine and condition names, indexed for an edit-distance look-up (symmetric deletes)."""
-
-    def __init__(self, lexicon: lex.Lexicon, everyday: frozenset) -> None:
-        self.index: Dict[str, set] = {}
-        self.entry_of: Dict[str, lex.Entry] = {}
-        for entry in lexicon.entries:
-            if entry.label == CONCERN:
-                continue
-            for form in entry.forms:
-                if " " in form or not form.isalpha() or len(form) < 6 or form in everyday:
-                    continue
-                self.entry_of[form] = entry
-                for d in _deletes(form, 1 if len(form) < 9 else 2):
-                    self.index.setdefault(d, set()).add(form)
-        self.everyday = everyday
-
-    def match(self, word: str) -> Optional[Tuple[lex.Entry, str]]:
-        word = word.lower()
-        limit = allowed_distance(word)
-        if limit == 0 or word in self.everyday or word in self.entry_of or re.search(r"(?:ing|ed|ly|tion|ness)$", word):
-            return None
-        candidates = set()
-        for d in _deletes(word, limit):
-            candidates |= self.index.get(d, set())
-        best = None
-        for form in sorted(candidates):
-            dist = distance(word, form)
-            if dist <= min(limit, allowed_distance(form)) and (best is None or dist < best[0]):
-                best = (dist, form)
-        return (self.entry_of[best[1]], best[1]) if best else None
-
-
-_FUZZY_KEY = "fuzzy"
-
-
-def add_misspelt_entities(doc: Doc, misspellings: Misspellings) -> Doc:
-    """Add entities for misspelt names the lexicon does not list ("apixiban"), before ConText reads the doc."""
-    taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
-    extra = []
-    for token in doc:
-        if token.i in taken or not token.is_alpha:
-            continue
-        found = misspellings.match(token.text)
-        if found is not None:
-            entry, _ = found
-            span = Span(doc, token.i, token.i + 1, label=entry.label, span_id=entry.key)
-            extra.append(span)
-    if extra:
-        doc.ents = filter_spans(list(doc.ents) + extra)
-        doc.user_data[_FUZZY_KEY] = {(s.start_char, s.end_char) for s in extra}
-    return doc
-
-
-# ---- loading --------------------------------------------------------------------------------------------------
-
-class Pipeline:
-    """The loaded pipeline with context, and the lexicon it came from."""
-
-    def __init__(self, nlp: Language, lexicon: lex.Lexicon) -> None:
-        import medspacy.context  # noqa: F401  registers the medspacy_context factory
-
-        self.lexicon = lexicon
-        self.nlp = nlp
-        if "medspacy_context" not in nlp.pipe_names:
-            ctx = nlp.add_pipe("medspacy_context", config={"rules": None})
-            ctx.add(context_rules(lexicon.cues))
-        from spacy.lang.en.stop_words import STOP_WORDS
-
-        self.everyday = frozenset(STOP_WORDS) | lexicon.common_words
-        self.misspellings = Misspellings(lexicon, self.everyday)
-        self.own_too = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.own_too) + r")\b")
-
-    def doc(self, text: str) -> Doc:
-        doc = self.nlp.make_doc(text)
-        for name, proc in self.nlp.pipeline:
-            if name == "medspacy_context":
-                doc = add_misspelt_entities(doc, self.misspellings)
-            doc = proc(doc)
-        return doc
-
-
-_lock = threading.Lock()
-_pipelines: Dict[str, Pipeline] = {}
-
-
-def pipeline() -> Pipeline:
-    """The one Pipeline for the current lexicon (built or loaded once per process and lexicon content)."""
-    lexicon_dir, model_dir = spacy_pipeline.settings_paths()
-    digest = lex.current_digest(lexicon_dir)
-    with _lock:
-        found = _pipelines.get(digest)
-        if found is None:
-            nlp = spacy_pipeline.base_nlp(lexicon_dir, model_dir)
-            found = Pipeline(nlp, lex.load_cached(lexicon_dir, digest))
-            _pipelines.clear()
-            _pipelines[digest] = found
-        return found
-
-
 # ---- clauses and time -----------------------------------------------------------------------------------------
 
 # A clause ends at a contrast or at a comma that starts a new statement; a comma inside a list does not
 # ("I stopped warfarin, aspirin and clopidogrel last year" keeps its time for all three).
 _CLAUSE_BREAK = re.compile(
     r"\s*(?:\b(?:but|however|although|though|whereas|whilst|while|and then|and now|except|apart from|other than)\b"
-    r"|[;:]|,(?=\s*(?:i|i'm|im|i've|ive|it|it's|that|that's|which|now|then|and i|so|they|he|she|my|nothing|none|no|not|never|also|plus)\b)"
+    r"|[;:]|,(?=\s*(?:i|i'm|im|i've|ive|it|it's|that|that's|which|now|then|and i|so|they|he|she|my|nothing|none|no|not|"
+    r"never|also|plus)\b)"
     r"|\s-\s)", re.IGNORECASE)
 
 
@@ -234,9 +80,12 @@ def clauses(sentence: Span) -> List[Tuple[int, int]]:
 
 _STRONG_NOW = re.compile(
     r"\b(?:right now|at the moment|atm|at the minute|currently|today|this week|now|still|lately|flaring|flare|flared|"
-    r"flare-up|playing up|acting up|active|coming up|starting)\b|\b(?:have|got|'ve got|there's|there is|with) (?:a|one|an)\b(?! history)")
-_HISTORY = re.compile(r"\bhistory of\b|\bprone to\b|\bsuffer(?:ed)? (?:from|with)\b|\bget them\b|\bon and off\b|\bfrom time to time\b")
-_NOT_FOR_AGES = re.compile(r"\b(?:in|for) (?:years|ages|a long time|a while|a few years|a couple of years|months|\d+ years?)\b"
+    r"flare-up|playing up|acting up|active|coming up|starting)\b|\b(?:have|got|'ve got|there's|there is|with) (?:a|one|"
+    r"an)\b(?! history)")
+_HISTORY = re.compile(r"\bhistory of\b|\bprone to\b|\bsuffer(?:ed)? (?:from|with)\b|\bget them\b|\bon and off\b|\bfrom "
+                      r"time to time\b")
+_NOT_FOR_AGES = re.compile(r"\b(?:in|for) (?:years|ages|a long time|a while|a few years|a couple of years|months|\d+ "
+                           r"years?)\b"
                            r"|\bsince\b|\brecently\b|\bin a long time\b|\banymore\b|\bany more\b")
 _FLARE = re.compile(r"\b(?:flar\w*|playing up|acting up|bad at the moment|angry|inflamed|worse|bad right now)\b")
 
@@ -256,7 +105,8 @@ def _when(doc: Doc, ent: Span, entry: lex.Entry, today: Optional[date]) -> _When
     idx = next((i for i, (s, e) in enumerate(spans) if s <= ent.start_char < e), 0)
     clause_text = doc.text[spans[idx][0]:spans[idx][1]] if spans else sent.text
     reading = timeexpr.read_time(clause_text, today)
-    # "I took roaccutane, that was 5 years ago": a clause with a time and no mention of its own belongs to the one before
+    # "I took roaccutane, that was 5 years ago": a clause with a time and no mention of its own belongs to the one
+    # before
     if reading.months_ago is None:
         ent_starts = [e.start_char for e in doc.ents if e.label_ != CONCERN]
         for s, e in spans[idx + 1:]:
@@ -303,15 +153,17 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
 
 # "I've been told to take aspirin but I don't": a denial at the end of the sentence that reaches back (but not over
 # someone else's mention: in "my kids get cold sores but I never have" the kids still do)
-_TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did ?n't|"
-                              r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|now)?"
+_TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did "
+                              r"?n't|"
+                              r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|"
+                              r"now)?"
                               r"\s*[.!?]*\s*$")
 
 
 def _is_negated(doc: Doc, ent: Span) -> bool:
     after = doc.text[ent.end_char:ent.sent.end_char].lower().replace("\u2019", "'")
-    if _TRAILING_DENIAL.search(after) and not ent._.is_family and not any(e.start_char >= ent.end_char for e in ent.sent.ents
-                                                  if e.label_ != CONCERN):
+    mentions_after = any(e.start_char >= ent.end_char for e in ent.sent.ents if e.label_ != CONCERN)
+    if _TRAILING_DENIAL.search(after) and not ent._.is_family and not mentions_after:
         return True
     # a cue inside the mention is part of its name: "my blood doesn't clot" is not a denial
     cues = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"
@@ -320,18 +172,20 @@ def _is_negated(doc: Doc, ent: Span) -> bool:
         return False
     clause = ent.sent.text.lower()
     # "I haven't had a cold sore in years" says they had them: a history, not a denial
-    if _NOT_FOR_AGES.search(doc.text[ent.end_char:ent.sent.end_char].lower() + " " + clause[: max(0, ent.start_char - ent.sent.start_char)]):
-        if re.search(r"\b(?:haven't|havent|have not|not had|hasn't|not since|not for|not in)\b", clause):
-            return False
-    return True
+    before = clause[: max(0, ent.start_char - ent.sent.start_char)]
+    around = doc.text[ent.end_char:ent.sent.end_char].lower() + " " + before
+    return not (_NOT_FOR_AGES.search(around)
+                and re.search(r"\b(?:haven't|havent|have not|not had|hasn't|not since|not for|not in)\b", clause))
 
 
 # after "and I": a denial, so not the client's own too
-_OWN_DENIED = re.compile(r"\s*(?:do ?n'?t|dont|do not|have ?n'?t|havent|have not|did ?n'?t|didnt|did not|never|am not|'m not|"
-                         r"m not|was not|was ?n'?t|wasnt|tested negative|am clear|'m clear|am fine|'m fine|am ok|'m ok)\b")
+_OWN_DENIED = re.compile(r"\s*(?:do ?n'?t|dont|do not|have ?n'?t|havent|have not|did ?n'?t|didnt|did not|never|am not|"
+                         r"'m not|"
+                         r"m not|was not|was ?n'?t|wasnt|tested negative|am clear|'m clear|am fine|'m fine|am ok|'m "
+                         r"ok)\b")
 
 
-def _is_other(doc: Doc, ent: Span, own_too: "re.Pattern[str]") -> bool:
+def _is_other(doc: Doc, ent: Span, own_too: re.Pattern[str]) -> bool:
     if not ent._.is_family:
         return False
     # "my sister and I both get cold sores", "my mum gets cold sores and so do I": the client's own too. But in "my
@@ -374,7 +228,7 @@ _STOPPED_NOW = re.compile(r"\b(?:finished|stopped|came off|come off|quit|ended|c
 def _analyse_cached(r: Pipeline, original: str, today: Optional[date]) -> Tuple[Fact, ...]:
     text = plain(original)
     doc = r.doc(text)
-    fuzzy = doc.user_data.get(_FUZZY_KEY, set())
+    fuzzy = doc.user_data.get(FUZZY_KEY, set())
     facts: List[Fact] = []
     for ent in doc.ents:
         entry = r.lexicon.lookup(ent.label_, ent.text) or next(

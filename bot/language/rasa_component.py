@@ -1,4 +1,5 @@
-"""A Rasa NLU component, after SpacyEntityExtractor: gives each MEDICATION/CONDITION entity its context and canonical name.
+"""A Rasa NLU component, after SpacyEntityExtractor: gives each MEDICATION/CONDITION entity its context and canonical
+name.
 
 In config.yml, after SpacyEntityExtractor:
 
@@ -11,7 +12,7 @@ list but the edit-distance fallback recognises ("apixibam") are added as new ent
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,7 +23,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.language import context
+from bot.language import context, context_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -47,26 +48,26 @@ class ClinicalContext(GraphComponent, EntityExtractorMixin):
     """Sets role (negated / other_person / past / current), canonical value and drug class on clinic entities."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"labels": [context.MEDICATION, context.CONDITION], "add_misspelt": True}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **(config or {})}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ClinicalContext":
+    ) -> ClinicalContext:
         # load (or build) the pipeline now, not on the first client's message
-        context.pipeline()
+        context_pipeline.pipeline()
         return cls(config)
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["spacy", "medspacy"]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -81,12 +82,12 @@ class ClinicalContext(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 
-    def annotate(self, text: str, entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    def annotate(self, text: str, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         labels = set(self._config["labels"])
         facts = [f for f in context.analyse(text) if f.kind in _LABEL and _LABEL[f.kind] in labels]
-        by_span = {(f.start, f.end): f for f in facts}
+        by_span: Dict[Tuple[Optional[int], Optional[int]], context.Fact] = {(f.start, f.end): f for f in facts}
         used = set()
-        out: List[Dict[Text, Any]] = []
+        out: List[Dict[str, Any]] = []
         for entity in entities:
             fact = by_span.get((entity.get("start"), entity.get("end")))
             if entity.get("entity") in labels and fact is not None:

@@ -133,6 +133,11 @@ class DatabaseTrackerStore(SQLTrackerStore):
             )
             event.listen(self.engine, "connect", _on_sqlite_connect)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        else:
+            # PostgreSQL: Rasa's engine does not test a pooled connection before use, so after a database restart
+            # each one fails once (a chat turn answered 500 per stale connection); test each first, as
+            # bot/store/db.py does (the pool's own setting: Rasa's pool sizes stay)
+            self.engine.pool._pre_ping = True
         # a database error's text names the statement, never the values bound to it (a client's messages)
         self.engine.hide_parameters = True
         logger.info("tracker store on %s", db.url_for_display(url))
