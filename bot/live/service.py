@@ -493,11 +493,12 @@ def _finish(conversation_id: str, staff_id: int, state: str, now: datetime) -> N
 
 def _questions_done(conversation_id: str) -> bool:
     with session_scope(write=False) as session:
-        status_ = session.execute(
-            sa.select(Consultation.status).where(Consultation.conversation_id == conversation_id)
+        done = session.execute(
+            sa.select(Consultation.status, Consultation.completed_at)
+            .where(Consultation.conversation_id == conversation_id)
             .order_by(Consultation.sequence.desc()).limit(1)
-        ).scalar_one_or_none()
-    return status_ in ("complete",)
+        ).first()
+    return done is not None and (done[0] == "complete" or done[1] is not None)
 
 
 def hand_back(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] = None) -> None:

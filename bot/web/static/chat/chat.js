@@ -488,8 +488,8 @@
 
   // A reply said the chat is with a person: keep where the stream starts, and open it.
   function liveSeen(liveState, lastEvent) {
+    // only the first time: later, the stream's own last id is what counts (a header could skip a message not yet seen)
     if (!state.live) state.live = { after: lastEvent };
-    else if (!stream) state.live.after = Math.max(state.live.after || 0, lastEvent);
     save();
     openStream();
   }
