@@ -157,7 +157,9 @@ def finish_after_hand_back(stack: Stack, chat: ChatWidget) -> dict:
     chat.choose("None of these", "anything else")
     finish_consultation(chat)
     shown = stack.show(chat.sender_id)
-    assert shown is not None and shown["status"] == "complete", shown
+    # a consultation whose client asked for a person is stored as handed_off once complete (the contract's status)
+    assert shown is not None and shown["status"] == "handed_off" and shown["completed_at"], shown
+    assert shown["answers"]["blood_thinners"] == "no", shown["answers"]  # the open question, answered after
     return shown
 
 
@@ -200,8 +202,12 @@ def test_a_practitioner_takes_the_chat_writes_with_the_client_and_hands_it_back(
     expect(view.thread.locator("li.bubble.client").filter(has_text="whether the needles hurt")).to_be_visible(
         timeout=LIVE_MS)
 
+    # while the practitioner types, the client sees it (typing() through the widget's stream)
+    view.reply_box.press_sequentially("Very", delay=40)
+    expect(client.locator(".cc-live-typing")).to_have_text("Sam is typing\u2026", timeout=LIVE_MS)
     view.write("Very little: we use a numbing cream. Let's finish your questions.")
     expect(staff_line(chat, "we use a numbing cream")).to_be_visible(timeout=LIVE_MS)
+    expect(client.locator(".cc-live-typing")).to_be_hidden(timeout=LIVE_MS)
     view.hand_back()
 
     shown = finish_after_hand_back(stack, chat)
