@@ -22,7 +22,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml'
 # (the cue files for digressions and red flags are read by the actions at run time: no retraining when they change)
 LEXICON := $(shell find data/lexicon -type f ! -name digressions.yml ! -name red_flags.yml 2>/dev/null | sort)
 
-.PHONY: help venv spacy model db run run-cluster test test-fast validate bench clean system-packages
+.PHONY: help venv spacy model db run run-cluster lint test test-fast validate bench clean system-packages
 
 help:
 	@echo "make run    set up (first time), train if the data changed, start the assistant"
@@ -84,7 +84,12 @@ validate: venv
 system-packages:
 	@bash .ci/system-packages
 
-test: system-packages model db node_modules
+# The lint and type gate (settings in pyproject.toml), before any test runs.
+lint: venv
+	$(VENV)/bin/ruff check bot actions tests bench
+	$(VENV)/bin/mypy bot actions
+
+test: lint system-packages model db node_modules
 	$(PY) -m pytest
 
 bench: model db

@@ -2,7 +2,8 @@
 from bot.redact import install_log_escaping
 
 install_log_escaping()  # client text (sender ids, messages) in log arguments cannot forge a log line
-from actions import (  # noqa: F401  (importing registers the actions with the SDK)
+# E402: the escaping must be installed before the actions' modules make their loggers
+from actions import (  # noqa: E402,F401  (importing registers the actions with the SDK)
     consultation_form,
     digressions,
     finish,

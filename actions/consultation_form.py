@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -110,7 +110,8 @@ _SAID_FOR = {
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope_in_questions",
 }
-_SEND_IT = re.compile(r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|right|fine)|"
+_SEND_IT = re.compile(r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|"
+                      r"right|fine)|"
                       r"spot on|looks? (?:good|right|fine|correct))\b")
 
 
@@ -122,6 +123,10 @@ def _said(text: str) -> str:
 class ValidateConsultationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_consultation_form"
+
+    if TYPE_CHECKING:  # rasa_sdk has no type information, and __getattr__ below would stand for these in mypy's eyes
+        def form_name(self) -> str: ...
+        def domain_slots(self, domain: Dict[str, Any]) -> List[str]: ...
 
     def __getattr__(self, attribute: str) -> Callable[..., Dict[str, Any]]:
         # every yes/no question of data/questions.yml is validated the same way
@@ -215,8 +220,9 @@ class ValidateConsultationForm(FormValidationAction):
         if reading.digression in FAQ_INTENTS and is_question(latest_text(tracker)):
             return reading  # a real question about the treatment is answered however many there are
         here = tracker.get_slot("digressions_here") or {}
-        kinds = [k for k in (here.get("kinds") or []) if k not in FAQ_INTENTS] if here.get("slot") == question.slot else []
-        repeated = reading.digression in (here.get("kinds") or []) if here.get("slot") == question.slot else False
+        asked_here = here.get("slot") == question.slot
+        kinds = [k for k in (here.get("kinds") or []) if k not in FAQ_INTENTS] if asked_here else []
+        repeated = reading.digression in (here.get("kinds") or []) if asked_here else False
         if repeated or len(kinds) >= _MAX_DIGRESSIONS:
             return Reading(person=reading.person, red_flags=reading.red_flags)
         return reading
@@ -231,7 +237,7 @@ class ValidateConsultationForm(FormValidationAction):
     def _signpost(self, reading: Reading, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """The clinic's urgent-care signpost, once per red flag (a new red flag shows it again)."""
         shown = list(tracker.get_slot("urgent_shown") or [])
-        new = [flag.id for flag in reading.red_flags if getattr(flag, "id", None) and flag.id not in shown]
+        new = [flag.id for flag in reading.red_flags if flag.id and flag.id not in shown]
         if not new:
             return []
         dispatcher.utter_message(text=str(tracker.get_slot("clinic_urgent_text") or ""))
@@ -589,7 +595,8 @@ class ValidateConsultationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_carry_on")
             return {"restart_confirm": None, "restart_pending": None}
         try:
-            store.abandon_current(tracker.sender_id)  # what was answered stays, marked abandoned (and referred if flagged)
+            # what was answered stays, marked abandoned (and referred if flagged)
+            store.abandon_current(tracker.sender_id)
         except Exception:
             logger.exception("could not close the consultation of conversation %s on restart", tracker.sender_id)
         dispatcher.utter_message(response="utter_restarted")

@@ -120,7 +120,8 @@ def summary_lines(tracker: Tracker) -> List[str]:
     for key, label in questions.summary_labels().items():
         if key == "herpes_active" and values.get(key) is None:
             continue
-        shown = values[key] if key == "concerns" and isinstance(values.get(key), str) else describe(key, values.get(key))
+        as_written = key == "concerns" and isinstance(values.get(key), str)
+        shown = values[key] if as_written else describe(key, values.get(key))
         lines.append(f"- {label}: {shown}")
     for entry in answers.get("volunteered") or []:
         if entry.get("confirmed") is not False:

@@ -16,7 +16,8 @@ CONCERN_LABELS = {
 CHECK_LABELS = {
     "under_18": "I'm under 18",
     "skin_lesion": "Skin cancer, or a changing or raised mole in the area",
-    "immunosuppression": "Weakened immune system (immunosuppressants, high-dose steroids, HIV, transplant, chemo or radiotherapy)",
+    "immunosuppression": "Weakened immune system (immunosuppressants, high-dose steroids, HIV, transplant, chemo or "
+                         "radiotherapy)",
     "diabetes_uncontrolled": "Diabetes that's hard to control, or slow healing",
     "autoimmune": "Lupus, scleroderma or another autoimmune disease",
     "vitiligo": "Vitiligo",

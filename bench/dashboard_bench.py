@@ -103,7 +103,6 @@ def timed(fn: Callable[[], object], repeat: int) -> Dict[str, float]:
 
 
 def store_cases(probes: Dict[str, str]) -> Dict[str, Callable[[], object]]:
-    from datetime import date
 
     from bot.store import referrals, search
 

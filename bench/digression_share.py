@@ -27,7 +27,7 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import requests
 import yaml
@@ -184,7 +184,8 @@ def main(argv=None) -> int:
     print()
     print(f"== Digression share: corpus answers sent at their own question ({len(results)} answers, "
           f"{wall:.0f} s) ==")
-    print(f"{'question':<20}{'answers':>8}{'digression share':>18}{'not taken':>11}{'moved on':>10}  top intents when taken for a digression")
+    print(f"{'question':<20}{'answers':>8}{'digression share':>18}{'not taken':>11}{'moved on':>10}  top intents when "
+          f"taken for a digression")
     total = Counter()
     for question in questions:
         rows = by_question.get(question)

@@ -1,4 +1,5 @@
-"""Intent classification, cross-validated: `rasa test nlu --cross-validation` on data/nlu, macro F1 and the worst intents.
+"""Intent classification, cross-validated: `rasa test nlu --cross-validation` on data/nlu, macro F1 and the worst
+intents.
 
     .venv/bin/python bench/nlu_cv.py                 # config.yml, 5 folds
     .venv/bin/python bench/nlu_cv.py --compare-diet  # also DIET (60 epochs) in place of logistic regression (slow)

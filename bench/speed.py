@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,9 +87,9 @@ def start_assistant(workdir: Path) -> tuple:
         "VAR_DIR": str(workdir),
     }
     subprocess.run([PY, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    log = open(workdir / "assistant.log", "wb")
-    proc = subprocess.Popen([PY, "-m", "bot", "serve", "--no-web"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(workdir / "assistant.log", "wb") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen([PY, "-m", "bot", "serve", "--no-web"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -103,9 +102,9 @@ def start_starter(workdir: Path) -> tuple:
                    capture_output=True)
     print(f"starter bot: rasa init + train took {time.monotonic() - began:.0f} s", flush=True)
     port = free_port()
-    log = open(workdir / "starter.log", "wb")
-    proc = subprocess.Popen([RASA, "run", "--port", str(port), "--model", "models"], cwd=bot_dir, env=ENV,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(workdir / "starter.log", "wb") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen([RASA, "run", "--port", str(port), "--model", "models"], cwd=bot_dir, env=ENV,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}"
 

@@ -166,7 +166,7 @@ def parse_contact(text: str) -> Optional[Contact]:
         email = _spelled_email(text)
         if email:
             rest = _SPELLED_EMAIL.sub(" ", text)
-    phones = []
+    phones: List[str] = []
     for candidate in _PHONE_CANDIDATE.findall(rest):
         international = candidate.strip().startswith("+")
         digits = re.sub(r"\D", "", candidate.replace("(0)", ""))
@@ -178,7 +178,8 @@ def parse_contact(text: str) -> Optional[Contact]:
             phones.append(("+" if international else "") + digits)
     # several numbers ("0131 496 0817 is my work number but mobile is better, 07700 900704"): the mobile
     mobiles = [p for p in phones if p.startswith("07") or p.startswith("+447")]
-    phone = (mobiles or phones or [None])[0]
+    found = mobiles or phones
+    phone = found[0] if found else None
     if not email and not phone:
         return None
     return Contact(email=email, phone=phone)
@@ -274,12 +275,10 @@ def _is_name(words: List[str]) -> bool:
     if not all(_NAME_WORD.match(w) for w in words):
         return False
     lowered = [w.lower().rstrip(".") for w in words]
-    for w, low in zip(words, lowered):
+    for w, low in zip(words, lowered, strict=True):
         if low in _FUNCTION_WORDS and not (len(w) == 1 and w.isupper() and low not in ("i",)):
             return False   # "A" as an initial is fine; "a" in a sentence is not
-    if all(low in _NOT_NAME_WORDS for low in lowered):
-        return False
-    return True
+    return not all(low in _NOT_NAME_WORDS for low in lowered)
 
 
 def parse_name(text: str) -> Optional[str]:

@@ -32,7 +32,7 @@ class Clinic:
     reply_within: str
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any], source: str) -> "Clinic":
+    def from_mapping(cls, raw: Mapping[str, Any], source: str) -> Clinic:
         missing = [f for f in cls.__dataclass_fields__ if not str(raw.get(f, "")).strip()]
         if missing:
             raise SettingsError(f"{source}: missing clinic field(s): {', '.join(missing)}")

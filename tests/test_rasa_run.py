@@ -78,7 +78,8 @@ def test_the_pinned_rasa_series_is_the_installed_one_and_the_lock_agrees():
 
     assert rasa_run.rasa_version_problem() is None
     lock = (rasa_run.__file__.rsplit("/bot/", 1)[0] + "/requirements.lock")
-    pinned = next(line.split("==")[1].strip() for line in open(lock, encoding="utf-8") if line.startswith("rasa=="))
+    with open(lock, encoding="utf-8") as lines:
+        pinned = next(line.split("==")[1].strip() for line in lines if line.startswith("rasa=="))
     assert pinned.startswith(rasa_run.SUPPORTED_RASA) and rasa.__version__ == pinned
 
 

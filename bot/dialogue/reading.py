@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 from bot import intake, language
 from bot.dialogue.questions import Question
 from bot.language.consent import WHY, read_consent
 from bot.screening.answers import NO, YES
+
+if TYPE_CHECKING:
+    from bot.language.digressions import RedFlag
 
 FAQ_INTENTS = frozenset({
     "faq_what_is", "faq_treats", "faq_pain", "faq_downtime", "faq_sessions", "faq_results", "faq_aftercare",
@@ -59,7 +62,7 @@ class Reading:
 
     digression: Optional[str] = None
     person: bool = False
-    red_flags: Tuple[object, ...] = field(default_factory=tuple)
+    red_flags: Tuple[RedFlag, ...] = field(default_factory=tuple)
 
     @property
     def is_answer(self) -> bool:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 
-def register(subparsers: "argparse._SubParsersAction") -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("language", help="the clinic's spaCy language pipeline")
     sub = group.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the pipeline from data/lexicon (nothing to do when its stamp matches)")

@@ -35,14 +35,17 @@ _YES = re.compile(
     r"^(?:y|ya|ye|yes+|yeah+|yea|yep|yup|yh|aye|ok+|okay|okey|oki|k|kk|sure|fine|alright|all right|right|absolutely|"
     r"definitely|certainly|of course|course|go ahead|go for it|agreed|agree|consent|sound|grand|cool|great|perfect|"
     r"happy|fire away|crack on|carry on|proceed|please do|by all means|whatever)\b"
-    r"|\b(?:i (?:do )?(?:consent|agree)|i (?:do )?con[sc]\w*nt|i give (?:my )?consent|consent given|i'?m (?:fine|happy|ok|okay|good) "
+    r"|\b(?:i (?:do )?(?:consent|agree)|i (?:do )?con[sc]\w*nt|i give (?:my )?consent|consent given|i'?m (?:fine|happy|"
+    r"ok|okay|good) "
     r"(?:with|for|to)|happy to|fine (?:with|by) me|that'?s (?:fine|ok|okay|grand|alright|good)|all good|"
     r"you can (?:store|keep|use|have|hold)|go ahead|crack on|fire away|carry on|proceed|okey dokey|"
     r"whatever you need|of course|yes please|yes pls|yes i|i understand)\b")
 _YES_SIGNS = ("✅", "👍", "👌", "✔")
 _WHY = re.compile(
-    r"\b(?:why|what (?:is|'s|s)? ?(?:it|this|that) for|what for|who (?:will|can|gets to|would) (?:see|read|access|have)|"
-    r"how long (?:do|will|would) you (?:keep|store|hold)|where (?:is|'s|will) (?:it|this|my data) (?:be )?(?:stored|kept)|"
+    r"\b(?:why|what (?:is|'s|s)? ?(?:it|this|that) for|what for|who (?:will|can|gets to|would) (?:see|read|access|"
+    r"have)|"
+    r"how long (?:do|will|would) you (?:keep|store|hold)|where (?:is|'s|will) (?:it|this|my data) (?:be )?(?:stored|"
+    r"kept)|"
     r"is it (?:secure|safe|private|confidential)|what (?:do|will) you do with|what happens to|"
     r"(?:who|what) (?:sees|is it shared)|shared with|gdpr|data protection|privacy)\b")
 
@@ -55,8 +58,10 @@ def read_consent(text: str) -> Optional[str]:
     asking = t.endswith("?") or bool(re.match(r"(?:why|what|who|how|where|when|will|is|are|do|does|can)\b", t))
     if asking and (_WHY.search(t) or re.search(r"\b(?:data|information|info|answers|stored|kept|see)\b", t)):
         return WHY  # a question about the data ("I agree, I've read the privacy bit" is no question)
-    if re.search(r"\b(?:then|so|but|in that case|if so)\W+(?:it'?s a )?(?:yes|ok|okay|fine|go ahead|sure|i agree|i consent)(?: again| please| then)?\W*$", t) \
-            or re.search(r"\b(?:then|so|in that case)\W+yes\b|\byou (?:have|'ve got) my (?:consent|permission|ok)\b", t):
+    if re.search(r"\b(?:then|so|but|in that case|if so)\W+(?:it'?s a )?(?:yes|ok|okay|fine|go ahead|sure|i agree|i "
+                 r"consent)(?: again| please| then)?\W*$", t) \
+            or re.search(r"\b(?:then|so|in that case)\W+yes\b|\byou (?:have|'ve got) my (?:consent|permission|"
+                         r"ok)\b", t):
         return YES  # "I'm wary, but if it's only the clinic that sees it then yes": the last word is the answer
     if _YES_WITH_NO.search(t) and not re.search(r"\b(?:not (?:comfortable|happy|consent))\b", t):
         return YES

@@ -44,7 +44,8 @@ Each detector:
                     wrong").
   is_question       a "?", a question frame ("I was wondering"), or a clause opening like a question: a question word
                     not followed by a statement's subject ("how long does it last", not "how I feel"), or an
-                    auxiliary followed by a subject ("is it painful", "do you do lips", not "do get them", "Will Chase").
+                    auxiliary followed by a subject ("is it painful", "do you do lips", not "do get them",
+                    "Will Chase").
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -196,7 +197,7 @@ def _phrase_regex(raw: str, where: str) -> str:
     return body
 
 
-def _compile(phrases: Iterable[object], where: str) -> Optional["re.Pattern[str]"]:
+def _compile(phrases: Optional[Iterable[Any]], where: str) -> Optional[re.Pattern[str]]:
     """Phrases as one alternation; None when there are none. Longer phrases are tried first."""
     parts = [_phrase_regex(p, where) for p in phrases or []]
     if not parts:
@@ -205,7 +206,15 @@ def _compile(phrases: Iterable[object], where: str) -> Optional["re.Pattern[str]
     return re.compile(r"(?<![^ ])(?:" + "|".join(parts) + r")(?![^ ])")
 
 
-def _words(values: Iterable[object], where: str) -> frozenset:
+def _compile_some(phrases: Optional[Iterable[Any]], where: str) -> re.Pattern[str]:
+    """`_compile` for a list that must hold a phrase."""
+    pattern = _compile(phrases, where)
+    if pattern is None:
+        raise CueError(f"{where}: needs at least one phrase")
+    return pattern
+
+
+def _words(values: Optional[Iterable[Any]], where: str) -> frozenset:
     out = set()
     for value in values or []:
         if isinstance(value, bool) or value is None:
@@ -219,7 +228,7 @@ def _words(values: Iterable[object], where: str) -> frozenset:
 class _Message:
     """The normalised tokens of one message, with sentences, clauses and the cue spans computed once."""
 
-    def __init__(self, text: str, common: "_Common") -> None:
+    def __init__(self, text: str, common: _Common) -> None:
         self.tokens = tokens(text)
         self.text = " ".join(self.tokens)
         self.offsets: List[int] = []
@@ -235,9 +244,7 @@ class _Message:
             breaks = {self.index(m.start()) for m in common.clause_breaks.finditer(self.text)}
         sentence = clause = 0
         for i, tok in enumerate(self.tokens):
-            if i in breaks:
-                clause += 1
-            elif i > 0 and self.tokens[i - 1] == "," and tok in common.subjects:
+            if i in breaks or i > 0 and self.tokens[i - 1] == "," and tok in common.subjects:
                 clause += 1
             self.sentence[i] = sentence
             self.clause[i] = clause
@@ -256,7 +263,7 @@ class _Message:
         """The token at a character offset."""
         return max(0, bisect_right(self.offsets, char) - 1)
 
-    def find(self, pattern: Optional["re.Pattern[str]"]) -> List[Tuple[int, int]]:
+    def find(self, pattern: Optional[re.Pattern[str]]) -> List[Tuple[int, int]]:
         """Token spans [start, end) where the pattern matches."""
         if pattern is None:
             return []
@@ -308,11 +315,11 @@ class _Message:
         low = max(self.clause_start(start), start - self.common.reach)
         return any(low <= i < start and i not in exempt for i in self.negations())
 
-    def before_in_clause(self, pattern: Optional["re.Pattern[str]"], start: int) -> bool:
+    def before_in_clause(self, pattern: Optional[re.Pattern[str]], start: int) -> bool:
         low = self.clause_start(start)
         return any(low <= s < start for s, _ in self.find(pattern))
 
-    def in_span(self, pattern: Optional["re.Pattern[str]"], span: Tuple[int, int]) -> bool:
+    def in_span(self, pattern: Optional[re.Pattern[str]], span: Tuple[int, int]) -> bool:
         return any(span[0] <= s < span[1] for s, _ in self.find(pattern))
 
     def words(self, start: int, end: int) -> List[str]:
@@ -323,9 +330,9 @@ class _Message:
 
 @dataclass(frozen=True, eq=False)   # hashed by identity: it keys the message cache
 class _Common:
-    negation: Optional["re.Pattern[str]"]
-    not_negation: Optional["re.Pattern[str]"]
-    clause_breaks: Optional["re.Pattern[str]"]
+    negation: Optional[re.Pattern[str]]
+    not_negation: Optional[re.Pattern[str]]
+    clause_breaks: Optional[re.Pattern[str]]
     subjects: frozenset
     answer_words: frozenset
     lead_ins: frozenset
@@ -335,7 +342,7 @@ class _Common:
 
 @dataclass(frozen=True)
 class _Rule:
-    groups: Tuple["re.Pattern[str]", ...]
+    groups: Tuple[re.Pattern[str], ...]
     scope: str            # clause | sentence | message
     within: Optional[int]
 
@@ -343,34 +350,39 @@ class _Rule:
 @dataclass(frozen=True)
 class _Flag:
     flag: RedFlag
-    any: Optional["re.Pattern[str]"]
+    any: Optional[re.Pattern[str]]
     rules: Tuple[_Rule, ...]
-    unless: Optional["re.Pattern[str]"]
+    unless: Optional[re.Pattern[str]]
 
 
 @dataclass(frozen=True)
 class _FlagCues:
     flags: Tuple[_Flag, ...]
-    past: Optional["re.Pattern[str]"]
-    present: Optional["re.Pattern[str]"]
-    past_lenders: Optional["re.Pattern[str]"]
-    hypothetical: Optional["re.Pattern[str]"]
-    not_hypothetical: Optional["re.Pattern[str]"]
-    indications: Optional["re.Pattern[str]"]
+    past: Optional[re.Pattern[str]]
+    present: Optional[re.Pattern[str]]
+    past_lenders: Optional[re.Pattern[str]]
+    hypothetical: Optional[re.Pattern[str]]
+    not_hypothetical: Optional[re.Pattern[str]]
+    indications: Optional[re.Pattern[str]]
     question_openers: frozenset
     speakers: frozenset
-    positives: Tuple["re.Pattern[str]", ...]   # every phrase and group: negations inside them negate nothing
+    positives: Tuple[re.Pattern[str], ...]   # every phrase and group: negations inside them negate nothing
+
+
+# One section's cues by key: a compiled alternation (Optional[re.Pattern[str]]) or, for the keys in _WORD_KEYS, a
+# frozenset of words; which one is fixed by the key, so the readers use them untyped.
+Section = Dict[str, Any]
 
 
 @dataclass(frozen=True)
 class _Cues:
     common: _Common
-    person: Dict[str, object]
-    stop: Dict[str, object]
-    restart: Dict[str, object]
-    why: Dict[str, object]
-    correction: Dict[str, object]
-    question: Dict[str, object]
+    person: Section
+    stop: Section
+    restart: Section
+    why: Section
+    correction: Section
+    question: Section
 
 
 def _read(path: Path) -> dict:
@@ -434,10 +446,10 @@ def _load_cues(path: Path) -> _Cues:
         politeness=_words(c.get("politeness"), f"{where}: common.politeness"),
         reach=int(c.get("reach") or 8),
     )
-    sections: Dict[str, Dict[str, object]] = {}
+    sections: Dict[str, Section] = {}
     for name, keys in _PATTERN_KEYS.items():
         raw = _section(data, name, path, keys)
-        compiled: Dict[str, object] = {}
+        compiled: Section = {}
         for key in keys:
             spot = f"{where}: {name}.{key}"
             if key in _WORD_KEYS:
@@ -464,7 +476,7 @@ def _load_flags(path: Path) -> _FlagCues:
         raise CueError(f"{path}: 'flags' must be a list of red flags")
     flags: List[_Flag] = []
     labels: Dict[str, str] = {}
-    positives: List["re.Pattern[str]"] = []
+    positives: List[re.Pattern[str]] = []
     for n, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
             raise CueError(f"{path}: flag {n}: expected a mapping with id, label and any/all")
@@ -494,7 +506,7 @@ def _load_flags(path: Path) -> _FlagCues:
             if not isinstance(groups_raw, list) or not all(isinstance(g, list) and g for g in groups_raw) \
                     or len(groups_raw) < 2:
                 raise CueError(f"{spot}: 'all' must be a list of at least two lists of phrases")
-            groups = tuple(_compile(g, f"{spot}: all[{i + 1}]") for i, g in enumerate(groups_raw))
+            groups = tuple(_compile_some(g, f"{spot}: all[{i + 1}]") for i, g in enumerate(groups_raw))
             rules.append(_Rule(groups=groups, scope=scope, within=within))
             positives.extend(groups)
         if any_pattern is not None:
@@ -693,11 +705,11 @@ def _clauses(msg: _Message) -> List[Tuple[int, int]]:
     return out
 
 
-def _exempt(msg: _Message, patterns: Iterable[Optional["re.Pattern[str]"]]) -> frozenset:
+def _exempt(msg: _Message, patterns: Iterable[Optional[re.Pattern[str]]]) -> frozenset:
     return frozenset(i for p in patterns for s, e in msg.find(p) for i in range(s, e))
 
 
-def _unnegated(msg: _Message, pattern: Optional["re.Pattern[str]"], exempt: frozenset) -> List[Tuple[int, int]]:
+def _unnegated(msg: _Message, pattern: Optional[re.Pattern[str]], exempt: frozenset) -> List[Tuple[int, int]]:
     return [sp for sp in msg.find(pattern) if not msg.negated(sp[0], exempt)]
 
 
@@ -761,18 +773,18 @@ def asks_for_person(text: str) -> bool:
 
     # verb, then a person: "can I speak to one of the nurses", "put me through to reception"
     for verbs, who in ((p["verbs"], people), (p["call_verbs"], call_people)):
-        for vs, ve, ps, pe in _near(msg.find(verbs), who, 4):
+        for vs, _ve, ps, _pe in _near(msg.find(verbs), who, 4):
             if same_clause(vs, ps) and not msg.negated(vs, exempt) and framed(vs):
                 return True
     # a person, then a verb: "can someone call me back", "is there anyone I can talk to"
     contact = msg.find(p["call_verbs"]) + msg.find(p["me_verbs"]) \
         + [sp for sp in msg.find(p["verbs"]) if msg.tokens[sp[0]] not in ("see", "have", "get")]
-    for ps, pe, vs, ve in _near(people, contact, 4):
+    for ps, _pe, vs, _ve in _near(people, contact, 4):
         if same_clause(ps, vs) and not msg.negated(ps, exempt) and not msg.negated(vs, exempt) \
                 and msg.in_span(p["frames"], msg.clause_span(vs)) and not msg.before_in_clause(p["not_frames"], vs):
             return True
     # "I want a human", "get me a real person", "is there a human I can talk to"
-    for fs, fe, hs, he in _near(msg.find(p["want_frames"]), msg.find(p["humans"]), 2):
+    for fs, _fe, hs, _he in _near(msg.find(p["want_frames"]), msg.find(p["humans"]), 2):
         if same_clause(fs, hs) and not msg.negated(fs, exempt) and not msg.before_in_clause(p["not_frames"], fs):
             return True
     # "call me back", "give me a ring": the assistant cannot, so a person is meant; but "you can call me Sam" is a
@@ -838,7 +850,7 @@ def asks_to_restart(text: str) -> bool:
     r = c.restart
     msg = _message(text)
     exempt = _exempt(msg, (r["phrases"],))
-    for start, end in _unnegated(msg, r["phrases"], exempt):
+    for start, _end in _unnegated(msg, r["phrases"], exempt):
         cs, ce = msg.clause_span(start)
         clause = msg.words(cs, ce)
         if any(w in r["blocked"] for w in clause):

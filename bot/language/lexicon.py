@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import yaml
 
-# The files this package reads; their bytes make the build stamp. (further_checks.yml belongs to bot.language.checklist.)
+# The files this package reads; their bytes make the build stamp. (further_checks.yml belongs to
+# bot.language.checklist.)
 LEXICON_FILES = ("medications.yml", "conditions.yml", "concerns.yml", "context.yml", "common_words.txt")
 
 MEDICATION = "MEDICATION"
@@ -80,7 +81,7 @@ class Lexicon:
     @cached_property
     def known_words(self) -> frozenset:
         """Every word of every surface form: words that are never an unrecognised medicine."""
-        words = set()
+        words: Set[str] = set()
         for entry in self.entries:
             for form in entry.forms:
                 words.update(w for w in re.split(r"[^\w']+", form) if w)
@@ -159,7 +160,7 @@ _digests: Dict[Tuple, str] = {}
 
 def current_digest(lexicon_dir: Path) -> str:
     """`digest`, re-read only when a lexicon file's size or modification time changed (called on every parse)."""
-    signature = [str(lexicon_dir)]
+    signature: List[object] = [str(lexicon_dir)]
     for name in LEXICON_FILES:
         try:
             st = (Path(lexicon_dir) / name).stat()
@@ -178,7 +179,8 @@ def current_digest(lexicon_dir: Path) -> str:
 def _require(path: Path, item: Mapping, keys: Iterable[str], index: int) -> None:
     missing = [k for k in keys if not item.get(k)]
     if missing:
-        raise LexiconError(f"{path}: entry {index + 1} ({item.get('name') or item.get('code')}): missing {', '.join(missing)}")
+        raise LexiconError(f"{path}: entry {index + 1} ({item.get('name') or item.get('code')}): missing "
+                           f"{', '.join(missing)}")
 
 
 def _strings(path: Path, values: Iterable[object]) -> List[str]:
@@ -205,7 +207,8 @@ def _medications(path: Path) -> List[Entry]:
         code = item["code"] if "code" in item else classes[cls].get("code")
         forms = {v for f in _strings(path, [item["name"], *(item.get("forms") or [])]) for v in variants(f)}
         entries.append(Entry(
-            label=MEDICATION, key=f"med:{i}:{normalise(item['name'])}", name=str(item["name"]), forms=tuple(sorted(forms)),
+            label=MEDICATION, key=f"med:{i}:{normalise(item['name'])}", name=str(item["name"]),
+            forms=tuple(sorted(forms)),
             generic=str(item["generic"]), drug_class=cls, code_now=code, code_past=code,
             window_months=classes[cls].get("window_months"), assume="now",
             field={"anticoagulant": "blood_thinners", "antiplatelet": "blood_thinners",
@@ -222,7 +225,8 @@ def _conditions(path: Path) -> List[Entry]:
             raise LexiconError(f"{path}: {item['name']}: assume must be now or past")
         forms = {v for f in _strings(path, [item["name"], *(item.get("forms") or [])]) for v in variants(f)}
         entries.append(Entry(
-            label=CONDITION, key=f"cond:{i}:{normalise(item['name'])}", name=str(item["name"]), forms=tuple(sorted(forms)),
+            label=CONDITION, key=f"cond:{i}:{normalise(item['name'])}", name=str(item["name"]),
+            forms=tuple(sorted(forms)),
             code_now=item.get("now"), code_past=item.get("past"), window_months=item.get("window"),
             assume=item.get("assume", "now"), code_flare=item.get("flare"),
             flare_words=tuple(_strings(path, item.get("flare_words") or [])), field=item["field"],
@@ -256,7 +260,7 @@ def _cues(path: Path) -> Tuple[Tuple[Cue, ...], Tuple[str, ...]]:
 def _common_words(path: Path) -> frozenset:
     if not path.exists():
         raise LexiconError(f"lexicon file not found: {path}")
-    words = set()
+    words: Set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0]
         words.update(w.lower() for w in line.split())

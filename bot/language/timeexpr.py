@@ -32,7 +32,8 @@ _MONTH_ALT = "|".join(sorted(list(_MONTHS) + ["may"], key=len, reverse=True))
 
 _NUM = r"(?P<num>\d+(?:\.\d+)?|" + "|".join(sorted((re.escape(k) for k in _NUMBER_WORDS), key=len, reverse=True)) + r")"
 _UNIT = r"(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")"
-_MOD = r"(?:(?P<mod>over|more than|more then|just over|at least|about|around|roughly|approx(?:imately)?|nearly|almost|under|less than|just under|maybe|probably|~)\s+)?"
+_MOD = (r"(?:(?P<mod>over|more than|more then|just over|at least|about|around|roughly|approx(?:imately)?|nearly|"
+        r"almost|under|less than|just under|maybe|probably|~)\s+)?")
 _AND_HALF = r"(?P<half>\s+and\s+a\s+half)?"
 
 # "2 years ago", "a few months back", "18 months before", "six weeks previously"
@@ -40,9 +41,11 @@ _AGO = re.compile(r"\b" + _MOD + _NUM + _AND_HALF + r"\s*(?:-\s*)?" + _UNIT + _A
                   + r"\s+(?:ago|back|before|previously|since)\b")
 # "been off it for 2 years", "stopped 3 months", "haven't taken it for six months", "it's been a year since"
 _OFF_FOR = re.compile(r"(?:off (?:it|them|that|roaccutane|accutane|isotretinoin)?\s*(?:for|now for)?|stopped|finished|"
-                      r"not (?:taken|had|used) (?:it|them|any)? ?(?:for|in)|n't (?:taken|had|used) (?:it|them|any)? ?(?:for|in)|"
+                      r"not (?:taken|had|used) (?:it|them|any)? ?(?:for|in)|n't (?:taken|had|used) (?:it|them|any)? "
+                      r"?(?:for|in)|"
                       r"been|it's been|its been|it has been)\s+" + _MOD + _NUM + _AND_HALF + r"\s*" + _UNIT + r"\b")
-_LAST = re.compile(r"\b(?:last|this past|past|previous)\s+(?P<what>week|month|year|summer|winter|spring|autumn|fall|christmas|xmas|easter|weekend|night)\b")
+_LAST = re.compile(r"\b(?:last|this past|past|previous)\s+(?P<what>week|month|year|summer|winter|spring|autumn|fall|"
+                   r"christmas|xmas|easter|weekend|night)\b")
 _RELATIVE = [
     (re.compile(r"\byesterday\b|\blast night\b|\bthe other day\b|\bfew days ago\b|\bdays ago\b"), 0.1),
     (re.compile(r"\bthe other week\b|\ba week or two ago\b|\bcouple of weeks\b"), 0.5),
@@ -57,7 +60,8 @@ _RELATIVE = [
     (re.compile(r"\bcouple of months ago\b|\bcouple months ago\b"), 2.0),
     (re.compile(r"\bmonths ago\b"), 3.0),
     (re.compile(r"\bweeks ago\b|\ba few weeks\b"), 0.75),
-    (re.compile(r"\b(?:just|recently|only just) (?:stopped|finished|came off|come off|completed|ended|quit)\b|\brecently\b|\bnot long ago\b"), 1.0),
+    (re.compile(r"\b(?:just|recently|only just) (?:stopped|finished|came off|come off|completed|ended|quit)\b|"
+                r"\brecently\b|\bnot long ago\b"), 1.0),
 ]
 # past with no date: "took accutane in my teens" is past and not recent, however long ago exactly
 _VAGUE_PAST = re.compile(
@@ -67,9 +71,11 @@ _VAGUE_PAST = re.compile(
     r"ages ago|a long time ago|long time ago|long ago|a while ago|a while back|way back|back in the day|"
     r"in the past|previously|years before|once before|a long while ago)\b")
 _START = re.compile(r"\b(?:started|start|began|begun|been on|been taking|been using|since|on it for|taking it for|"
-                    r"switched to|switched onto|switched over to|moved on to|moved to|changed to|put on|put me on|started on|"
+                    r"switched to|switched onto|switched over to|moved on to|moved to|changed to|put on|put me on|"
+                    r"started on|"
                     r"on them for|had it for|had them for)\b[^.;]{0,20}$")
-_YEAR = re.compile(r"\b(?:in|back in|since|until|till|during|from|of|stopped in|finished in|around|about)?\s*(?P<year>(?:19|20)\d\d)\b")
+_YEAR = re.compile(r"\b(?:in|back in|since|until|till|during|from|of|stopped in|finished in|around|"
+                   r"about)?\s*(?P<year>(?:19|20)\d\d)\b")
 _MONTH_NAME = re.compile(r"\b(?:in|since|until|till|end of|start of|beginning of|around|last|stopped in|finished in)\s+"
                          r"(?P<month>" + _MONTH_ALT + r")\b(?:\s+(?P<year>(?:19|20)\d\d))?")
 
@@ -79,7 +85,8 @@ _CURRENT_CUES = re.compile(
     r"nowadays|ongoing|at present|presently|every day|everyday|daily|each day|every morning|every night|now|today|"
     r"this week|i've got|ive got|i have got|i have a|i've a|got one|have one|flaring|flare|flared up|flare-up|"
     r"playing up|acting up|just started|started|i'm|i am|im|i have|i've been|ive been|i get|i suffer|suffer)\b")
-_STRONG_CURRENT = re.compile(r"\b(?:(?:need to|have to|should i|do i|must i|will i have to) (?:stop|pause|come off)|currently|at the moment|atm|at the minute|right now|still|now|today|this week|lately|"
+_STRONG_CURRENT = re.compile(r"\b(?:(?:need to|have to|should i|do i|must i|will i have to) (?:stop|pause|come off)|"
+                             r"currently|at the moment|atm|at the minute|right now|still|now|today|this week|lately|"
                              r"i've got|ive got|i have got|i've a|got a|these days|"
                              r"on it now|i'm on|i am on|im on|just started|i'm taking|i am taking|im taking)\b")
 _PAST_CUES = re.compile(
@@ -104,7 +111,7 @@ def _number(raw: str) -> float:
     return float(_NUMBER_WORDS.get(raw, 1))
 
 
-def _scaled(match: "re.Match[str]") -> float:
+def _scaled(match: re.Match[str]) -> float:
     value = _number(match.group("num"))
     groups = match.groupdict()
     if groups.get("half") or groups.get("half2"):
@@ -126,7 +133,8 @@ def _last(what: str, today: date) -> float:
     fixed = {"week": 0.25, "weekend": 0.1, "night": 0.03, "month": 1.0, "year": 12.0}
     if what in fixed:
         return fixed[what]
-    middle = {"summer": 7, "winter": 1, "spring": 4, "autumn": 10, "fall": 10, "christmas": 12, "xmas": 12, "easter": 4}[what]
+    middle = {"summer": 7, "winter": 1, "spring": 4, "autumn": 10, "fall": 10, "christmas": 12, "xmas": 12,
+              "easter": 4}[what]
     gap = (today.month - middle) % 12
     return float(gap if gap >= 2 else gap + 12)
 
@@ -195,7 +203,9 @@ def read_time(text: str, today: Optional[date] = None) -> TimeReading:
         if months < 0.05 and not _PAST_CUES.search(low):
             return TimeReading(CURRENT, None)
         return TimeReading(PAST, months)
-    strong_now = bool(_STRONG_CURRENT.search(low)) and not re.search(r"\b(?:not|n't|no) (?:now|at the moment|currently)\b|\bnow (?:finished|stopped|off)\b", low)
+    strong_now = bool(_STRONG_CURRENT.search(low)) and not re.search(r"\b(?:not|n't|no) (?:now|at the moment|"
+                                                                     r"currently)\b|\bnow (?:finished|stopped|"
+                                                                     r"off)\b", low)
     past = bool(_PAST_CUES.search(low)) or vague
     if strong_now:
         return TimeReading(CURRENT, None)

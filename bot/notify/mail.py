@@ -29,7 +29,7 @@ class SmtpServer:
     password: Optional[str] = None
 
     @classmethod
-    def from_url(cls, url: str) -> "SmtpServer":
+    def from_url(cls, url: str) -> SmtpServer:
         parts = urlsplit(url)
         schemes = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
         if parts.scheme not in schemes or not parts.hostname:

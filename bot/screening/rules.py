@@ -165,8 +165,10 @@ def _rule(item: Mapping[str, Any], where: str, context: ParseContext, fail: _Fai
     for key in _RULE_FIELDS:
         if key not in item:
             raise fail(f"{where}, field {key!r}", "missing")
-    texts = {key: _string(item, key, lambda p, k=key: fail(f"{where}, field {k!r}", p))
-             for key in ("outcome", "title", "client_text", "rationale")}
+    def failing(key: str) -> Callable[[str], RulesError]:
+        return lambda problem: fail(f"{where}, field {key!r}", problem)
+
+    texts = {key: _string(item, key, failing(key)) for key in ("outcome", "title", "client_text", "rationale")}
     if texts["outcome"] not in OUTCOMES:
         raise fail(f"{where}, field 'outcome'", f"must be one of {', '.join(OUTCOMES)}, got {texts['outcome']!r}")
     verdict = _VERDICT_WORDS.search(texts["client_text"])

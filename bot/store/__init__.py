@@ -14,9 +14,10 @@ from bot.store.consultations import (
     record_answers,
     touch,
 )
+from bot.store.db import clear_engine_cache, get_engine, session_scope
 from bot.store.erasure import Removed, erase, erase_counts, export
 from bot.store.retention import purge, purge_counts
-from bot.store.db import clear_engine_cache, get_engine, session_scope
+
 # the staff side's tables: imported here so every use of the metadata (migrations, tests) knows them
 from bot.store import audit, outbox, person_requests, referrals, staff  # noqa: E402,F401  (isort: skip)
 from bot.store.migrate import upgrade

@@ -101,7 +101,8 @@ def _as_text(shown: Dict[str, Any]) -> str:
         if finding.get("rationale"):
             lines.append(f"      why it matters: {finding['rationale']}")
     for note in shown.get("notes") or []:
-        lines.append(f"  - [note] {note['code']}: {note['rule']}" + (f" ({note['detail']})" if note.get("detail") else ""))
+        lines.append(f"  - [note] {note['code']}: "
+                     f"{note['rule']}" + (f" ({note['detail']})" if note.get("detail") else ""))
     lines.append("Answers:" if shown["answers"] else "Answers: none yet")
     for key, value in shown["answers"].items():
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")

@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session
 
 from bot.screening import judge, load_rules
 from bot.screening.answers import OUTCOMES
-from bot.store.consultation_reads import NOTE, shown, stored_answers
-from bot.store.consultation_reads import latest as _latest
+
 # re-exported for callers that read through this module (the live chat's code): their home is consultation_reads
-from bot.store.consultation_reads import show, transcript  # noqa: F401
+from bot.store.consultation_reads import NOTE, show, shown, stored_answers, transcript  # noqa: F401
+from bot.store.consultation_reads import latest as _latest
 from bot.store.db import as_utc, session_scope
-from bot.store.models import SEVERITIES, Answer, Consultation, Reason, Referral, utc
+from bot.store.models import SEVERITIES, Answer, Consultation, Reason, Referral
 
 logger = logging.getLogger(__name__)
 
@@ -53,20 +53,31 @@ _HANDOFF_LOOKBACK = timedelta(days=30)
 
 
 class FindingLike(Protocol):
-    code: str
-    outcome: str
-    rule: str
-    rationale: str
-    detail: Any
+    """What is stored of one of the Judgement's findings (read-only, as bot.screening's frozen Finding)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def rationale(self) -> str: ...
+    @property
+    def detail(self) -> Any: ...
 
 
 class JudgementLike(Protocol):
-    """What `complete()` needs from bot.screening's Judgement."""
+    """What `complete()` needs from bot.screening's Judgement (read-only: it is a frozen dataclass)."""
 
-    outcome: str
-    rules_version: str
-    flagged: bool
-    findings: Sequence[FindingLike]
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def rules_version(self) -> str: ...
+    @property
+    def flagged(self) -> bool: ...
+    @property
+    def findings(self) -> Sequence[FindingLike]: ...
 
     def reasons(self) -> List[Dict[str, Any]]:
         ...
@@ -369,7 +380,9 @@ def _judge_unfinished(session: Session, consultation: Consultation, now: datetim
 # -------------------------------------------------------------------------------------------------------- the chat
 
 
-def current_consultation_id(conversation_id: str, *, create: bool = True, now: Optional[datetime] = None) -> Optional[str]:
+def current_consultation_id(
+    conversation_id: str, *, create: bool = True, now: Optional[datetime] = None
+) -> Optional[str]:
     """The chat's current consultation (see the module notes). With `create`, starts an in_progress one if there is
     none and resumes one abandoned by idle expiry; without, only looks."""
     now = as_utc(now)
@@ -545,9 +558,10 @@ def complete(
 ) -> Dict[str, Any]:
     """Store the final answers and the judgement; a flagged one (or a human request) gets exactly one referral.
 
-    Returns `consultation_reads.shown()` of the consultation. Calling it again (a retry, or a re-judgement after a correction) updates the
-    same consultation: reasons are replaced, the referral's severity follows the latest judgement. A referral made
-    while the client was away (marked incomplete) is the same referral, no longer incomplete.
+    Returns `consultation_reads.shown()` of the consultation. Calling it again (a retry, or a re-judgement after a
+    correction) updates the same consultation: reasons are replaced, the referral's severity follows the latest
+    judgement. A referral made while the client was away (marked incomplete) is the same referral, no longer
+    incomplete.
     """
     now = as_utc(now)
     if judgement.outcome not in OUTCOMES:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 import sqlalchemy as sa
-from sqlalchemy.pool import QueuePool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from bot import settings
 from bot.redact import mask_url
@@ -86,10 +86,8 @@ def ensure_sqlite_folder(url: str) -> None:
     # holds other things, such as a home folder: its mode is the operator's, the files' modes are ours)
     folder = path.parent
     make_private_dir(folder, fix_existing=_same_dir(folder, settings.VAR_DIR))
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
-    except FileExistsError:
-        pass
     protect_sqlite_files(url)
 
 
@@ -116,7 +114,8 @@ def set_sqlite_pragmas(dbapi_connection: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut can lose the last commit, never corrupt
+        cursor.execute("PRAGMA "
+                       "synchronous=NORMAL")  # safe with WAL: a power cut can lose the last commit, never corrupt
         # deleted rows are overwritten with zeros, not left in free pages: erase and purge leave nothing to read
         cursor.execute("PRAGMA secure_delete=ON")
     finally:

@@ -46,17 +46,17 @@ class Consultation(Base):
     # when a restart ended it for the chat; null = still the chat's current one if it is the latest
     ended_at = sa.Column(UTCDateTime, nullable=True)
 
-    answers: List["Answer"] = relationship(
+    answers: List[Answer] = relationship(
         "Answer", back_populates="consultation", cascade="all, delete-orphan", passive_deletes=True
     )
-    reasons: List["Reason"] = relationship(
+    reasons: List[Reason] = relationship(
         "Reason",
         back_populates="consultation",
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="Reason.id",
     )
-    referral: Optional["Referral"] = relationship(
+    referral: Optional[Referral] = relationship(
         "Referral", back_populates="consultation", uselist=False, cascade="all, delete-orphan", passive_deletes=True
     )
 

@@ -100,7 +100,9 @@ def transcript(
                 "text": text,
                 "buttons": [str(b.get("title", "")) for b in buttons],
             }
-            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            metadata = data.get("metadata")
+            if not isinstance(metadata, dict):
+                metadata = {}
             if metadata.get("author") == "staff":  # a practitioner wrote it in the live chat (bot/live)
                 line.update(sender="staff", name=str(metadata.get("name") or "") or None,
                             role=str(metadata.get("role") or "") or None)

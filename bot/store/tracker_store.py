@@ -28,13 +28,13 @@ import marshal
 import threading
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.session)
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-import sqlalchemy as sa
-import sqlalchemy.orm  # noqa: F401  (sa.orm.session)
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
@@ -60,7 +60,7 @@ _FINGERPRINT_AND_NEW_ROWS = sa.text(
 
 
 class _Fingerprint(NamedTuple):
-    count: int
+    event_count: int
     id_sum: int
     id_max: int
     ts_min: Optional[float]
@@ -97,6 +97,8 @@ class DatabaseTrackerStore(SQLTrackerStore):
     Rasa creates its `events` table itself on start (`create_all`, checkfirst); our migrations leave it alone.
     """
 
+    engine: Any  # SQLTrackerStore's SQLAlchemy engine (Rasa has no type information), replaced for SQLite below
+
     def __init__(
         self,
         domain: Optional[Domain] = None,
@@ -106,7 +108,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
     ) -> None:
         cache_size = kwargs.pop("tracker_cache_size", None)
         self.tracker_cache_size = DEFAULT_TRACKER_CACHE_SIZE if cache_size is None else max(0, int(cache_size))
-        self._cache: "collections.OrderedDict[str, _Cached]" = collections.OrderedDict()
+        self._cache: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_stats = {"hit": 0, "delta": 0, "miss": 0}
         ignored = sorted(k for k in _IGNORED if kwargs.pop(k, None) is not None)
@@ -176,7 +178,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
             cached = self._cache.get(sender_id)
         if cached is not None:
             fingerprint, rows = self._query(sender_id, after=cached.fingerprint.id_max)
-            if fingerprint.count == 0:
+            if fingerprint.event_count == 0:
                 self.forget(sender_id)
                 return []
             if not rows and fingerprint == cached.fingerprint:
@@ -190,7 +192,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
         # no entry, or the database differs from the held rows plus the new ones: read it all (one snapshot)
         self.cache_stats["miss"] += 1
         fingerprint, rows = self._query(sender_id, after=-1)
-        if fingerprint.count == 0:
+        if fingerprint.event_count == 0:
             self.forget(sender_id)
             return []
         return self._store(sender_id, fingerprint, [], [], None, rows)
@@ -212,7 +214,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
         for _id, stamp, _type, _data in rows:
             stamp = None if stamp is None else float(stamp)
             ts_min, ts_max = _nullable_min(ts_min, stamp), _nullable_max(ts_max, stamp)
-        return _Fingerprint(fingerprint.count + len(rows), fingerprint.id_sum + sum(int(r[0]) for r in rows),
+        return _Fingerprint(fingerprint.event_count + len(rows), fingerprint.id_sum + sum(int(r[0]) for r in rows),
                             int(rows[-1][0]), ts_min, ts_max)
 
     def _store(self, sender_id: str, fingerprint: _Fingerprint, events: List[Dict[str, Any]],
@@ -223,7 +225,7 @@ class DatabaseTrackerStore(SQLTrackerStore):
             if type_name == SessionStarted.type_name and stamp is not None:
                 session_start = _nullable_max(session_start, float(stamp))
         if session_start is not None and not all(_in_session(stamp, session_start) for stamp in stamps):
-            kept = [(e, t) for e, t in zip(events, stamps) if _in_session(t, session_start)]
+            kept = [(e, t) for e, t in zip(events, stamps, strict=True) if _in_session(t, session_start)]
             events, stamps = [e for e, _ in kept], [t for _, t in kept]
         for _id, stamp, _type, data in rows:
             stamp = None if stamp is None else float(stamp)

@@ -6,7 +6,8 @@ import math
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.store import audit, outbox, staff as staff_store
+from bot.store import audit, outbox
+from bot.store import staff as staff_store
 from bot.store.staff import SignedIn, StaffError
 from bot.web import auth
 from bot.web.exceptions import BadRequest

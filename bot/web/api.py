@@ -8,7 +8,7 @@ The OpenAPI schema is at /api/openapi.json, behind login too.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.openapi.utils import get_openapi
@@ -178,7 +178,7 @@ class ErrorOut(ApiModel):
     detail: Any = None
 
 
-ERRORS = {401: {"model": ErrorOut, "description": "not signed in"},
+ERRORS: Dict[Union[int, str], Dict[str, Any]] = {401: {"model": ErrorOut, "description": "not signed in"},
           403: {"model": ErrorOut, "description": "the role does not allow it"}}
 
 

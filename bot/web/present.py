@@ -201,9 +201,9 @@ def outcome_word(value: Optional[str]) -> str:
 PRACTITIONER_NOTE_FIELDS = ("outcome_note",)
 
 
-def without_practitioner_notes(shown: Optional[dict]) -> Optional[dict]:
+def without_practitioner_notes(shown: dict) -> dict:
     """show()'s JSON with the practitioners' notes blanked (the fields stay, as null): what reception sees."""
-    if shown is None or not shown.get("referral"):
+    if not shown.get("referral"):
         return shown
     trimmed = copy.deepcopy(shown)
     for field in PRACTITIONER_NOTE_FIELDS:

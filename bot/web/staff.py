@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.settings import LoginRate
-from bot.store import audit, staff as staff_store
+from bot.store import audit
+from bot.store import staff as staff_store
 from bot.store.staff import SignedIn
 from bot.web import auth
 from bot.web.admin import router as admin_router

@@ -227,7 +227,8 @@ def test_herpes_now_is_skipped_when_never_had_cold_sores(database_url, domain, d
 
 
 def test_a_second_try_at_the_name_is_taken_but_never_an_email(database_url, domain, dispatcher):
-    email = run(domain, dispatcher, make_tracker("jane.doe@example.com", requested="name", slots={"reask_slot": "name"}))
+    email = run(domain, dispatcher,
+                make_tracker("jane.doe@example.com", requested="name", slots={"reask_slot": "name"}))
     assert email["name"] is None
     odd = run(domain, dispatcher, make_tracker("Mira Okafore-Smythe the 2nd", requested="name",
                                                slots={"reask_slot": "name"}))

@@ -65,7 +65,8 @@ def browser_context_args(playwright: Playwright, device: Optional[str], base_url
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: Dict[str, Any]) -> Dict[str, Any]:
-    """pytest-playwright's launch options, pointed at Debian's Chromium. Missing Chromium fails the tests, never skips."""
+    """pytest-playwright's launch options, pointed at Debian's Chromium. Missing Chromium fails the tests, never
+    skips."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"Debian's Chromium is not installed ({CHROMIUM} is missing): install it with "

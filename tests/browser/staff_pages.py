@@ -27,7 +27,7 @@ class ConsultationList:
     def __init__(self, page: Page, base_url: str) -> None:
         self.page, self.base_url = page, base_url
 
-    def open_list(self) -> "ConsultationList":
+    def open_list(self) -> ConsultationList:
         self.page.get_by_role("link", name="Consultations", exact=True).click()
         expect(self.page.get_by_role("heading", name="Consultations", level=1)).to_be_visible()
         return self
@@ -51,7 +51,7 @@ class ConsultationList:
     def count(self) -> Locator:
         return self.page.locator("#result-count")
 
-    def open(self, name: str) -> "ConsultationView":
+    def open(self, name: str) -> ConsultationView:
         self.page.get_by_role("link", name=name).first.click()
         return ConsultationView(self.page)
 
@@ -88,7 +88,7 @@ class ReferralQueue:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def open_queue(self) -> "ReferralQueue":
+    def open_queue(self) -> ReferralQueue:
         self.page.get_by_role("link", name="Referrals", exact=True).click()
         return self
 
@@ -96,7 +96,7 @@ class ReferralQueue:
         self.page.get_by_role("navigation", name="Referral status").get_by_role(
             "link", name=re.compile(f"^{which}")).click()
 
-    def open(self, name: str) -> "ReferralPage":
+    def open(self, name: str) -> ReferralPage:
         self.page.get_by_role("link", name=name).first.click()
         return ReferralPage(self.page)
 

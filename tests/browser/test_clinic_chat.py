@@ -5,6 +5,7 @@ docs/architecture.md, "The consultation JSON").
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import socket
@@ -276,10 +277,8 @@ class Forwarder:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         for sock in [self.server, *self.sockets]:

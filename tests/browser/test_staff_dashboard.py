@@ -118,7 +118,8 @@ def test_a_hand_off_pauses_the_assistant_until_a_practitioner_hands_it_back(stac
 
     who = add_staff(stack, "practitioner")
     StaffLogin(page, stack.web_url).log_in(who["email"], who["password"], f"/staff/referrals/{shown['referral']['id']}")
-    expect(page.get_by_role("region", name="Conversation")).to_contain_text("Also: I'm on isotretinoin <b>since May</b>")
+    expect(page.get_by_role("region", name="Conversation")).to_contain_text("Also: I'm on isotretinoin <b>since "
+                                                                            "May</b>")
     expect(page.get_by_role("region", name="Conversation")).to_contain_text("paused")
     ReferralPage(page).hand_back()
 

@@ -1,7 +1,8 @@
 """Every reply has one to four messages, none twice (bot/dialogue/replies.py)."""
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.dialogue.replies import FALLBACK_TEXT, MAX_MESSAGES, shape
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -56,7 +56,7 @@ class Stack:
     def web_url(self) -> str:
         return f"http://localhost:{self.env['WEB_PORT']}"
 
-    def start(self, timeout: float = 240.0) -> "Stack":
+    def start(self, timeout: float = 240.0) -> Stack:
         if not MODEL.exists():
             raise RuntimeError(f"No trained model at {MODEL}: run `make test` (it trains first) or `make model`.")
         db = self.workdir / "clinic.db"
@@ -81,19 +81,19 @@ class Stack:
                        capture_output=True)
         return self._launch(timeout)
 
-    def restart(self, timeout: float = 240.0) -> "Stack":
+    def restart(self, timeout: float = 240.0) -> Stack:
         """Stop every process and start them again on the same database and ports."""
         self.stop()
         return self._launch(timeout)
 
-    def _launch(self, timeout: float) -> "Stack":
+    def _launch(self, timeout: float) -> Stack:
         self.log_path = self.workdir / "stack.log"
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "bot", "serve", "--model", str(MODEL), "--timeout", str(timeout)]
-            + ([] if self.with_web else ["--no-web"]),
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the file
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "bot", "serve", "--model", str(MODEL), "--timeout", str(timeout)]
+                + ([] if self.with_web else ["--no-web"]),
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

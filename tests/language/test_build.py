@@ -99,9 +99,11 @@ def test_lexicon_errors_name_the_file_and_the_entry(tmp_path: Path) -> None:
     lexicon_dir = tmp_path / "lexicon"
     shutil.copytree(LEXICON, lexicon_dir)
     meds = lexicon_dir / "medications.yml"
-    meds.write_text(meds.read_text() + "  - {name: Warfarin again, generic: warfarin, class: anticoagulant, forms: [warfrin]}\n")
+    meds.write_text(meds.read_text() + "  - {name: Warfarin again, generic: warfarin, class: anticoagulant, forms: "
+                                       "[warfrin]}\n")
     with pytest.raises(lex.LexiconError, match="'warfrin' is listed under both 'warfarin' and 'Warfarin again'"):
         lex.load(lexicon_dir)
-    meds.write_text(meds.read_text().replace("class: anticoagulant, forms: [warfrin]}", "class: blood_thinner, forms: []}"))
+    meds.write_text(meds.read_text().replace("class: anticoagulant, forms: "
+                                             "[warfrin]}", "class: blood_thinner, forms: []}"))
     with pytest.raises(lex.LexiconError, match="medications.yml: Warfarin again: class 'blood_thinner'"):
         lex.load(lexicon_dir)

@@ -16,7 +16,8 @@ FLAG_CLASSES = ("anticoagulant", "antiplatelet", "oral_retinoid")
 def test_sentence_reads_as_labelled(case: Dict[str, Any]) -> None:
     facts = language.find_facts(case["text"], LABEL_DAY)
     problems, extra, missed = match(case.get("facts") or [], facts)
-    assert not missed, f"missed {[m['is'] for m in missed]} in {case['text']!r}; read {[(f.text, fact_is(f)) for f in facts]}"
+    read = [(f.text, fact_is(f)) for f in facts]
+    assert not missed, f"missed {[m['is'] for m in missed]} in {case['text']!r}; read {read}"
     assert not extra, f"unexpected {[(f.text, fact_is(f)) for f in extra]} in {case['text']!r}"
     assert not problems, "; ".join(problems)
     # one entry per medicine or condition named: compare the codes they bear

@@ -1,13 +1,10 @@
 """The Rasa component, run on Messages as Rasa's own SpacyNLP and SpacyEntityExtractor leave them."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-
 import rasa  # noqa: F401  (the component is a Rasa component: Rasa must be there)
-
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor  # noqa: E402
 from rasa.nlu.utils.spacy_utils import SpacyNLP  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402

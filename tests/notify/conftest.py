@@ -37,7 +37,7 @@ class SmtpServer:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         from aiosmtpd.controller import Controller
 
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)

@@ -9,7 +9,8 @@ import pytest
 
 from bot import store
 from bot.notify import delivery
-from bot.store import outbox, staff as staff_store
+from bot.store import outbox
+from bot.store import staff as staff_store
 from tests.web.conftest import consult
 from tests.web.server import make_password
 

@@ -91,7 +91,8 @@ def risk_additions(draw: st.DrawFn, answers: dict[str, Any], codes: tuple[str, .
     """The same answers with one more risk factor: never fewer reasons to involve a person."""
     after = copy.deepcopy(answers)
     noes = [k for k in YES_NO_KEYS if after.get(k) in (NO, None)]
-    kinds = ["further_check", "medicine", "volunteered", "requested_human", "unrecognised"] + (["yes_no"] if noes else [])
+    kinds = ["further_check", "medicine", "volunteered", "requested_human", "unrecognised"]
+    kinds += ["yes_no"] if noes else []
     kind = draw(st.sampled_from(kinds))
     if kind == "yes_no":
         after[draw(st.sampled_from(noes))] = draw(st.sampled_from([YES, UNSURE]))

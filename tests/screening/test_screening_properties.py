@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from bot.screening import judge, load_rules, severity
 from bot.screening.answers import OUTCOMES
 from tests.screening.screening_helpers import (
-    SHIPPED_RULES, all_no_answers, answer_sets, junk, junk_answers, risk_additions,
+    SHIPPED_RULES,
+    all_no_answers,
+    answer_sets,
+    junk,
+    junk_answers,
+    risk_additions,
 )
 
 # Module-level (not a fixture) so hypothesis can build strategies from it.

@@ -51,7 +51,7 @@ def test_a_client_typing_normally_is_never_limited(stack: Stack) -> None:
 def flood(stack: Stack, bodies: List[Dict[str, str]], headers: List[Dict[str, str]] = None) -> List[requests.Response]:
     headers = headers or [{}] * len(bodies)
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(lambda pair: send(stack, *pair), zip(bodies, headers)))
+        return list(pool.map(lambda pair: send(stack, *pair), zip(bodies, headers, strict=True)))
 
 
 def test_a_burst_from_one_conversation_gets_429(stack: Stack) -> None:

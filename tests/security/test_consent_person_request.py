@@ -17,8 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings, store
 from bot.store import consultations, db, person_requests
-from bot.store.person_requests import ASK_CONTACT, REFER, UPDATE, decide_person_request
 from bot.store.models import Answer, Consultation, Referral
+from bot.store.person_requests import ASK_CONTACT, REFER, UPDATE, decide_person_request
 
 CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
           "clinic_email": "hello@northgate-skin.example"}

@@ -75,18 +75,17 @@ def test_escaping_in_process() -> None:
 @pytest.fixture
 def failing_statement(database_url: str):
     def run(kind: str) -> Exception:
-        with pytest.raises(sa.exc.DBAPIError) as caught:
-            with db.session_scope() as session:
-                if kind == "operational":
-                    session.execute(sa.text("SELECT * FROM no_such_table WHERE name = :name"), {"name": SECRET_VALUE})
-                else:
-                    from bot.store.staff import StaffUser
+        with pytest.raises(sa.exc.DBAPIError) as caught, db.session_scope() as session:
+            if kind == "operational":
+                session.execute(sa.text("SELECT * FROM no_such_table WHERE name = :name"), {"name": SECRET_VALUE})
+            else:
+                from bot.store.staff import StaffUser
 
-                    now = db.utcnow()
-                    for _ in range(2):
-                        session.add(StaffUser(email="dup@clinic.example", password_hash=SECRET_VALUE,
-                                              role="reception", active=True, created_at=now, updated_at=now))
-                        session.flush()
+                now = db.utcnow()
+                for _ in range(2):
+                    session.add(StaffUser(email="dup@clinic.example", password_hash=SECRET_VALUE,
+                                          role="reception", active=True, created_at=now, updated_at=now))
+                    session.flush()
         return caught.value
 
     return run

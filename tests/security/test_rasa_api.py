@@ -4,6 +4,7 @@ Now: Rasa listens on loopback; its API takes only a JWT (signed with a strong RA
 in a URL; writes need JSON; the secret is on no command line; serve refuses a known-default or short token."""
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -111,10 +112,8 @@ def _listening(port: int) -> List[str]:
 
 def non_loopback_addresses() -> Set[str]:
     found: Set[str] = set()
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         found.update(subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10).stdout.split())
-    except (OSError, subprocess.SubprocessError):
-        pass
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
             sock.connect(("192.0.2.1", 9))  # no packet is sent for a UDP connect; it only picks the route

@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import store
 from bot.notify import delivery
-from bot.store import db, outbox, staff as staff_store
+from bot.store import db, outbox
+from bot.store import staff as staff_store
 from bot.store.models import Consultation, Referral
 from tests.notify.conftest import smtp  # noqa: F401  (fixture)
 from tests.web.server import make_password
@@ -59,7 +60,7 @@ def test_twenty_anonymous_requests_before_consent_make_nothing(smtp, practitione
     smtp.start()
     for n in range(20):
         ask_for_person(person_tracker(f"anon-{n}"))
-    for n in range(20):
+    for _ in range(20):
         ask_for_person(person_tracker("anon-one"))
 
     delivery.run_once(now=NOW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot import store
 from bot.store import audit, referrals
+from bot.web import staff_urls
 from tests.web.conftest import consult, flagged, staff_as, web  # noqa: F401  (fixtures)
 
 NOTE = "Booked for 3 June after the GP's letter about the warfarin"
@@ -31,7 +32,7 @@ def test_reception_reads_no_closing_note_in_the_api_but_practitioners_and_admins
     assert reception.json()["referral"]["status"] == "closed"  # the rest of the contract is unchanged
     assert practitioner.json()["referral"]["outcome_note"] == NOTE
     assert admin.json()["referral"]["outcome_note"] == NOTE
-    assert practitioner.json() == store.show(flagged["id"])  # practitioners get exactly the CLI's JSON
+    assert practitioner.json() == staff_urls.show(flagged["id"])  # practitioners get exactly the CLI's JSON
 
 
 def test_reception_page_shows_no_closing_note_either(staff_as, flagged) -> None:  # noqa: F811
@@ -54,7 +55,7 @@ def test_a_practitioner_who_did_not_claim_it_cannot_close_it(staff_as, flagged) 
     assert f"claimed by {ann.email}: only they can close it" in refused.text
     shown = store.show(flagged["id"])["referral"]
     assert shown["status"] == "claimed" and shown["outcome_note"] is None and shown["closed_by"] is None
-    assert "only they can close it" in page.text and 'action="/staff/referrals/%d/close"' % rid not in page.text
+    assert "only they can close it" in page.text and f'action="/staff/referrals/{rid}/close"' not in page.text
     # contacted by the claimer: still theirs to close
     assert ann.form(f"/staff/referrals/{rid}/contact", {"note": "phoned"}).status_code == 303
     assert bob.form(f"/staff/referrals/{rid}/close", {"note": "x"}).status_code == 400

@@ -5,6 +5,7 @@ The cap (bot.web.limits.BodyLimit) counts the bytes as they stream in and answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import socket
@@ -54,10 +55,8 @@ def chunked_upload(base: str, path: str, total: int = UPLOAD, chunk: int = CHUNK
                 if not pending:
                     pending = piece
                     sent += chunk
-                try:
+                with contextlib.suppress(BlockingIOError):
                     pending = pending[sock.send(pending):]
-                except BlockingIOError:
-                    pass
         else:
             sock.setblocking(True)
             sock.sendall(b"0\r\n\r\n")

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from bot.settings import LoginRate
-from bot.store import audit, staff as staff_store
+from bot.store import audit
+from bot.store import staff as staff_store
 from tests.web.server import log_in, make_password, running_app
 
 os.environ.setdefault("WEB_SECRET", "test-web-secret-" + "x" * 16)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from bot.screening.answers import FURTHER_CHECKS, NO, UNSURE, YES, YES_NO_KEYS
@@ -68,8 +68,10 @@ CHECK_WORDS = {
     "under_18": "I'm under 18", "skin_lesion": "a mole in the area has changed", "immunosuppression":
     "I'm immunosuppressed", "diabetes_uncontrolled": "my diabetes isn't well controlled", "autoimmune":
     "I have an autoimmune disease", "vitiligo": "I have vitiligo", "rosacea_flare": "my rosacea is flaring",
-    "recent_sun_damage": "I got sunburnt last week", "recent_procedure": "I had a laser treatment on the area last week",
-    "injectables_recent": "I had fillers in the area last week", "allergy_metal_or_anaesthetic": "I'm allergic to nickel",
+    "recent_sun_damage": "I got sunburnt last "
+                         "week", "recent_procedure": "I had a laser treatment on the area last week",
+    "injectables_recent": "I had fillers in the area last "
+                          "week", "allergy_metal_or_anaesthetic": "I'm allergic to nickel",
     "unsure": "I'm not sure about those",
 }
 
@@ -122,7 +124,8 @@ class Profile:
     @property
     def flagged_medicines(self) -> List[Dict[str, Any]]:
         """Labelled medicines that must never be lost: blood thinners and isotretinoin."""
-        return [m for m in self.medicines if m["class"] in ("anticoagulant", "antiplatelet") or m["name"] == "isotretinoin"]
+        return [m for m in self.medicines
+                if m["class"] in ("anticoagulant", "antiplatelet") or m["name"] == "isotretinoin"]
 
     @property
     def person_in_notes(self) -> bool:
@@ -249,9 +252,7 @@ class _Drawer:
             slot = CODE_TO_SLOT[code]
             if slot in self.truth:
                 return self.truth[slot] == YES
-            if code == "active_herpes" and self.truth.get("herpes_history", YES) != YES:
-                return False
-            return True
+            return not (code == "active_herpes" and self.truth.get("herpes_history", YES) != YES)
         if code in FURTHER_CHECKS:
             if self.checks is not None:
                 return code in self.checks
@@ -538,7 +539,8 @@ class SimulatedClient:
 
     def _correction(self, field: str, value: Any, question: Optional[str]) -> Move:
         pool = [e for e in self.corpus.entries("corrections") if e.get("field") == field and e.get("means") == value]
-        text = self._fresh("correction:" + field, [e.text for e in pool]) if pool else f"actually {field} should be {value}"
+        text = (self._fresh("correction:" + field, [e.text for e in pool]) if pool
+                else f"actually {field} should be {value}")
         return Move(text, DIGRESSION, f"correction:{field}={value}", question)
 
     def _digression(self, group: str, question: Optional[str], detail: str = "") -> Move:
@@ -644,7 +646,8 @@ class SimulatedClient:
     def _unknown(self, question: str) -> Move:
         """A question this client does not know (e.g. "start again? sure?"): yes to what it has just asked for,
         else "not sure"."""
-        asked_for = self.last is not None and (self.last.detail in ("stop", "restart") or self.last.question == question)
+        asked_for = self.last is not None and (self.last.detail in ("stop", "restart")
+                                               or self.last.question == question)
         if asked_for:
             text = self._fresh(f"{question}:yes", ("yes please", "yes, that's what I want", "yes, go ahead"))
             return Move(text, "answer", "unknown question=yes", question)

@@ -228,10 +228,11 @@ def stored_answers(result: ConversationResult) -> List[Violation]:
         if phone and _phone_key(answers.get("contact_phone")) != _phone_key(phone):
             out.append(Violation("stored_answers", _answered_turn(result, "contact"),
                                  f"phone {answers.get('contact_phone')!r}, the client's is {phone!r}"))
-    for kind, key, truth, stored, i in _yes_no_findings(result):
+    for kind, key, truth, stored, _i in _yes_no_findings(result):
         if kind in ("mismatch", "missing"):
             what = "not stored" if kind == "missing" else f"stored {stored!r}"
-            out.append(Violation("stored_answers", _answered_turn(result, key), f"{key}: {what}, the truth is {truth!r}"))
+            out.append(Violation("stored_answers", _answered_turn(result, key), f"{key}: {what}, the truth is "
+                                                                                f"{truth!r}"))
     return out
 
 
@@ -252,7 +253,7 @@ def noted_unsure(result: ConversationResult) -> List[str]:
 def medicines_kept(result: ConversationResult) -> List[Violation]:
     """Every labelled anticoagulant, antiplatelet or isotretinoin of the truth is in medication_facts or flagged."""
     out = []
-    for i, seg, item in pairs(result):
+    for _i, seg, item in pairs(result):
         if item is None or "medication_facts" not in seg.expected:
             continue
         show = item.get("show") or {}
@@ -269,7 +270,8 @@ def medicines_kept(result: ConversationResult) -> List[Violation]:
             code = "isotretinoin_recent" if name == "isotretinoin" else "anticoagulant"
             if name.casefold() not in names and code not in codes:
                 out.append(Violation("medicines_kept", _answered_turn(result, "medications"),
-                                     f"{name} ({klass}) neither in medication_facts {sorted(names - {''})} nor flagged"))
+                                     f"{name} ({klass}) neither in medication_facts {sorted(names - {''})} nor "
+                                     f"flagged"))
     return out
 
 
@@ -282,7 +284,8 @@ def flagged_not_cleared(result: ConversationResult) -> List[Violation]:
             continue
         expected = ", ".join(f"{c} ({o})" for c, o in seg.expected_codes.items())
         if item is None:
-            out.append(Violation("flagged_not_cleared", None, f"consultation {i + 1}: nothing stored; expected {expected}"))
+            out.append(Violation("flagged_not_cleared", None, f"consultation {i + 1}: nothing stored; expected "
+                                                              f"{expected}"))
             continue
         show = item.get("show") or {}
         outcome = show.get("outcome")
@@ -296,7 +299,8 @@ def flagged_not_cleared(result: ConversationResult) -> List[Violation]:
         weaker = [c for c, o in seg.expected_codes.items() if severity(outcome) < severity(o)]
         if weaker:
             out.append(Violation("flagged_not_cleared", None,
-                                 f"stored {outcome}, less severe than {', '.join(f'{c} ({seg.expected_codes[c]})' for c in weaker)}"
+                                 f"stored {outcome}, less severe than "
+                                 f"{', '.join(f'{c} ({seg.expected_codes[c]})' for c in weaker)}"
                                  f"; stored reasons {sorted(_codes(show))}"))
     return out
 
@@ -304,7 +308,7 @@ def flagged_not_cleared(result: ConversationResult) -> List[Violation]:
 def person_request_referred(result: ConversationResult) -> List[Violation]:
     """A request for a person always ends with client_requested_human in the stored reasons and a referral."""
     out = []
-    for i, seg, item in pairs(result):
+    for _i, seg, item in pairs(result):
         if not seg.person_requested:
             continue
         turn = next((t.index for t in result.turns if t.detail == "person"), None)
@@ -325,7 +329,7 @@ def person_request_referred(result: ConversationResult) -> List[Violation]:
 def person_only_when_asked(result: ConversationResult) -> List[Violation]:
     """A client who never asked for a person is not stored as one who did (a name like "Pat Human" is a name)."""
     out = []
-    for i, seg, item in pairs(result):
+    for _i, seg, item in pairs(result):
         if seg.person_requested or item is None:
             continue
         show = item.get("show") or {}
@@ -415,7 +419,8 @@ NAMES: Tuple[str, ...] = tuple(f.__name__ for f in INVARIANTS)
 SOFT: Tuple[str, ...] = ("noted_unsure",)
 
 
-def check(result: ConversationResult, rules: Any = None, invariants: Iterable[Invariant] = INVARIANTS) -> ConversationResult:
+def check(result: ConversationResult, rules: Any = None,
+          invariants: Iterable[Invariant] = INVARIANTS) -> ConversationResult:
     """Fill the expected answers and run every invariant; the result carries its violations and soft counts."""
     prepare(result, rules)
     result.violations = [v for invariant in invariants for v in invariant(result)]

@@ -292,14 +292,13 @@ class OracleAssistant:
             elif slot and means == UNSURE and chat.answers.get(slot) == NO:
                 chat.answers[slot] = UNSURE
             # a further check read back: the checklist, asked later, says it
-        elif q == "confirmed":
-            if entry is not None and entry.means == YES:
-                self._record(chat)
-                c = self._consultation(chat)
-                c.status = "handed_off" if c.answers.get("requested_human") else "complete"
-                self._judge(c)
-                chat.outcome, chat.active, chat.requested = c.outcome or "clear", False, None
-                replies.append("Thank you, I've sent your answers.")
-                return
+        elif q == "confirmed" and entry is not None and entry.means == YES:
+            self._record(chat)
+            c = self._consultation(chat)
+            c.status = "handed_off" if c.answers.get("requested_human") else "complete"
+            self._judge(c)
+            chat.outcome, chat.active, chat.requested = c.outcome or "clear", False, None
+            replies.append("Thank you, I've sent your answers.")
+            return
         self._record(chat)
         self._next(chat, replies)

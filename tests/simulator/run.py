@@ -25,7 +25,6 @@ from tests.simulator.store_probe import MARKER
 from tests.simulator.transcript import ConversationResult, Turn
 
 
-
 class Assistant:
     """The running assistant as the simulator sees it: REST chat, the tracker's state, the store."""
 
@@ -61,7 +60,7 @@ class Assistant:
             input=json.dumps({"expire": expire, "conversations": list(issued.values())}),
             cwd=str(corpus_module.ROOT), env=self.stack.env, capture_output=True, text=True, timeout=600,
         )
-        line = next((l for l in done.stdout.splitlines() if l.startswith(MARKER)), None)
+        line = next((out for out in done.stdout.splitlines() if out.startswith(MARKER)), None)
         if done.returncode != 0 or line is None:
             raise RuntimeError(f"store probe failed ({done.returncode}):\n{done.stderr[-3000:]}")
         answer = json.loads(line[len(MARKER):])
@@ -103,7 +102,8 @@ def _hold(assistant: Any, client: SimulatedClient, result: ConversationResult) -
             break
         turn.replies = _texts(replies)
         turn.buttons = [str(b.get("title", "")) for r in replies for b in r.get("buttons") or []]
-        turn.requested, turn.active, turn.intent = state.get("requested_slot"), state.get("active_loop"), state.get("intent")
+        turn.requested, turn.active = state.get("requested_slot"), state.get("active_loop")
+        turn.intent = state.get("intent")
         client.observe(move, state)
     return result
 
@@ -204,7 +204,8 @@ def figures(results: Sequence[ConversationResult]) -> Dict[str, Any]:
         "conversations": len(results),
         "failing": sum(1 for r in results if r.violations),
         "reached_summary_all": sum(1 for r in results if r.reached_summary) / n,
-        "reached_summary_straight": (sum(1 for r in straight if r.reached_summary) / len(straight)) if straight else 0.0,
+        "reached_summary_straight":
+            (sum(1 for r in straight if r.reached_summary) / len(straight)) if straight else 0.0,
         "completed": sum(1 for r in results if r.completed),
         "mean_turns": sum(len(r.turns) for r in results) / n,
         "noted_unsure": sum(r.soft.get("noted_unsure", 0) for r in results),
@@ -231,7 +232,8 @@ def report(results: Sequence[ConversationResult], show_transcripts: int = 3) -> 
     lines.append(f"{'(soft) noted_unsure':<28}{sum(1 for r in results if r.soft.get('noted_unsure')):>14}"
                  f"{f['noted_unsure']:>12}")
     lines.append(f"reached the summary: {f['reached_summary_all']:.1%} of all, {f['reached_summary_straight']:.1%} of "
-                 f"consenting clients who did not leave; completed {f['completed']}; mean messages {f['mean_turns']:.1f}")
+                 f"consenting clients who did not leave; completed {f['completed']}; mean messages "
+                 f"{f['mean_turns']:.1f}")
     lines.append(f"endings: {f['endings']}")
     failing = [r for r in results if r.violations]
     for result in failing[:show_transcripts]:

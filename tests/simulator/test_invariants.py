@@ -44,7 +44,8 @@ def names(violations) -> List[str]:
 
 
 def test_replies_per_message_passes_one_to_four_distinct_replies():
-    good = result([turn(0, "hi", "open", replies=["Hello", "Do you consent?"]), turn(1, "yes", replies=["a", "b", "c", "d"])])
+    good = result([turn(0, "hi", "open", replies=["Hello", "Do you "
+                                                           "consent?"]), turn(1, "yes", replies=["a", "b", "c", "d"])])
     assert inv.replies_per_message(good) == []
 
 
@@ -251,7 +252,8 @@ def test_one_referral_per_flagged_fails_none_or_two(count):
 
 def _declined(answers: Dict[str, Any]) -> ConversationResult:
     seg = Segment(consent_declined=True)
-    return result([turn(0, "no thanks", asked="consent")], [seg], [stored(answers, status="in_progress")] if answers is not None else [])
+    stores = [stored(answers, status="in_progress")] if answers is not None else []
+    return result([turn(0, "no thanks", asked="consent")], [seg], stores)
 
 
 def test_declined_stores_nothing_passes_with_no_consultation_or_no_answers():
@@ -337,7 +339,8 @@ def test_consent_first():
                    turn(1, "yes I consent", asked="consent", requested="name", detail="consent=yes"),
                    turn(2, "Jo Blake", asked="name", requested="medications")])
     bad = result([turn(0, "hi", "open", requested="consent"),
-                  turn(1, "maybe later? not sure right now", asked="consent", requested="name", detail="consent=unsure"),
+                  turn(1, "maybe later? not sure right "
+                          "now", asked="consent", requested="name", detail="consent=unsure"),
                   turn(2, "Jo Blake", asked="name", requested="medications")])
     assert inv.consent_first(good) == []
     found = inv.consent_first(bad)

@@ -1,8 +1,6 @@
 """Fixtures for the store tests: a fixed clock, fake judgements, Rasa trackers, a throw-away PostgreSQL server."""
 from __future__ import annotations
 
-from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
-
 import asyncio
 import glob
 import os
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+
+from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -175,7 +175,8 @@ def postgres_server() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on 127.0.0.1 (trust auth), stopped by its own process id afterwards."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.fail("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): install them with `apt-get install postgresql` (.ci/run does)")
+        pytest.fail("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): install them with `apt-get "
+                    "install postgresql` (.ci/run does)")
     base = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
     as_postgres: List[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root: drop to the postgres user (exec, same pid)
@@ -188,12 +189,12 @@ def postgres_server() -> Iterator[str]:
         check=True, capture_output=True,
     )
     port = _free_port()
-    log = open(base / "server.log", "wb")
-    server = subprocess.Popen(
-        as_postgres + [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base),
-                       "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(base / "server.log", "wb") as log:  # the server keeps its own copy of the file
+        server = subprocess.Popen(
+            as_postgres + [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base),
+                           "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -212,7 +213,6 @@ def postgres_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log.close()
         shutil.rmtree(base, ignore_errors=True)
 
 

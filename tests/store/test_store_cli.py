@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 from bot import store
 from bot.store import migrate
@@ -33,7 +33,8 @@ def test_show_json_prints_the_contract(database_url: str, answers, now) -> None:
     assert printed == staff_urls.with_urls(done)  # the store's record with the staff page's address
     assert printed["referral"]["transcript_url"].endswith(f"/staff/consultations/{done['id']}")
     assert printed["status"] == "complete" and printed["outcome"] == "defer"
-    assert printed["reasons"] == [{"code": "pregnancy", "rule": "Rule pregnancy", "detail": "answered yes to pregnancy"}]
+    assert printed["reasons"] == [{"code": "pregnancy", "rule": "Rule "
+                                                                "pregnancy", "detail": "answered yes to pregnancy"}]
     assert bot("consultation", "show", "chat-1", "--json", database_url=database_url).stdout == result.stdout
 
 

@@ -46,14 +46,14 @@ def test_concurrent_complete_on_postgresql_makes_one_consultation_and_referral(p
         results: List[Any] = []
         errors: List[BaseException] = []
 
-        def run() -> None:
+        def run(chat: str, barrier: threading.Barrier, results: List[Any], errors: List[BaseException]) -> None:
             try:
                 barrier.wait()
-                results.append(store.complete(f"chat-{round_}", answers, judgement(("pregnancy", "defer")), now=now))
+                results.append(store.complete(chat, answers, judgement(("pregnancy", "defer")), now=now))
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=run) for _ in range(3)]
+        threads = [threading.Thread(target=run, args=(f"chat-{round_}", barrier, results, errors)) for _ in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -47,7 +47,7 @@ def test_purge_keeps_a_consultation_whose_referral_is_still_being_worked(databas
 
 
 def test_purge_never_cuts_a_live_conversation_session_in_half(database_url: str, now, save_conversation) -> None:
-    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    from rasa.shared.core.events import UserUttered
 
     cutoff = now - timedelta(days=30)
     early = (cutoff - timedelta(days=60)).timestamp()

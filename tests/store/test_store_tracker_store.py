@@ -248,7 +248,8 @@ def test_a_purge_of_older_events_and_a_new_session_keep_rasas_latest_session(
 
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 
-    from bot.store import db as store_db, tracker_events
+    from bot.store import db as store_db
+    from bot.store import tracker_events
 
     day = 86_400.0
     tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))

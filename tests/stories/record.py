@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "stories" / "conversations.yml"
 

@@ -1,14 +1,13 @@
 """Staff web app tests: the real app over HTTP (uvicorn), a real migrated SQLite database per test."""
 from __future__ import annotations
 
-from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
-
 import os
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import pytest
 
+from bot.screening import Finding, Judgement  # the engine's own values, as the actions pass them
 from tests.web.server import Staff, running_app, signed_in_session
 
 os.environ.setdefault("WEB_SECRET", "test-web-secret-" + "x" * 16)

@@ -5,7 +5,8 @@ import os
 import subprocess
 import sys
 
-from bot.store import audit, staff as staff_store
+from bot.store import audit
+from bot.store import staff as staff_store
 from tests.web.server import log_in, make_password
 
 

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from bot.store import audit, staff as staff_store
+from bot.store import audit
+from bot.store import staff as staff_store
 from tests.web.server import log_in, login_token, make_password
 
 # Every staff page and API endpoint, as (method, path): none may show anything without a login.

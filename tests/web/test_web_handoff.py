@@ -14,8 +14,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import rasa_pause
-from bot import store
+from bot import rasa_pause, store
 from bot.store import person_requests
 from tests.web.conftest import consult
 from tests.web.server import free_port

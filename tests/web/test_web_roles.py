@@ -32,10 +32,7 @@ def test_role_matrix(staff_as, flagged, role, method, path, allowed) -> None:
     person = staff_as(role)
     url = path.format(cid=flagged["id"], rid=flagged["referral"]["id"])
 
-    if method == "GET":
-        response = person.page(url)
-    else:
-        response = person.form(url, {"note": "a note"})
+    response = person.page(url) if method == "GET" else person.form(url, {"note": "a note"})
 
     if role in allowed:
         assert response.status_code in (200, 303), (response.status_code, response.text[:300])

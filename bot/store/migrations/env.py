@@ -4,11 +4,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+# every module that defines tables, imported so that they register on the metadata (for autogenerate)
+import bot.store.audit  # noqa: F401
+import bot.store.models  # noqa: F401
+import bot.store.outbox  # noqa: F401
+import bot.store.person_requests  # noqa: F401
+import bot.store.referrals  # noqa: F401
+import bot.store.staff  # noqa: F401
 from bot.store import db
 from bot.store.base import metadata
-import bot.store.models  # noqa: F401  (registers the tables on the metadata, for autogenerate)
-import bot.store.audit, bot.store.outbox, bot.store.referrals, bot.store.staff  # noqa: F401,E401
-import bot.store.person_requests  # noqa: F401
 
 config = context.config
 if config.config_file_name:  # the developer's `alembic` command; the app configures its own logging
