@@ -28,7 +28,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -855,27 +854,6 @@ class MailSink:
         return found
 
 
-def referral_ids(database_url: str, senders: Sequence[str]) -> List[int]:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url, future=True)
-    ids: List[int] = []
-    try:
-        with engine.connect() as connection:
-            for chunk in _chunks(list(senders)):
-                ids += [row[0] for row in connection.execute(
-                    sa.text("SELECT r.id FROM referrals r JOIN consultations c ON c.id = r.consultation_id "
-                            "WHERE c.conversation_id IN :senders").bindparams(sa.bindparam("senders", expanding=True)),
-                    {"senders": list(chunk)})]
-    finally:
-        engine.dispose()
-    return sorted(ids)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 # ------------------------------------------------------------------------------------------------ faults during load
 
 
@@ -921,12 +899,33 @@ def fault_catalogue(target: Target, mail: Optional[MailSink] = None, lock_second
                                 lambda: target.lock_sqlite(lock_seconds))  # type: ignore[attr-defined]
     if mail is not None:
         def outage() -> None:
+            """Down for `mail_down_seconds`, and on until at least one notice has failed to go (at most 2 minutes
+            more): an outage nobody tried to send through would prove nothing."""
+            before = failed_notices(target.database_url)
             mail.stop()
-            time.sleep(mail_down_seconds)
-            mail.start()
+            began = time.monotonic()
+            try:
+                while time.monotonic() - began < mail_down_seconds or (
+                        failed_notices(target.database_url) <= before and time.monotonic() - began < 120):
+                    time.sleep(1.0)
+            finally:
+                mail.start()
 
-        found["smtp down"] = Fault(f"SMTP down {mail_down_seconds:.0f} s", outage)
+        found["smtp down"] = Fault(f"SMTP down {mail_down_seconds:.0f} s+", outage)
     return found
+
+
+def failed_notices(database_url: str) -> int:
+    """Attempts to send a notice that failed so far (each pending notice with an error, once)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT COALESCE(SUM(attempts), 0) FROM outbox "
+                                              "WHERE status = 'pending' AND last_error IS NOT NULL")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 async def _under_load(target: Target, load: Load, faults: Sequence[Fault], warmup: float, settle: float,
@@ -958,25 +957,34 @@ async def _under_load(target: Target, load: Load, faults: Sequence[Fault], warmu
 
 
 def attribute(results: List[FaultResult], load: Load, found: Audit) -> None:
-    """Each turn to the fault during whose window it started; lost and duplicated messages with it."""
+    """Each turn to the fault window its first failed attempt ended in (or, with none, the one it started in), with
+    its lost and duplicated messages; each failed attempt to the window it ended in."""
     lost = {m for _, m in found.lost}
     duplicated = {m for _, m in found.duplicated}
+
+    def window(at: float) -> Optional[FaultResult]:
+        for result in results:
+            if result.started <= at < result.window_end:
+                return result
+        return None
+
     for turn in load.turns():
-        end = turn.ended or (turn.attempts[-1].ended if turn.attempts else turn.started)
-        for result in results:  # the first fault it was still running at, or started during
-            if end >= result.started and turn.started < result.window_end:
-                result.turns += 1
-                result.failed_turns += turn.failed
-                result.one_moment += sum(a.status == "503" for a in turn.attempts)
-                bad = [a.ended for a in turn.attempts if a.status not in ("200",)]
-                if bad:
-                    result.errors_for = max(result.errors_for, max(bad) - result.started)
-                result.lost += turn.message_id in lost
-                result.duplicated += turn.message_id in duplicated
-                if (result.back_at is not None and turn.started >= result.back_at and turn.acknowledged
-                        and len(turn.attempts) == 1):
-                    result.served_after += 1
-                break
+        failed = [a for a in turn.attempts if a.status != "200"]
+        for attempt in failed:
+            where = window(attempt.ended)
+            if where is not None:
+                where.errors_for = max(where.errors_for, attempt.ended - where.started)
+                where.one_moment += attempt.status == "503"
+        result = window(failed[0].ended if failed else turn.started)
+        if result is None:
+            continue
+        result.turns += 1
+        result.failed_turns += turn.failed
+        result.lost += turn.message_id in lost
+        result.duplicated += turn.message_id in duplicated
+        if (result.back_at is not None and turn.started >= result.back_at and turn.acknowledged
+                and len(turn.attempts) == 1):
+            result.served_after += 1
 
 
 @dataclass
@@ -986,6 +994,7 @@ class MailCheck:
     missing: List[int]
     doubled: List[int]
     waited: float
+    retried: int = 0  # notices sent after at least one failed attempt (the outage was felt)
 
     @property
     def ok(self) -> bool:
@@ -1010,10 +1019,13 @@ def check_mail(database_url: str, mail: MailSink, timeout: float = 150.0) -> Mai
             time.sleep(2.0)
         time.sleep(6.0)  # one more notifier round: a notice sent twice would show now
         links = mail.referral_links()
+        with engine.connect() as connection:
+            retried = connection.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'sent' "
+                                                 "AND attempts > 1")).scalar_one()
     finally:
         engine.dispose()
     return MailCheck(len(ids), sum(1 for i in ids if links[i] == 1), [i for i in ids if links[i] == 0],
-                     [i for i in ids if links[i] > 1], time.monotonic() - began)
+                     [i for i in ids if links[i] > 1], time.monotonic() - began, retried)
 
 
 @dataclass
@@ -1060,7 +1072,8 @@ def fault_table(runs: Sequence[FaultRun]) -> str:
 
 def mail_line(check: MailCheck) -> str:
     return (f"notices: {check.referrals} referrals, {check.delivered_once} delivered exactly once, "
-            f"{len(check.missing)} missing, {len(check.doubled)} doubled (waited {check.waited:.0f} s)")
+            f"{len(check.missing)} missing, {len(check.doubled)} doubled; {check.retried} sent after a failed "
+            f"attempt (waited {check.waited:.0f} s)")
 
 
 def details(load: Load, found: Audit) -> List[Dict[str, Any]]:
