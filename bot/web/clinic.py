@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from typing import Dict, Optional, Set, Tuple
 from urllib.error import URLError
@@ -40,6 +41,7 @@ from bot.live import stream as live_stream
 from bot.web.app import TEMPLATES_DIR
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 # The widget asks this while the assistant is unreachable; one second is plenty on one machine.
@@ -221,9 +223,16 @@ async def chat_message(request: Request) -> JSONResponse:
     except live.AssistantUnavailable:
         return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503,
                      origin)
+    except Exception:  # the database briefly unavailable: say "one moment"; the widget sends the same id again
+        logger.exception("live chat state unreadable conversation_id=%s", sender)
+        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503,
+                     origin)
     response = await _forward(settings, payload, origin)
     if response.status_code == 200:
-        response.headers.update(await asyncio.to_thread(_live_headers, sender))
+        try:
+            response.headers.update(await asyncio.to_thread(_live_headers, sender))
+        except Exception:  # the reply stands; the widget learns of the live chat with the next one
+            logger.exception("live chat state unreadable conversation_id=%s", sender)
     return response
 
 
