@@ -3,10 +3,12 @@ at once (default 20), each with its stream open, on one running stack (superviso
 SQLite). The time runs from the practitioner's `service.send` call (it writes the message into Rasa's tracker) to
 the message arriving on the client's stream (the web app polls the database every 0.3 s).
 
-    .venv/bin/python bench/live_latency.py                 # 20 chats, 5 rounds of one message to every chat at once
+    .venv/bin/python bench/live_latency.py                 # 20 chats: 5 paced rounds, then 5 bursts to all at once
     .venv/bin/python bench/live_latency.py --chats 5 --rounds 3
 
-Prints p50/p95/max in milliseconds, and the same for one chat alone for comparison (a ratio, in one run).
+Prints p50/p95/max in milliseconds: one chat alone; 20 chats with a message every 0.5 s to each in turn (a
+practitioner's pace across many chats); and a burst of one message to every chat at the same instant (Rasa appends
+them one conversation lock at a time); the ratio to one chat alone, in one run.
 """
 from __future__ import annotations
 
@@ -67,6 +69,34 @@ def round_trip(clients: List[LiveClient], practitioner: Any, label: str) -> List
     return times
 
 
+def paced(clients: List[LiveClient], practitioner: Any, rounds: int, gap: float) -> List[float]:
+    """One message every `gap` seconds, to each chat in turn (a practitioner's pace, many chats at once)."""
+    from bot.live import service
+
+    times: List[float] = []
+    waiters: List[threading.Thread] = []
+    lock = threading.Lock()
+
+    def wait(client: LiveClient, text: str, mark: int, began: float) -> None:
+        got = client.wait_for(message("staff", text), timeout=60, since=mark)
+        with lock:
+            times.append((got.received - began) * 1000)
+
+    for n in range(rounds):
+        for client in clients:
+            text = f"paced {n} {uuid.uuid4().hex[:8]}"
+            mark = client.mark()
+            began = time.monotonic()
+            service.send(client.sender, practitioner, text)
+            waiter = threading.Thread(target=wait, args=(client, text, mark, began))
+            waiter.start()
+            waiters.append(waiter)
+            time.sleep(max(0.0, gap - (time.monotonic() - began)))
+    for waiter in waiters:
+        waiter.join()
+    return times
+
+
 def line(name: str, times: List[float]) -> str:
     return (f"{name}: n={len(times)} p50={statistics.median(times):.0f} ms p95={percentile(times, 0.95):.0f} ms "
             f"max={max(times):.0f} ms")
@@ -76,6 +106,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--gap", type=float, default=0.5, help="seconds between messages in the paced run")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="live-bench-"))
     clinic = open_all_day_clinic(workdir / "clinic.yml")
@@ -99,6 +130,7 @@ def main() -> int:
         alone = []
         for n in range(args.rounds):
             alone += round_trip(clients[:1], practitioner, f"alone {n}")
+        steady = paced(clients, practitioner, args.rounds, args.gap)
         together: List[float] = []
         for n in range(args.rounds):
             together += round_trip(clients, practitioner, f"round {n}")
@@ -107,7 +139,8 @@ def main() -> int:
         began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         print(f"\nPractitioner-to-client latency, {began}, one stack on SQLite, {os.cpu_count()} cores:")
         print(line("1 chat", alone))
-        print(line(f"{args.chats} chats at once, each stream open", together))
+        print(line(f"{args.chats} chats, each stream open, a message every {args.gap:g} s in turn", steady))
+        print(line(f"{args.chats} chats, a message to every one at the same instant", together))
         print(f"ratio p50 ({args.chats} chats / 1): {statistics.median(together) / statistics.median(alone):.2f}")
     finally:
         stack.stop()

@@ -236,16 +236,28 @@ def thread(conversation_id: str, after: int = 0) -> List[Dict[str, Any]]:
     """Every message of the conversation after event id `after`, in order:
     {"id", "author": "client"|"assistant"|"staff", "name", "role", "text", "at", "buttons", "shown"}.
     `shown` is "reply" for what the chat proxy already answered the client with (the stream skips those)."""
-    messages: List[Dict[str, Any]] = []
     with session_scope(write=False) as session:
         if not has_table(session, EVENTS_TABLE):
             return []
-        rows = session.execute(
-            sa.select(events_table.c.id, events_table.c.type_name, events_table.c.timestamp, events_table.c.data)
-            .where(events_table.c.sender_id == conversation_id, events_table.c.type_name.in_(("user", "bot")),
-                   events_table.c.id > int(after or 0))
-            .order_by(events_table.c.id)
-        ).all()
+        return _thread(session, conversation_id, after)
+
+
+def snapshot(conversation_id: str, after: int = 0) -> tuple:
+    """(status, thread after `after`) read in one transaction: what the client's stream polls for."""
+    with session_scope(write=False) as session:
+        row = session.get(LiveChatRow, conversation_id)
+        chat = None if row is None else _chat(row)
+        return chat, _thread(session, conversation_id, after)
+
+
+def _thread(session: sa.orm.Session, conversation_id: str, after: int) -> List[Dict[str, Any]]:
+    messages: List[Dict[str, Any]] = []
+    rows = session.execute(
+        sa.select(events_table.c.id, events_table.c.type_name, events_table.c.timestamp, events_table.c.data)
+        .where(events_table.c.sender_id == conversation_id, events_table.c.type_name.in_(("user", "bot")),
+               events_table.c.id > int(after or 0))
+        .order_by(events_table.c.id)
+    ).all()
     offered: Dict[str, str] = {}
     for event_id, type_name, timestamp, raw in rows:
         try:

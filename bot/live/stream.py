@@ -42,8 +42,9 @@ def _status(chat: Optional[service.LiveChat]) -> Dict[str, Any]:
 
 
 def _poll(conversation_id: str, after: int) -> Tuple[Optional[service.LiveChat], list]:
-    chat = service.status(conversation_id)  # the state first: messages written before a hand-back are then read
-    return chat, service.thread(conversation_id, after)
+    # one read transaction: the state and the messages as of the same moment (messages written before a hand-back
+    # are read with the "returned" state that follows them, or with the state before it and then again)
+    return service.snapshot(conversation_id, after)
 
 
 async def stream(conversation_id: str, after: int, *, poll_seconds: float = POLL_SECONDS,
