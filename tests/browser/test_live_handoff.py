@@ -159,8 +159,13 @@ def finish_after_hand_back(stack: Stack, chat: ChatWidget) -> dict:
     shown = stack.show(chat.sender_id)
     # a consultation whose client asked for a person is stored as handed_off once complete (the contract's status)
     assert shown is not None and shown["status"] == "handed_off" and shown["completed_at"], shown
-    assert shown["answers"]["blood_thinners"] == "no", shown["answers"]  # the open question, answered after
     return shown
+
+
+def assert_the_open_question_was_read(shown: dict) -> None:
+    """The question open when the client asked for a person, answered with the "No" button after the hand-back, is
+    stored as an answer ("no"), not as the button's payload. Checked last, so the staff side is checked first."""
+    assert shown["answers"]["blood_thinners"] == "no", shown["answers"]
 
 
 # ---------------------------------------------------------------------------------------------------- the done test
@@ -225,6 +230,7 @@ def test_a_practitioner_takes_the_chat_writes_with_the_client_and_hands_it_back(
     # the email notice waits in the outbox (this stack has no SMTP_URL), a link only
     practitioner.goto(f"{stack.web_url}/staff/outbox")
     expect(practitioner.get_by_text("A client is waiting for a person in the live chat").first).to_be_visible()
+    assert_the_open_question_was_read(shown)
 
 
 def test_every_process_restarts_during_the_chat_and_it_goes_on(stack: Stack, two_people) -> None:
@@ -249,6 +255,7 @@ def test_every_process_restarts_during_the_chat_and_it_goes_on(stack: Stack, two
     shown = finish_after_hand_back(stack, chat)
     assert "client_requested_human" in [r["code"] for r in shown["reasons"]], shown
     assert shown["outcome"] == "review", shown
+    assert_the_open_question_was_read(shown)
 
 
 def test_two_practitioners_cannot_both_take_the_chat(stack: Stack, two_people, browser: Browser) -> None:
@@ -336,3 +343,4 @@ def test_nobody_joins_in_time_the_client_is_told_and_a_practitioner_can_still_ta
     view.hand_back()
     shown = finish_after_hand_back(stack, chat)
     assert "client_requested_human" in [r["code"] for r in shown["reasons"]], shown
+    assert_the_open_question_was_read(shown)
