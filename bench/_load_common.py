@@ -103,6 +103,10 @@ class Attempt:
     status: str  # "200", "503", "502", "connection", "timeout", ...
 
 
+# "send again": the REST channel's 503 "one moment", and a load balancer's 503 with no web app to take the request
+ONE_MOMENT = ("503", "503 other")
+
+
 @dataclass
 class TurnRecord:
     message_id: str
@@ -116,7 +120,7 @@ class TurnRecord:
     @property
     def failed(self) -> bool:
         """The client saw an error other than "one moment" (503) before the reply, or never got one."""
-        return not self.acknowledged or any(a.status not in ("200", "503") for a in self.attempts)
+        return not self.acknowledged or any(a.status not in ONE_MOMENT + ("200",) for a in self.attempts)
 
     @property
     def latency(self) -> float:
@@ -240,6 +244,8 @@ class Load:
                     payload = await response.read()
                     if response.status == 200:
                         record.replies = json.loads(payload or b"[]")
+                    elif response.status == 503 and b'"unavailable"' not in payload:
+                        status = "503 other"  # not the REST channel's "one moment" (the load balancer's own)
                     elif response.status == 429:
                         wait = float(response.headers.get("Retry-After") or 1)
             except asyncio.TimeoutError:
@@ -974,7 +980,7 @@ def attribute(results: List[FaultResult], load: Load, found: Audit) -> None:
             where = window(attempt.ended)
             if where is not None:
                 where.errors_for = max(where.errors_for, attempt.ended - where.started)
-                where.one_moment += attempt.status == "503"
+                where.one_moment += attempt.status in ONE_MOMENT
         result = window(failed[0].ended if failed else turn.started)
         if result is None:
             continue
