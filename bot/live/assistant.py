@@ -61,6 +61,10 @@ def user_event(text: str, message_id: str, metadata: Dict[str, Any]) -> Dict[str
             "parse_data": {"entities": [], "text": text}, "input_channel": "rest", "timestamp": time.time()}
 
 
+def listen_event() -> Dict[str, Any]:
+    return {"event": "action", "name": "action_listen", "timestamp": time.time()}
+
+
 def slot_event(name: str, value: Any) -> Dict[str, Any]:
     return {"event": "slot", "name": name, "value": value, "timestamp": time.time()}
 
@@ -92,3 +96,7 @@ def resume(conversation_id: str, form: str = "consultation_form", slot: Optional
         execute(conversation_id, ask_action(slot))
     else:
         execute(conversation_id, form)
+    # Rasa listens after asking; `execute` runs one action and stops. Without the listen the form takes the client's
+    # next message as called after an action, not after listening, and skips its validation: the slot would keep the
+    # raw text ("/deny" from the No button, not "no").
+    append(conversation_id, [listen_event()])
