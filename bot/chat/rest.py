@@ -17,8 +17,16 @@ the client's message, drop the failed actions' events, carry on without them and
   refused (a slow answer under load counts as up: busy is not down), the message is not given to Rasa at all and the
   reply is 503 `{"error": "unavailable", "message": "One moment, please..."}` (the widget keeps the text in the
   box and says when the assistant is back);
-- a turn during which an action could not reach the action server (it died mid-turn) is rolled back: the events
-  stored from its user message on are deleted, so nothing of it is recorded, and the reply is the same 503;
+- a turn during which an action could not reach the action server (it died mid-turn) is never written: the tracker
+  store asks this channel, just before Rasa's one save of the turn and still inside the conversation's lock
+  (bot/store/tracker_store.py TurnGuard), and writes nothing; the reply is the same 503. (It used to be written and
+  then deleted after the lock was released: a re-send of the same message_id waiting for the lock was answered 200
+  from the turn's events, "the replies that followed it", just before the roll-back deleted them: an acknowledged
+  message lost. tests/e2e/test_no_lost_resend.py plays that order.) A tracker store without the guard gets the old
+  roll-back;
+- a 200 means the message is stored: after the turn its user event must be in the events table exactly once, else
+  the reply is the same 503 (Rasa's SQLTrackerStore.save falls back to memory when the database fails, and skips the
+  head of the turn when the table holds more of the session than the tracker it read); a second copy is deleted;
 - a message may carry a client `message_id` (the widget sends one, and the same one when it sends that text again):
   it becomes the user event's `message_id`, and a message whose id is already among the conversation's last user
   events is not processed again: the replies that followed it are sent back instead (a reply lost on the way).
@@ -44,6 +52,7 @@ from sanic.response import HTTPResponse, ResponseStream
 
 from bot.chat import ownership
 from bot.dialogue.replies import shape
+from bot.store.tracker_store import TurnGuard, current_turn
 
 logger = logging.getLogger(__name__)
 
@@ -110,18 +119,26 @@ def _bot_message(text: Optional[str], data: Optional[Dict[str, Any]], recipient_
     return message
 
 
-def _user_row(session: Any, model: Any, sender_id: str, message_id: str) -> Optional[int]:
-    """The events-table id of the user event `message_id` among the conversation's last user events, or None."""
+def _user_rows(session: Any, model: Any, sender_id: str, message_id: str) -> List[int]:
+    """The events-table ids of the user events `message_id` among the conversation's last user events, latest
+    first."""
     rows = (session.query(model.id, model.data)
             .filter(model.sender_id == sender_id, model.type_name == "user")
             .order_by(model.id.desc()).limit(RECENT_USER_EVENTS).all())
+    found = []
     for row_id, data in rows:
         try:
             if json.loads(data or "{}").get("message_id") == message_id:
-                return int(row_id)
-        except ValueError:
+                found.append(int(row_id))
+        except (ValueError, AttributeError):
             continue
-    return None
+    return found
+
+
+def _user_row(session: Any, model: Any, sender_id: str, message_id: str) -> Optional[int]:
+    """The events-table id of the user event `message_id` among the conversation's last user events, or None."""
+    found = _user_rows(session, model, sender_id, message_id)
+    return found[0] if found else None
 
 
 class ClinicRestInput(RestInput):
@@ -198,26 +215,76 @@ class ClinicRestInput(RestInput):
         turn_id = client_id or uuid.uuid4().hex
         collector = CollectingOutputChannel()
         failures: List[str] = []
+
+        async def void() -> bool:
+            """Asked by the tracker store just before it writes the turn (inside Rasa's lock): the turn is void when
+            an action could not reach the action server."""
+            return bool(failures) and agent is not None and (
+                any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent))
+
+        guard = TurnGuard(sender_id, void)
         watching = _turn_failures.set(failures)
+        guarding = current_turn.set(guard)
+        cancelled = False
         try:
             await on_new_message(
                 UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=turn_id,
                             metadata=self.get_metadata(request))
             )
         except CancelledError:
+            cancelled = True
             logger.error("chat turn timed out conversation_id=%r", sender_id)
         except Exception:
             logger.exception("chat turn failed conversation_id=%r", sender_id)
         finally:
             _turn_failures.reset(watching)
-        if failures and agent is not None and (
+            current_turn.reset(guarding)
+        if guard.voided:
+            return self._unavailable()
+        if not guard.consulted and failures and agent is not None and (
             any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
         ):
+            # a tracker store other than ours (no TurnGuard): the turn was written, take it back
             removed = await self._roll_back(agent, sender_id, turn_id)
             logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
                            "conversation_id=%r", removed, sender_id)
             return self._unavailable()
+        if agent is not None and not await self._stored_once(agent, sender_id, turn_id, guard):
+            return self._unavailable()
+        if cancelled:
+            logger.info("chat turn stored, its client gone: a re-send gets its replies conversation_id=%r",
+                        sender_id)
         return response.json(shape(collector.messages, sender_id))
+
+    @staticmethod
+    async def _stored_once(agent: Any, sender_id: str, turn_id: str, guard: TurnGuard) -> bool:
+        """Whether the turn's user event is in the events table exactly once (a 200 says the message was taken).
+
+        Not stored (Rasa's save failed and it fell back to memory, or skipped it): False, the client sends it again.
+        Stored twice: the rows this turn wrote are deleted (the earlier copy stands, and answers the re-send)."""
+        store = _sql_store(agent)
+        if store is None:
+            return True
+        model = store.SQLEvent
+        try:
+            with store.session_scope() as session:
+                rows = _user_rows(session, model, sender_id, turn_id)
+                if len(rows) == 1:
+                    return True
+                if len(rows) > 1 and guard.saved and guard.before_id is not None:
+                    removed = (session.query(model)
+                               .filter(model.sender_id == sender_id, model.id > guard.before_id)
+                               .delete(synchronize_session=False))
+                    session.commit()
+                    logger.error("chat turn stored a message already stored; its %d events removed "
+                                 "conversation_id=%r", removed, sender_id)
+                    return False
+        except Exception:
+            logger.exception("chat turn not verified (the events table unreadable) conversation_id=%r", sender_id)
+            return False
+        logger.error("chat turn's message is not in the events table (%d copies); answered 503 so it is sent "
+                     "again conversation_id=%r", len(rows), sender_id)
+        return False
 
     @staticmethod
     def _unavailable() -> HTTPResponse:

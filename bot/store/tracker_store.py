@@ -22,11 +22,12 @@ rebuilt from fresh copies of the event dicts (Rasa mutates what it retrieves); t
 from __future__ import annotations
 
 import collections
+import contextvars
 import json
 import logging
 import marshal
 import threading
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.session)
@@ -57,6 +58,28 @@ _FINGERPRINT_AND_NEW_ROWS = sa.text(
     " LEFT JOIN events AS e ON e.sender_id = :sender_id AND e.id > :after"
     " ORDER BY e.id"
 )
+
+
+class TurnGuard:
+    """One chat turn's say over its own save (set by bot/chat/rest.py for the request's task, read by `save`).
+
+    Rasa writes a turn's events once, at its end, inside the conversation's lock. A turn whose actions could not reach
+    the action server is void: `void()` says so there, before anything is written, so a failed turn is never stored
+    (no roll-back afterwards, when the lock may already be another request's). `saved` and `before_id` (the sender's
+    highest event id before the write) tell the caller which rows this turn wrote.
+    """
+
+    def __init__(self, sender_id: str, void: Callable[[], Awaitable[bool]]) -> None:
+        self.sender_id = sender_id
+        self.void = void
+        self.consulted = False
+        self.voided = False
+        self.saved = False
+        self.before_id: Optional[int] = None
+
+
+current_turn: contextvars.ContextVar[Optional[TurnGuard]] = contextvars.ContextVar("clinic_current_turn",
+                                                                                   default=None)
 
 
 class _Fingerprint(NamedTuple):
@@ -152,6 +175,27 @@ class DatabaseTrackerStore(SQLTrackerStore):
         if host:
             logger.warning("tracker_store: `url:` is not a full database URL (scheme://...); using DATABASE_URL")
         return db.database_url()
+
+    # ------------------------------------------------------------------------------------------------ saving
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save, unless the chat turn being run is void (TurnGuard): then nothing of it is written."""
+        turn = current_turn.get()
+        if turn is None or turn.sender_id != tracker.sender_id:
+            await super().save(tracker)
+            return
+        turn.consulted = True
+        if await turn.void():
+            turn.voided = True
+            logger.warning("chat turn not stored (the action server went away during it) conversation_id=%r",
+                           tracker.sender_id)
+            return
+        with self.session_scope() as session:
+            turn.before_id = int(session.execute(
+                sa.select(sa.func.coalesce(sa.func.max(self.SQLEvent.id), 0))
+                .where(self.SQLEvent.sender_id == tracker.sender_id)).scalar_one())
+        await super().save(tracker)
+        turn.saved = True
 
     # ------------------------------------------------------------------------------------------ retrieval cache
 
