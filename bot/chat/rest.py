@@ -52,7 +52,7 @@ from sanic.response import HTTPResponse, ResponseStream
 
 from bot.chat import ownership
 from bot.dialogue.replies import shape
-from bot.store.tracker_store import TurnGuard, current_turn
+from bot.store.tracker_store import DatabaseTrackerStore, TurnGuard, current_turn
 
 logger = logging.getLogger(__name__)
 
@@ -241,10 +241,13 @@ class ClinicRestInput(RestInput):
             current_turn.reset(guarding)
         if guard.voided:
             return self._unavailable()
-        if not guard.consulted and failures and agent is not None and (
+        if not guard.consulted and failures and agent is not None and not isinstance(
+            _sql_store(agent), DatabaseTrackerStore
+        ) and (
             any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
         ):
-            # a tracker store other than ours (no TurnGuard): the turn was written, take it back
+            # a tracker store other than ours (no TurnGuard): the turn was written, take it back (ours never
+            # deletes a turn after it: when its save was not reached, nothing of the turn was written)
             removed = await self._roll_back(agent, sender_id, turn_id)
             logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
                            "conversation_id=%r", removed, sender_id)
