@@ -117,7 +117,8 @@ def main() -> int:
         for name in ("DATABASE_URL", "RASA_PORT", "RASA_TOKEN", "CLINIC_FILE"):
             os.environ[name] = stack.env[name]
         from bot.live import service
-        from bot.store import db, staff as staff_store
+        from bot.store import db
+        from bot.store import staff as staff_store
 
         db.clear_engine_cache()
         member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123",

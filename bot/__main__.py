@@ -11,10 +11,10 @@ import os
 PRIVATE_UMASK = 0o077
 os.umask(PRIVATE_UMASK)
 
-import argparse
-import importlib
-import sys
-from typing import List, Optional
+import argparse  # noqa: E402 (after the umask, on purpose)
+import importlib  # noqa: E402
+import sys  # noqa: E402
+from typing import List, Optional  # noqa: E402
 
 # group modules, each with register(subparsers); a missing optional group is skipped only if its module is absent
 GROUPS = (

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot import rasa_api
+from bot import rasa_api, supervisor
 from bot import settings as settings_module
-from bot import supervisor
 from bot.redact import mask_url
 from bot.settings import ROOT
 

@@ -32,13 +32,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot import settings as settings_module
-from bot.live import assistant, hours as hours_module
+from bot.live import assistant
+from bot.live import hours as hours_module
 from bot.live.models import PAUSED, LiveChatRow
 from bot.store import audit
 from bot.store.db import as_utc, has_table, session_scope
 from bot.store.models import Consultation, Referral
 from bot.store.staff import SignedIn
-from bot.store.tracker_events import EVENTS_TABLE, events as events_table
+from bot.store.tracker_events import EVENTS_TABLE
+from bot.store.tracker_events import events as events_table
 
 logger = logging.getLogger(__name__)
 

@@ -134,7 +134,7 @@ _limiters: Dict[Tuple[str, Tuple[int, float]], ownership.RateLimiter] = {}
 
 
 def _limiter(kind: str, rate: Tuple[int, float]) -> ownership.RateLimiter:
-    key = (kind, tuple(rate))
+    key = (kind, (int(rate[0]), float(rate[1])))
     if key not in _limiters:
         _limiters[key] = ownership.RateLimiter(rate)
     return _limiters[key]
@@ -204,9 +204,9 @@ async def chat_message(request: Request) -> JSONResponse:
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
         return _json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}"}, 400, origin)
     sender = body.get("sender")
-    if not ownership.verify(settings.chat_key, sender, body.get("secret")):
+    if not isinstance(sender, str) or not ownership.verify(settings.chat_key, sender, body.get("secret")):
         return _json(ownership.REFUSED, 403, origin)
-    ok, wait = _limiter("conversation", settings.chat_rate_conversation).allow(str(sender))
+    ok, wait = _limiter("conversation", settings.chat_rate_conversation).allow(sender)
     if not ok:
         return _limited(wait, origin)
     payload = {"sender": sender, "secret": body["secret"], "message": body["message"]}
@@ -275,13 +275,13 @@ async def _forward(settings: settings_module.Settings, payload: Dict[str, str], 
 
     unavailable = {"error": "unavailable", "message": "The assistant isn't available at the moment."}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT_SECONDS)) as session:
-            async with session.post(f"{rasa_api.base_url(settings)}/webhooks/rest/webhook", json=payload) as upstream:
-                status = upstream.status
-                try:
-                    replies = await upstream.json(content_type=None)
-                except ValueError:
-                    return _json(unavailable, 502, origin)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT_SECONDS)) as session, \
+                session.post(f"{rasa_api.base_url(settings)}/webhooks/rest/webhook", json=payload) as upstream:
+            status = upstream.status
+            try:
+                replies = await upstream.json(content_type=None)
+            except ValueError:
+                return _json(unavailable, 502, origin)
     except (aiohttp.ClientError, OSError, TimeoutError):
         return _json(unavailable, 502, origin)
     except Exception as exc:  # asyncio.TimeoutError is TimeoutError on 3.11, not 3.10

@@ -4,6 +4,7 @@ in a thread, reconnecting from the last event id as the widget does. Used by the
 bench/live_latency.py."""
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -76,10 +77,8 @@ class LiveClient:
     def close(self) -> None:
         self._stop.set()
         if self._response is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._response.close()
-            except Exception:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._thread = None
@@ -158,10 +157,8 @@ class LiveClient:
             if left <= 0:
                 raise AssertionError("no matching stream event in time; seen: "
                                      + "; ".join(f"{e.kind} {e.data}" for e in self.history[-8:]))
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.history.append(self.events.get(timeout=min(left, 0.5)))
-            except queue.Empty:
-                pass
 
 
 def message(author: str, contains: str = "") -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -60,7 +60,8 @@ def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPat
         calls.append({"append": conversation_id, "events": events})
 
     monkeypatch.setattr(assistant, "append", append)
-    monkeypatch.setattr(assistant, "resume", lambda conversation_id, form="", slot=None: calls.append({"resume": conversation_id, "form": form, "slot": slot}))
+    monkeypatch.setattr(assistant, "resume", lambda conversation_id, form="", slot=None: calls.append(
+        {"resume": conversation_id, "form": form, "slot": slot}))
     return calls
 
 

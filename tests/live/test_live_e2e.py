@@ -116,7 +116,7 @@ def test_a_practitioner_takes_over_mid_question_and_hands_back(live_stack: Stack
     assert len(client.seen_ids) == len(set(client.seen_ids))
 
     keys = [step for step, _, _ in STANDARD]
-    for step, text, expect in STANDARD[keys.index("concerns"):]:
+    for _step, text, expect in STANDARD[keys.index("concerns"):]:
         replies = client.say(text)
         said = " ".join(r.get("text") or "" for r in replies)
         assert expect.lower() in said.lower(), f"after {text!r}: {said}"
