@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import rasa_pause
+from bot.live import service as live_service
 from bot.store import audit, consultation_reads, referrals
 from bot.store.staff import SignedIn
 from bot.web import auth, present
@@ -59,7 +60,9 @@ def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.ne
     c = view["consultation"]
     audit.record(who.staff.email, "view_referral", "referral", str(referral_id), detail=f"consultation={c['id']}",
                  ip=auth.client_ip(request))
-    paused = rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False
+    chat = live_service.get(c["conversation_id"], with_reasons=False) if c["requested_human"] else None
+    paused = (chat is not None and chat.paused) or (
+        rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False)
     return render(request, who, "staff/referral.html", {
         **view, "c": c, "lines": consultation_reads.transcript(c["conversation_id"]), "paused": paused,
         "flash": request.query_params.get("done", ""), "incomplete_marker": present.INCOMPLETE_MARKER,
@@ -86,6 +89,26 @@ def view_claimer(referral_id: int) -> Optional[str]:
     consultation_id = referrals.consultation_of(referral_id)
     shown = consultation_reads.show(consultation_id) if consultation_id else None
     return (shown or {}).get("referral", {}).get("claimed_by") if shown and shown.get("referral") else None
+
+
+def _hand_back(conversation_id: str, who: SignedIn) -> None:
+    """The referral page's hand-back. A live chat still open (waiting, taken, timed out) is handed back through the
+    live service, so the chat proxy stops keeping the client's messages and the open question is asked again; the
+    practitioner takes it first if nobody has (one in the chat already keeps it: only they hand it back). Without
+    a live chat, the assistant's own pause is cleared."""
+    chat = live_service.get(conversation_id, with_reasons=False)
+    try:
+        if chat is not None and chat.paused:
+            live_service.take(conversation_id, who)
+            live_service.hand_back(conversation_id, who)
+        else:
+            rasa_pause.hand_back(conversation_id)
+    except live_service.AlreadyTaken as exc:
+        raise BadRequest(f"{exc.by_name} is in this chat live: only they can hand it back.") from None
+    except live_service.LiveError as exc:
+        raise BadRequest(f"Could not hand the conversation back: {exc}.") from None
+    except (rasa_pause.HandBackError, live_service.AssistantUnavailable) as exc:
+        raise BadRequest(f"Could not hand the conversation back: {exc}. Try again in a moment.") from None
 
 
 @router.post("/staff/referrals/{raw_id}/{step}")
@@ -123,10 +146,7 @@ async def referral_step(raw_id: str, step: str, request: Request,
             shown = consultation_reads.show(consultation_id) if consultation_id else None
             if shown is None:
                 raise NotFound("referral")
-            try:
-                rasa_pause.hand_back(shown["conversation_id"])
-            except rasa_pause.HandBackError as exc:
-                raise BadRequest(f"Could not hand the conversation back: {exc}. Try again in a moment.") from None
+            _hand_back(shown["conversation_id"], who)
             referrals.add_note(referral_id, actor, note or "Handed back to the assistant.", action="hand_back")
             audit.record(actor, "handed_back", "referral", str(referral_id), ip=ip)
         else:
