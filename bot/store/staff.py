@@ -232,9 +232,11 @@ def start_session(staff: Staff, *, idle_minutes: int, max_hours: int,
     return token, SignedIn(staff, csrf)
 
 
-def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = None) -> Optional[SignedIn]:
+def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = None,
+                   touch: bool = True) -> Optional[SignedIn]:
     """Who this cookie token belongs to, if the session is live (not idle too long, not past its end, account
-    active); marks it seen. A dead session is deleted."""
+    active); marks it seen unless `touch` is false (a page's own background poll is not the person at work). A dead
+    session is deleted."""
     if not token or len(token) > 200:
         return None
     now = as_utc(now)
@@ -251,7 +253,7 @@ def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = N
     if not alive:
         end_session(token)
         return None
-    if now - row.last_seen_at > timedelta(seconds=60):  # write at most once a minute per session
+    if touch and now - row.last_seen_at > timedelta(seconds=60):  # write at most once a minute per session
         with session_scope() as session:
             session.execute(sa.update(StaffSession).where(StaffSession.token_hash == key).values(last_seen_at=now))
     return SignedIn(_staff(user), row.csrf_token)

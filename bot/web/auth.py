@@ -67,12 +67,23 @@ def can(who: Optional[SignedIn], permission: str) -> bool:
     return who is not None and who.staff.role in PERMISSIONS[permission]
 
 
+def is_background_poll(request: Request) -> bool:
+    """The JSON a dashboard page fetches by itself every few seconds (bot/web/static/staff/live.js): the live
+    queue, the waiting signal, a live thread. It does not keep a session alive, so an open tab still idles out."""
+    path = request.url.path
+    return request.method == "GET" and path.startswith(BACKGROUND_POLL_PREFIX) and path.endswith(".json")
+
+
+BACKGROUND_POLL_PREFIX = "/staff/live/"
+
+
 def current(request: Request) -> Optional[SignedIn]:
     """The signed-in member of staff for this request, if any (looked up once per request)."""
     if "staff_signed_in" in request.scope:
         return request.scope["staff_signed_in"]
     token = request.cookies.get(SESSION_COOKIE, "")
-    who = staff_store.resume_session(token, idle_minutes=settings().session_idle_minutes) if token else None
+    who = staff_store.resume_session(token, idle_minutes=settings().session_idle_minutes,
+                                     touch=not is_background_poll(request)) if token else None
     request.scope["staff_signed_in"] = who
     return who
 

@@ -184,6 +184,39 @@ def test_an_idle_session_expires(staff_as, web) -> None:
     assert response.status_code == 303 and response.headers["location"].startswith("/staff/login")
 
 
+def test_an_open_dashboard_tab_still_idles_out(staff_as) -> None:
+    """The live pages poll JSON every few seconds by themselves: those polls answer, but do not keep the session
+    alive; a page the person opens does."""
+    import sqlalchemy as sa
+
+    from bot.store.db import session_scope
+    from bot.store.staff import StaffSession
+
+    def seen_minutes_ago(minutes: float) -> None:
+        with session_scope() as session:
+            session.execute(sa.update(StaffSession).values(
+                last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
+
+    def last_seen() -> datetime:
+        with session_scope(write=False) as session:
+            return session.execute(sa.select(StaffSession.last_seen_at)).scalar_one()
+
+    practitioner = staff_as("practitioner")
+    seen_minutes_ago(29)
+    before = last_seen()
+    for path in ("/staff/live/signal.json", "/staff/live/queue.json"):
+        assert practitioner.page(path).status_code == 200
+    assert last_seen() == before  # polled, not touched
+    seen_minutes_ago(31)
+    assert practitioner.page("/staff/live/signal.json").status_code in (401, 303)  # idled out all the same
+
+    again = staff_as("practitioner")
+    seen_minutes_ago(29)
+    before = last_seen()
+    assert again.page("/staff/live").status_code == 200
+    assert last_seen() > before  # a page the person opened keeps the session alive
+
+
 def test_a_new_password_ends_existing_sessions(staff_as) -> None:
     reception = staff_as("reception")
     person = staff_store.by_email(reception.email)
