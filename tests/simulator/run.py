@@ -5,6 +5,7 @@
 
 `stack` is a tests.e2e.stack.Stack (or anything with `say`, `state`, `consultations`, like `Assistant` below).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,8 @@ from tests.simulator import invariants
 from tests.simulator.client import SimulatedClient
 from tests.simulator.store_probe import MARKER
 from tests.simulator.transcript import ConversationResult, Turn
+
+PAUSED_SLOT = "handed_off"  # set while a live chat with a person is open (actions/person_request.py)
 
 
 class Assistant:
@@ -58,15 +61,38 @@ class Assistant:
         done = subprocess.run(
             [self.stack_python(), "-m", "tests.simulator.store_probe"],
             input=json.dumps({"expire": expire, "conversations": list(issued.values())}),
-            cwd=str(corpus_module.ROOT), env=self.stack.env, capture_output=True, text=True, timeout=600,
+            cwd=str(corpus_module.ROOT),
+            env=self.stack.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         line = next((out for out in done.stdout.splitlines() if out.startswith(MARKER)), None)
         if done.returncode != 0 or line is None:
             raise RuntimeError(f"store probe failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        answer = json.loads(line[len(MARKER):])
+        answer = json.loads(line[len(MARKER) :])
         self.expired = answer.get("expired")
         found = answer["consultations"]
         return {sender: found.get(conversation_id, []) for sender, conversation_id in issued.items()}
+
+    def hand_back(self, sender: str) -> Dict[str, Any]:
+        """A practitioner takes the client's live chat, writes, and hands it back (tests/simulator/practitioner.py,
+        run in the stack's environment as the staff pages would)."""
+        from tests.simulator.practitioner import MARKER as JOINED
+
+        done = subprocess.run(
+            [self.stack_python(), "-m", "tests.simulator.practitioner"],
+            input=json.dumps({"conversation_id": self.stack.conversation_id(sender)}),
+            cwd=str(corpus_module.ROOT),
+            env=self.stack.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        line = next((out for out in done.stdout.splitlines() if out.startswith(JOINED)), None)
+        if done.returncode != 0 or line is None:
+            raise RuntimeError(f"the simulated practitioner failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return dict(json.loads(line[len(JOINED) :]))
 
     @staticmethod
     def stack_python() -> str:
@@ -90,8 +116,13 @@ def _hold(assistant: Any, client: SimulatedClient, result: ConversationResult) -
         move = client.next_move(state)
         if move is None:
             break
-        turn = Turn(index=len(result.turns), text=move.text, kind=move.kind, detail=move.detail,
-                    asked=move.question if move.question is not None else state.get("requested_slot"))
+        turn = Turn(
+            index=len(result.turns),
+            text=move.text,
+            kind=move.kind,
+            detail=move.detail,
+            asked=move.question if move.question is not None else state.get("requested_slot"),
+        )
         result.turns.append(turn)
         try:
             replies = assistant.say(sender, move.text)
@@ -102,14 +133,27 @@ def _hold(assistant: Any, client: SimulatedClient, result: ConversationResult) -
             break
         turn.replies = _texts(replies)
         turn.buttons = [str(b.get("title", "")) for r in replies for b in r.get("buttons") or []]
+        if (state.get("slots") or {}).get(PAUSED_SLOT) and hasattr(assistant, "hand_back"):
+            # a live chat waits for a person: the questions are paused until a practitioner hands it back
+            try:
+                joined = assistant.hand_back(sender)
+                state = assistant.state(sender)
+            except Exception as error:
+                turn.error = f"{type(error).__name__}: {error}"
+                result.failed = turn.error
+                break
+            turn.replies.append(
+                f"[a practitioner joined the chat ({joined.get('before')}) and handed it back ({joined.get('after')})]"
+            )
         turn.requested, turn.active = state.get("requested_slot"), state.get("active_loop")
         turn.intent = state.get("intent")
         client.observe(move, state)
     return result
 
 
-def converse(stack: Any, seed: int, corpus: Optional[corpus_module.Corpus] = None,
-             sender: Optional[str] = None) -> ConversationResult:
+def converse(
+    stack: Any, seed: int, corpus: Optional[corpus_module.Corpus] = None, sender: Optional[str] = None
+) -> ConversationResult:
     """Hold one simulated conversation (no checks yet). A fault of the simulator itself is kept, not raised."""
     assistant = _assistant(stack)
     client = SimulatedClient(seed, corpus)
@@ -140,8 +184,9 @@ def play(stack: Any, seed: int, corpus: Optional[corpus_module.Corpus] = None, r
     return invariants.check(result, rules)
 
 
-def play_many(stack: Any, seeds: Iterable[int], workers: int = 4, corpus: Optional[corpus_module.Corpus] = None,
-              rules: Any = None) -> List[ConversationResult]:
+def play_many(
+    stack: Any, seeds: Iterable[int], workers: int = 4, corpus: Optional[corpus_module.Corpus] = None, rules: Any = None
+) -> List[ConversationResult]:
     """Conversations in `workers` threads over one stack; then one idle expiry and one store read for all."""
     assistant = _assistant(stack)
     corpus = corpus or corpus_module.default()
@@ -171,8 +216,10 @@ def transcript(result: ConversationResult, width: int = 160) -> str:
         lines.append(f"  plan:  {result.plan.describe()}")
     for turn in result.turns:
         kind = turn.kind + (f":{turn.detail}" if turn.detail else "")
-        lines.append(f"  #{turn.index:<3} [{turn.asked or '-'} -> {turn.requested or '-'}] ({kind}, intent "
-                     f"{turn.intent or '-'}) > {turn.text[:width]}")
+        lines.append(
+            f"  #{turn.index:<3} [{turn.asked or '-'} -> {turn.requested or '-'}] ({kind}, intent "
+            f"{turn.intent or '-'}) > {turn.text[:width]}"
+        )
         for reply in turn.replies:
             lines.append(f"         < {reply.replace(chr(10), ' | ')[:width]}")
         if turn.error:
@@ -181,8 +228,10 @@ def transcript(result: ConversationResult, width: int = 160) -> str:
         show = item.get("show") or {}
         answers = show.get("answers") or {}
         brief = {k: v for k, v in answers.items() if k not in ("volunteered", "medications", "notes", "concerns_other")}
-        lines.append(f"  stored: status={show.get('status')} outcome={show.get('outcome')} "
-                     f"reasons={[r.get('code') for r in show.get('reasons') or []]} referrals={item.get('referrals')}")
+        lines.append(
+            f"  stored: status={show.get('status')} outcome={show.get('outcome')} "
+            f"reasons={[r.get('code') for r in show.get('reasons') or []]} referrals={item.get('referrals')}"
+        )
         lines.append(f"          answers={json.dumps(brief, ensure_ascii=False)[:600]}")
     for seg in result.segments:
         if seg.expected_codes:
@@ -204,8 +253,9 @@ def figures(results: Sequence[ConversationResult]) -> Dict[str, Any]:
         "conversations": len(results),
         "failing": sum(1 for r in results if r.violations),
         "reached_summary_all": sum(1 for r in results if r.reached_summary) / n,
-        "reached_summary_straight":
-            (sum(1 for r in straight if r.reached_summary) / len(straight)) if straight else 0.0,
+        "reached_summary_straight": (sum(1 for r in straight if r.reached_summary) / len(straight))
+        if straight
+        else 0.0,
         "completed": sum(1 for r in results if r.completed),
         "mean_turns": sum(len(r.turns) for r in results) / n,
         "noted_unsure": sum(r.soft.get("noted_unsure", 0) for r in results),
@@ -229,11 +279,14 @@ def report(results: Sequence[ConversationResult], show_transcripts: int = 3) -> 
     ]
     for name, (conversations, violations) in table.items():
         lines.append(f"{name:<28}{conversations:>14}{violations:>12}")
-    lines.append(f"{'(soft) noted_unsure':<28}{sum(1 for r in results if r.soft.get('noted_unsure')):>14}"
-                 f"{f['noted_unsure']:>12}")
-    lines.append(f"reached the summary: {f['reached_summary_all']:.1%} of all, {f['reached_summary_straight']:.1%} of "
-                 f"consenting clients who did not leave; completed {f['completed']}; mean messages "
-                 f"{f['mean_turns']:.1f}")
+    lines.append(
+        f"{'(soft) noted_unsure':<28}{sum(1 for r in results if r.soft.get('noted_unsure')):>14}{f['noted_unsure']:>12}"
+    )
+    lines.append(
+        f"reached the summary: {f['reached_summary_all']:.1%} of all, {f['reached_summary_straight']:.1%} of "
+        f"consenting clients who did not leave; completed {f['completed']}; mean messages "
+        f"{f['mean_turns']:.1f}"
+    )
     lines.append(f"endings: {f['endings']}")
     failing = [r for r in results if r.violations]
     for result in failing[:show_transcripts]:
