@@ -87,6 +87,7 @@ system-packages:
 # The lint and type gate (settings in pyproject.toml), before any test runs.
 lint: venv
 	$(VENV)/bin/ruff check bot actions tests bench
+	$(VENV)/bin/ruff format --check --quiet bot actions tests bench
 	$(VENV)/bin/mypy bot actions
 
 test: lint system-packages model db node_modules

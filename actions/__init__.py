@@ -1,4 +1,5 @@
 """Rasa SDK actions: thin adapters between the tracker and bot.screening / bot.store / bot.language."""
+
 from bot.redact import install_log_escaping
 
 install_log_escaping()  # client text (sender ids, messages) in log arguments cannot forge a log line

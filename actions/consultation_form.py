@@ -7,6 +7,7 @@ either way. Progress guarantee: a question is asked at most twice after answers 
 second miss a yes/no question is noted "not sure" (with the client's words kept), a free-text question takes the text
 as written, and consent is explained once more with the clinic's phone and the offer of a person.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,9 @@ def _note_volunteered(tracker: Tracker, text: str, requested: Optional[str], ans
             continue  # already answered yes: nothing to check
         if (code, fact.get("name")) in seen:
             continue
-        known.append({"code": code, "mention": fact.get("mention"), "name": fact.get("name"),
-                      "confirmed": None, "asked": False})
+        known.append(
+            {"code": code, "mention": fact.get("mention"), "name": fact.get("name"), "confirmed": None, "asked": False}
+        )
         seen.add((code, fact.get("name")))
         added = True
     return known if added else None
@@ -85,7 +87,8 @@ def _contradiction(tracker: Tracker, slot: str) -> Optional[Dict[str, Any]]:
     elif slot == "isotretinoin":
         window = window_months(tracker)
         hits = [
-            f for f in facts
+            f
+            for f in facts
             if f.get("drug_class") == "oral_retinoid"
             and (f.get("current") or (f.get("months_ago") is not None and f["months_ago"] <= window))
         ]
@@ -110,9 +113,11 @@ _SAID_FOR = {
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope_in_questions",
 }
-_SEND_IT = re.compile(r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|"
-                      r"right|fine)|"
-                      r"spot on|looks? (?:good|right|fine|correct))\b")
+_SEND_IT = re.compile(
+    r"\b(?:send (?:it|them|that|my answers)|submit|that'?s (?:everything|all)|all (?:correct|good|"
+    r"right|fine)|"
+    r"spot on|looks? (?:good|right|fine|correct))\b"
+)
 
 
 def _said(text: str) -> str:
@@ -125,18 +130,20 @@ class ValidateConsultationForm(FormValidationAction):
         return "validate_consultation_form"
 
     if TYPE_CHECKING:  # rasa_sdk has no type information, and __getattr__ below would stand for these in mypy's eyes
+
         def form_name(self) -> str: ...
         def domain_slots(self, domain: Dict[str, Any]) -> List[str]: ...
 
     def __getattr__(self, attribute: str) -> Callable[..., Dict[str, Any]]:
         # every yes/no question of data/questions.yml is validated the same way
         if attribute.startswith("validate_"):
-            question = questions.question(attribute[len("validate_"):])
+            question = questions.question(attribute[len("validate_") :])
             if question is not None and question.reader == "yes_no":
                 slot = question.slot
 
-                def validate(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-                             ) -> Dict[str, Any]:
+                def validate(
+                    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+                ) -> Dict[str, Any]:
                     return self._yes_no(slot, dispatcher, tracker)
 
                 return validate
@@ -151,7 +158,8 @@ class ValidateConsultationForm(FormValidationAction):
             return []
         answers = tracker.slots
         slots = [
-            s for s in domain_slots
+            s
+            for s in domain_slots
             if s not in ("volunteer_confirm", "restart_confirm")
             and not (questions.question(s) and questions.question(s).skipped(answers))  # type: ignore[union-attr]
         ]
@@ -191,8 +199,9 @@ class ValidateConsultationForm(FormValidationAction):
             return await super().run(dispatcher, tracker, domain)
         message = tracker.latest_message or {}
         intent = message.get("intent") or {}
-        heard = Heard(text=latest_text(tracker), intent=intent.get("name"),
-                      confidence=float(intent.get("confidence") or 0.0))
+        heard = Heard(
+            text=latest_text(tracker), intent=intent.get("name"), confidence=float(intent.get("confidence") or 0.0)
+        )
         reading = read(question, heard, answered=lambda key: tracker.get_slot(key) is not None)
         reading = self._repeated_digression(reading, question, tracker)
 
@@ -244,8 +253,9 @@ class ValidateConsultationForm(FormValidationAction):
         logger.info("red flag signposted conversation_id=%s flags=%s", tracker.sender_id, ",".join(new))
         return [SlotSet("urgent_shown", shown + new)]
 
-    def _request_person(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        consents_now: bool = False) -> List[EventType]:
+    def _request_person(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, consents_now: bool = False
+    ) -> List[EventType]:
         from actions.person_request import ASK_CONTACT_IN_QUESTIONS, contact_in, live_paused, open_live, person_reply
 
         if tracker.get_slot("requested_human"):
@@ -259,8 +269,9 @@ class ValidateConsultationForm(FormValidationAction):
 
         consent = True if consents_now else tracker.get_slot("consent")
         try:
-            done = store.flag_human_request(tracker.sender_id, consent=consent,
-                                            contact=contact_in(latest_text(tracker)))
+            done = store.flag_human_request(
+                tracker.sender_id, consent=consent, contact=contact_in(latest_text(tracker))
+            )
             if done is None:
                 # before consent and with no way to reach them, nothing is stored: how to reach a person instead
                 dispatcher.utter_message(text=person_reply(ASK_CONTACT_IN_QUESTIONS))
@@ -279,7 +290,11 @@ class ValidateConsultationForm(FormValidationAction):
     # -- not an answer -------------------------------------------------------------------------------------------
 
     async def _digress(
-        self, reading: Reading, question: questions.Question, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        reading: Reading,
+        question: questions.Question,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
         kind = reading.digression or ""
@@ -304,7 +319,7 @@ class ValidateConsultationForm(FormValidationAction):
     async def _correct(
         self, question: questions.Question, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """"Actually I do get cold sores" during another question: change that answer (or ask it again), then go on."""
+        """ "Actually I do get cold sores" during another question: change that answer (or ask it again), then go on."""
         text = latest_text(tracker)
         clicked = latest_entities(tracker, "field")
         field = clicked[0] if clicked else language.field_of(text)
@@ -328,8 +343,11 @@ class ValidateConsultationForm(FormValidationAction):
         """Facts the latest message volunteers (only once consent is given), merged with those known."""
         text = intake.strip_markup(latest_text(tracker))  # "<b>no</b> spots" denies the spots
         requested = tracker.get_slot(REQUESTED)
-        if tracker.get_slot("consent") is not True or not text or is_button(tracker) or requested in (
-            "volunteer_confirm", "restart_confirm"
+        if (
+            tracker.get_slot("consent") is not True
+            or not text
+            or is_button(tracker)
+            or requested in ("volunteer_confirm", "restart_confirm")
         ):
             return None
         if requested == "confirmed" and language.field_of(text):
@@ -348,8 +366,9 @@ class ValidateConsultationForm(FormValidationAction):
             e.get("event") == "slot" and e.get("name") == "volunteered" for e in events
         ):
             events.insert(0, SlotSet("volunteered", volunteered))
-        if any(e.get("event") == "slot" and e.get("name") == question.slot and e.get("value") is not None
-               for e in events):
+        if any(
+            e.get("event") == "slot" and e.get("name") == question.slot and e.get("value") is not None for e in events
+        ):
             events.append(SlotSet("digressions_here", None))
         return events + self._save(tracker, events)
 
@@ -420,13 +439,22 @@ class ValidateConsultationForm(FormValidationAction):
         text = latest_text(tracker)
         contact = None if is_button(tracker) else intake.parse_contact(text)
         if contact is not None:
-            return {"contact": contact.display, "contact_email": contact.email, "contact_phone": contact.phone,
-                    "reask_slot": None}
+            return {
+                "contact": contact.display,
+                "contact_email": contact.email,
+                "contact_phone": contact.phone,
+                "reask_slot": None,
+            }
         if self._second_try("contact", tracker) and not is_button(tracker) and intake.has_words(text + "0"):
             # kept as written: the clinic sees it, and the summary lets the client change it
             dispatcher.utter_message(response="utter_contact_as_written")
-            return {"contact": _said(text), "contact_email": None, "contact_phone": None, "reask_slot": None,
-                    "contact_as_written": _said(text)}
+            return {
+                "contact": _said(text),
+                "contact_email": None,
+                "contact_phone": None,
+                "reask_slot": None,
+                "contact_as_written": _said(text),
+            }
         dispatcher.utter_message(text=questions.by_slot()["contact"].reask)
         return {"contact": None, "reask_slot": "contact"}
 
@@ -484,8 +512,12 @@ class ValidateConsultationForm(FormValidationAction):
         if not intake.has_words(text) or is_button(tracker):
             if self._second_try("medications", tracker) and not is_button(tracker):
                 # not readable twice: kept as written, and a practitioner asks (an unrecognised medicine)
-                return {"medications": _said(text), "medication_facts": [], "unrecognised_medications": [_said(text)],
-                        "reask_slot": None}
+                return {
+                    "medications": _said(text),
+                    "medication_facts": [],
+                    "unrecognised_medications": [_said(text)],
+                    "reask_slot": None,
+                }
             dispatcher.utter_message(text=questions.by_slot()["medications"].reask)
             return {"medications": None, "reask_slot": "medications"}
         reading = language.read_medications(text)
@@ -590,7 +622,7 @@ class ValidateConsultationForm(FormValidationAction):
     def validate_restart_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> Dict[str, Any]:
-        """"Start again?" answered: yes sets the answers aside and asks for consent again; anything else carries on."""
+        """ "Start again?" answered: yes sets the answers aside and asks for consent again; anything else carries on."""
         if read_yes_no(tracker, key="restart_confirm") != YES:
             dispatcher.utter_message(response="utter_carry_on")
             return {"restart_confirm": None, "restart_pending": None}
@@ -605,8 +637,16 @@ class ValidateConsultationForm(FormValidationAction):
 
         cleared.update({key: None for key in ANSWER_SLOTS})
         cleared.update({key: None for key in _BOOKKEEPING})
-        cleared.update({"contact": None, "outcome": None, "restart_pending": None, "correction_pending": None,
-                        "answer_words": None, "urgent_shown": None})
+        cleared.update(
+            {
+                "contact": None,
+                "outcome": None,
+                "restart_pending": None,
+                "correction_pending": None,
+                "answer_words": None,
+                "urgent_shown": None,
+            }
+        )
         return cleared
 
     async def validate_confirmed(

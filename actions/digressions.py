@@ -1,4 +1,5 @@
 """Everything a client can do besides answering: ask why, ask for a person, correct, restart, stop, get lost."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ def _form_active(tracker: Tracker) -> bool:
 
 
 class ActionExplainWhy(Action):
-    """"Why do you ask?" outside the questions (inside them the form answers it from data/questions.yml)."""
+    """ "Why do you ask?" outside the questions (inside them the form answers it from data/questions.yml)."""
 
     def name(self) -> str:
         return "action_explain_why"
@@ -53,7 +54,8 @@ class ActionRequestHuman(Action):
 
         try:
             done = consultations.record_person_request(
-                tracker.sender_id, consent=tracker.get_slot("consent"),
+                tracker.sender_id,
+                consent=tracker.get_slot("consent"),
                 contact=person_request.contact_in(latest_text(tracker)),
             )
         except Exception:
@@ -119,7 +121,7 @@ class ActionCorrectAnswer(Action):
             if tracker.get_slot("requested_slot") == "confirmed":
                 return [SlotSet("correction_pending", True), SlotSet("confirmed", None)]
             dispatcher.utter_message(
-                text="Which answer would you like to change? Pick it, or tell me (for example \"my email is wrong\").",
+                text='Which answer would you like to change? Pick it, or tell me (for example "my email is wrong").',
                 buttons=correction_buttons(),
             )
             return []
@@ -132,7 +134,7 @@ class ActionCorrectAnswer(Action):
 
 
 class ActionRestartConsultation(Action):
-    """"Start again" outside the questions: asks first when there are answers to set aside, then sets them aside."""
+    """ "Start again" outside the questions: asks first when there are answers to set aside, then sets them aside."""
 
     def name(self) -> str:
         return "action_restart_consultation"
@@ -157,8 +159,18 @@ def cleared_slots() -> List[str]:
     from actions.tracker_answers import ANSWER_SLOTS
 
     names = {q.slot for q in questions.all_questions()} | set(ANSWER_SLOTS)
-    names |= {"contact", "outcome", "restart_pending", "correction_pending", "answer_words", "urgent_shown",
-              "reask_slot", "digressions_here", "picked", HANDED_OFF}
+    names |= {
+        "contact",
+        "outcome",
+        "restart_pending",
+        "correction_pending",
+        "answer_words",
+        "urgent_shown",
+        "reask_slot",
+        "digressions_here",
+        "picked",
+        HANDED_OFF,
+    }
     return sorted(names)
 
 

@@ -4,6 +4,7 @@ Rasa SDK runs actions on the action server's event loop. `finish_consultation_as
 `validate_confirmed`) stores the consultation in a worker thread and waits between attempts with `asyncio.sleep`, so
 a slow or failing database holds up only this conversation, never the others on the loop.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ with no consent and no contact stores nothing: the assistant asks for a phone nu
 read for one here) or gives the clinic's phone. The replies for those cases are built from data/clinic.yml
 (`person_reply`), so the form (actions/consultation_form.py) can say the same.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,9 @@ _REPLIES = {
 def person_reply(kind: str, clinic: Optional[settings_module.Clinic] = None) -> str:
     """The assistant's words for `kind` (ASK_CONTACT, ASK_CONTACT_IN_QUESTIONS, ...), from the clinic's details."""
     clinic = clinic or settings_module.get().clinic
-    return _REPLIES[kind].format(name=clinic.name, phone=clinic.phone, email=clinic.email, hours=clinic.hours,
-                                 reply_within=clinic.reply_within)
+    return _REPLIES[kind].format(
+        name=clinic.name, phone=clinic.phone, email=clinic.email, hours=clinic.hours, reply_within=clinic.reply_within
+    )
 
 
 def contact_in(text: str) -> Optional[intake.Contact]:
@@ -102,8 +104,9 @@ class ActionHandoffAcknowledge(Action):
         return []
 
     @staticmethod
-    def _contact_awaited(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                         consent: Optional[bool]) -> List[EventType]:
+    def _contact_awaited(
+        dispatcher: CollectingDispatcher, tracker: Tracker, text: str, consent: Optional[bool]
+    ) -> List[EventType]:
         contact = contact_in(text)
         if contact is None:  # nothing stored; the assistant answers the next message as usual
             dispatcher.utter_message(text=person_reply(NO_CONTACT_GIVEN))
@@ -124,8 +127,9 @@ class ActionHandoffAcknowledge(Action):
 # ------------------------------------------------------------------------------------------------ live hand-off
 
 
-def open_live(dispatcher: CollectingDispatcher, tracker: Tracker, *, consent: Optional[bool],
-              form: Optional[str] = None) -> Optional[List[EventType]]:
+def open_live(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, consent: Optional[bool], form: Optional[str] = None
+) -> Optional[List[EventType]]:
     """A request for a person that was stored, with consent: a live chat with a practitioner (bot/live/service.py).
 
     The assistant pauses at once (the form, when `form` is running, stops where it stood: the caller ends it with

@@ -1,4 +1,5 @@
 """The questions that need more than a fixed sentence: multi-select lists, read-backs and the summary."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ class ActionAskConcerns(Action):
         buttons = [{"title": CONCERN_LABELS[c], "payload": _payload("inform", "concern", c)} for c in choices]
         if picked:
             chosen = ", ".join(CONCERN_LABELS[c] for c in picked)
-            text = f"Got it: {chosen}. Anything else? Pick another, or tap \"That's all\"."
+            text = f'Got it: {chosen}. Anything else? Pick another, or tap "That\'s all".'
             buttons.append({"title": "That's all", "payload": "/affirm"})
         else:
             text = questions.by_slot()["concerns"].prompt
@@ -62,7 +63,7 @@ class ActionAskFurtherChecks(Action):
         buttons = [{"title": CHECK_LABELS[c], "payload": _payload("inform", "check", c)} for c in choices]
         if picked:
             chosen = "; ".join(CHECK_LABELS[c] for c in picked)
-            text = f"Noted: {chosen}. Does anything else on the list apply? Pick it, or tap \"That's all\"."
+            text = f'Noted: {chosen}. Does anything else on the list apply? Pick it, or tap "That\'s all".'
             buttons.append({"title": "That's all", "payload": "/affirm"})
         else:
             listed = "\n".join(f"- {CHECK_LABELS[c]}" for c in FURTHER_CHECKS)
@@ -131,8 +132,11 @@ def summary_lines(tracker: Tracker) -> List[str]:
 
 def correction_buttons() -> List[Dict[str, str]]:
     labels = questions.summary_labels()
-    return [{"title": label, "payload": _payload("correct_answer", "field", key)}
-            for key, label in labels.items() if key != "herpes_active"]
+    return [
+        {"title": label, "payload": _payload("correct_answer", "field", key)}
+        for key, label in labels.items()
+        if key != "herpes_active"
+    ]
 
 
 class ActionAskConfirmed(Action):
@@ -142,7 +146,7 @@ class ActionAskConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         if tracker.get_slot("correction_pending"):
             dispatcher.utter_message(
-                text="Which answer would you like to change? Pick it, or tell me (for example \"my email is wrong\").",
+                text='Which answer would you like to change? Pick it, or tell me (for example "my email is wrong").',
                 buttons=correction_buttons(),
             )
             return []

@@ -1,4 +1,5 @@
 """Session start: the clinic's details and the rules' settings become slots that the domain's responses use."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -33,9 +34,7 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         # carry the answers over so a client coming back after a break picks up where they left off
         for key, value in tracker.slots.items():

@@ -1,4 +1,5 @@
 """Reading a Rasa tracker into the plain answers the engine and the store understand, and back."""
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,8 @@ INTENT_ANSWER = {"affirm": YES, "deny": NO, "unsure": UNSURE}
 # ("I got them loads as a teenager, none for years"): a lost flag costs more than a question at the consultation.
 _FIRM_NO_DOUBTED = re.compile(
     r"^\W*(?:ugh |oh |well |hmm |erm )?(?:yes|yeah|yep|yup|yea|ya|aye)\b(?! (?:no|and no)\b)"
-    r"|\bi (?:got|had|used to (?:get|have)|'?ve had|have had) (?:them|it|one|loads|lots|a few|a couple)\b")
+    r"|\bi (?:got|had|used to (?:get|have)|'?ve had|have had) (?:them|it|one|loads|lots|a few|a couple)\b"
+)
 
 # The yes/no question each reason code belongs to, for volunteered facts and contradictions.
 CODE_TO_SLOT = {
@@ -115,8 +117,12 @@ def read_yes_no(tracker: Tracker, key: Optional[str] = None) -> Optional[str]:
     if _NO_BUT.match(text):
         return NO  # "no, but I take Eliquis": the answer is no; what follows is read back as a volunteered fact
     parsed = language.yes_no(text, key=key)
-    if parsed == NO and _FIRM_NO_DOUBTED.search(text.lower().replace("\u2019", "'")) and not (
-        key == "isotretinoin" and language.months_ago(text) is not None  # "yes, but I stopped it two years ago"
+    if (
+        parsed == NO
+        and _FIRM_NO_DOUBTED.search(text.lower().replace("\u2019", "'"))
+        and not (
+            key == "isotretinoin" and language.months_ago(text) is not None  # "yes, but I stopped it two years ago"
+        )
     ):
         return UNSURE  # never a firm no for an answer that opens with yes or tells of the client's own past
     if parsed is not None:

@@ -1,4 +1,5 @@
 """Labels for answers and choices, shown on buttons and in the summary. Wording only, no logic."""
+
 from __future__ import annotations
 
 CONCERN_LABELS = {
@@ -17,7 +18,7 @@ CHECK_LABELS = {
     "under_18": "I'm under 18",
     "skin_lesion": "Skin cancer, or a changing or raised mole in the area",
     "immunosuppression": "Weakened immune system (immunosuppressants, high-dose steroids, HIV, transplant, chemo or "
-                         "radiotherapy)",
+    "radiotherapy)",
     "diabetes_uncontrolled": "Diabetes that's hard to control, or slow healing",
     "autoimmune": "Lupus, scleroderma or another autoimmune disease",
     "vitiligo": "Vitiligo",

@@ -16,6 +16,7 @@ turn is acknowledged when the reply comes. `audit()` then reads the `events` tab
 acknowledged message must be stored exactly once and in the order sent, every consultation played to the end must
 be complete with the expected outcome, and every flagged one must have exactly one referral.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -137,15 +138,24 @@ class ConversationRecord:
 
     @property
     def played_to_the_end(self) -> bool:
-        return (self.desync is None and len(self.turns) == len(self.plan.turns)
-                and all(t.acknowledged for t in self.turns))
+        return (
+            self.desync is None and len(self.turns) == len(self.plan.turns) and all(t.acknowledged for t in self.turns)
+        )
 
 
 class Load:
     """C clients, each holding one consultation after another over the chat channel until `stop()`."""
 
-    def __init__(self, url: str, clients: int, *, origin: Optional[str] = None, seed: int = 0,
-                 turn_deadline: float = 240.0, attempt_timeout: float = 90.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        clients: int,
+        *,
+        origin: Optional[str] = None,
+        seed: int = 0,
+        turn_deadline: float = 240.0,
+        attempt_timeout: float = 90.0,
+    ) -> None:
         self.url = url.rstrip("/")
         self.origin = (origin or self.url).rstrip("/")
         self.clients = clients
@@ -154,7 +164,7 @@ class Load:
         self.rng = random.Random(seed)
         self.conversations: List[ConversationRecord] = []
         self.session_errors: Counter = Counter()
-        self._numbers = iter(range(10 ** 9))
+        self._numbers = iter(range(10**9))
         self._stopping: Optional[asyncio.Event] = None
         self.began: Optional[float] = None
         self.ended: Optional[float] = None
@@ -215,8 +225,9 @@ class Load:
         import aiohttp
 
         try:
-            async with session.post(f"{self.url}/chat/session", json={},
-                                    timeout=aiohttp.ClientTimeout(total=self.attempt_timeout)) as response:
+            async with session.post(
+                f"{self.url}/chat/session", json={}, timeout=aiohttp.ClientTimeout(total=self.attempt_timeout)
+            ) as response:
                 if response.status == 200:
                     issued = await response.json()
                     return issued["sender"], issued["secret"]
@@ -238,8 +249,11 @@ class Load:
             began = time.monotonic()
             wait = 1.0
             try:
-                async with session.post(f"{self.url}/webhooks/rest/webhook", json=body,
-                                        timeout=aiohttp.ClientTimeout(total=self.attempt_timeout)) as response:
+                async with session.post(
+                    f"{self.url}/webhooks/rest/webhook",
+                    json=body,
+                    timeout=aiohttp.ClientTimeout(total=self.attempt_timeout),
+                ) as response:
                     status = str(response.status)
                     payload = await response.read()
                     if response.status == 200:
@@ -293,13 +307,19 @@ class Audit:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.out_of_order or self.unfinished or self.wrong_outcome
-                    or self.referral_problems)
+        return not (
+            self.lost
+            or self.duplicated
+            or self.out_of_order
+            or self.unfinished
+            or self.wrong_outcome
+            or self.referral_problems
+        )
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def audit(database_url: str, conversations: Sequence[ConversationRecord]) -> Audit:
@@ -316,23 +336,29 @@ def audit(database_url: str, conversations: Sequence[ConversationRecord]) -> Aud
         with engine.connect() as connection:
             for chunk in _chunks(senders):
                 rows = connection.execute(
-                    sa.text("SELECT sender_id, data FROM events WHERE type_name = 'user' AND sender_id IN :senders "
-                            "ORDER BY id").bindparams(sa.bindparam("senders", expanding=True)),
+                    sa.text(
+                        "SELECT sender_id, data FROM events WHERE type_name = 'user' AND sender_id IN :senders "
+                        "ORDER BY id"
+                    ).bindparams(sa.bindparam("senders", expanding=True)),
                     {"senders": list(chunk)},
                 )
                 for sender, data in rows:
                     stored[sender].append(json.loads(data or "{}").get("message_id"))
                 rows = connection.execute(
-                    sa.text("SELECT conversation_id, id, status, outcome FROM consultations "
-                            "WHERE conversation_id IN :senders").bindparams(sa.bindparam("senders", expanding=True)),
+                    sa.text(
+                        "SELECT conversation_id, id, status, outcome FROM consultations "
+                        "WHERE conversation_id IN :senders"
+                    ).bindparams(sa.bindparam("senders", expanding=True)),
                     {"senders": list(chunk)},
                 )
                 for sender, cid, status, outcome in rows:
                     consultations[sender].append((cid, status, outcome))
                 rows = connection.execute(
-                    sa.text("SELECT r.consultation_id, COUNT(*) FROM referrals r JOIN consultations c "
-                            "ON c.id = r.consultation_id WHERE c.conversation_id IN :senders "
-                            "GROUP BY r.consultation_id").bindparams(sa.bindparam("senders", expanding=True)),
+                    sa.text(
+                        "SELECT r.consultation_id, COUNT(*) FROM referrals r JOIN consultations c "
+                        "ON c.id = r.consultation_id WHERE c.conversation_id IN :senders "
+                        "GROUP BY r.consultation_id"
+                    ).bindparams(sa.bindparam("senders", expanding=True)),
                     {"senders": list(chunk)},
                 )
                 for cid, count in rows:
@@ -377,8 +403,9 @@ def audit(database_url: str, conversations: Sequence[ConversationRecord]) -> Aud
             result.flagged_expected += conversation.plan.flagged
             complete = [(cid, outcome) for cid, status, outcome in rows if status == "complete"]
             if len(complete) != 1:
-                result.unfinished.append(f"{conversation.sender}: {len(complete)} complete consultations "
-                                         f"({[s for _, s, _ in rows]})")
+                result.unfinished.append(
+                    f"{conversation.sender}: {len(complete)} complete consultations ({[s for _, s, _ in rows]})"
+                )
                 continue
             result.finished += 1
             outcome = complete[0][1]
@@ -442,20 +469,36 @@ def summarise(label: str, load: Load, found: Audit) -> Summary:
         if conversation.desync and conversation.turns:
             last = conversation.turns[-1]
             statuses = ",".join(a.status for a in last.attempts)
-            out_of_step.append(f"{conversation.sender}: {conversation.desync} ({statuses}): got "
-                               f"{reply_text(last.replies)[:160]!r}")
-    return Summary(label, load.clients, load.seconds, len(load.conversations), len(turns), len(acked),
-                   percentile(latencies, 0.50), percentile(latencies, 0.95), percentile(latencies, 0.99),
-                   len(acked) / load.seconds if load.seconds else 0.0, sum(1 for t in turns if t.failed), errors,
-                   desync, sum(1 for c in load.conversations if c.forbidden), found, out_of_step)
+            out_of_step.append(
+                f"{conversation.sender}: {conversation.desync} ({statuses}): got {reply_text(last.replies)[:160]!r}"
+            )
+    return Summary(
+        label,
+        load.clients,
+        load.seconds,
+        len(load.conversations),
+        len(turns),
+        len(acked),
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.95),
+        percentile(latencies, 0.99),
+        len(acked) / load.seconds if load.seconds else 0.0,
+        sum(1 for t in turns if t.failed),
+        errors,
+        desync,
+        sum(1 for c in load.conversations if c.forbidden),
+        found,
+        out_of_step,
+    )
 
 
 def table(rows: Sequence[Tuple[str, ...]], header: Tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
 
     def line(r: Tuple[str, ...]) -> str:
-        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
-                         for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        return "  ".join(
+            str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        )
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
@@ -492,8 +535,9 @@ def report(summaries: Sequence[Summary]) -> str:
         row("turn latency p95 (ms)", lambda s: f"{s.p95 * 1000:.0f}"),
         row("turn latency p99 (ms)", lambda s: f"{s.p99 * 1000:.0f}"),
         row("turns/s", lambda s: f"{s.turns_per_second:.1f}"),
-        row("errors by kind (attempts)",
-            lambda s: ", ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())) or "none"),
+        row(
+            "errors by kind (attempts)", lambda s: ", ".join(f"{k}: {v}" for k, v in sorted(s.errors.items())) or "none"
+        ),
     ]
     return table(rows, header)
 
@@ -502,9 +546,14 @@ def problems(summary: Summary, limit: int = 5) -> List[str]:
     """The first few of each kind of problem, for a failure message (conversation and message ids only)."""
     found = summary.audit
     lines: List[str] = []
-    for name, items in (("lost", found.lost), ("duplicated", found.duplicated), ("out of order", found.out_of_order),
-                        ("unfinished", found.unfinished), ("wrong outcome", found.wrong_outcome),
-                        ("referrals", found.referral_problems)):
+    for name, items in (
+        ("lost", found.lost),
+        ("duplicated", found.duplicated),
+        ("out of order", found.out_of_order),
+        ("unfinished", found.unfinished),
+        ("wrong outcome", found.wrong_outcome),
+        ("referrals", found.referral_problems),
+    ):
         if items:
             lines.append(f"{name} ({len(items)}): {items[:limit]}")
     if summary.forbidden:
@@ -538,8 +587,10 @@ class Postgres:
     def __init__(self) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
         if not found:
-            raise RuntimeError("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): "
-                               "apt-get install postgresql (.ci/system-packages does)")
+            raise RuntimeError(
+                "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): "
+                "apt-get install postgresql (.ci/system-packages does)"
+            )
         self.bindir = Path(found[-1]).parent
         self.base = Path(tempfile.mkdtemp(prefix="load-pg-"))
         self.port = free_port()
@@ -556,18 +607,53 @@ class Postgres:
     def start(self) -> Postgres:
         data = self.base / "data"
         if not data.exists():
-            subprocess.run(self.as_postgres + [str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                                               "clinic", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+            subprocess.run(
+                self.as_postgres
+                + [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "clinic",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+            )
         log = open(self.base / "server.log", "ab")  # noqa: SIM115 (the server writes to it while it runs)
         self.process = subprocess.Popen(
-            self.as_postgres + [str(self.bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k",
-                                str(self.base), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                "-c", "full_page_writes=off", "-c", "max_connections=300"],
-            stdout=log, stderr=subprocess.STDOUT,
+            self.as_postgres
+            + [
+                str(self.bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.base),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
-        while subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                             capture_output=True).returncode != 0:
+        while (
+            subprocess.run(
+                [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            ).returncode
+            != 0
+        ):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"PostgreSQL did not start: see {self.base / 'server.log'}")
             time.sleep(0.2)
@@ -652,8 +738,9 @@ class UrlTarget(Target):
 class SingleInstance(Target):
     """One assistant as `make run` runs it (bot/supervisor.py restarts a killed child), on SQLite or PostgreSQL."""
 
-    def __init__(self, database: str = "sqlite", env: Optional[Dict[str, str]] = None,
-                 workdir: Optional[Path] = None) -> None:
+    def __init__(
+        self, database: str = "sqlite", env: Optional[Dict[str, str]] = None, workdir: Optional[Path] = None
+    ) -> None:
         if database not in ("sqlite", "postgres"):
             raise ValueError("database is 'sqlite' or 'postgres'")
         self.database = database
@@ -663,7 +750,8 @@ class SingleInstance(Target):
         self.postgres: Optional[Postgres] = None
         self.stack: Any = None
         self.faults = ("kill rasa", "kill actions", "kill web") + (
-            ("restart postgres",) if database == "postgres" else ("lock sqlite",))
+            ("restart postgres",) if database == "postgres" else ("lock sqlite",)
+        )
 
     def start(self) -> SingleInstance:
         from tests.e2e.stack import Stack
@@ -698,9 +786,11 @@ class SingleInstance(Target):
 
     def healthy(self) -> bool:
         env = self.stack.env
-        return (_answers(f"http://127.0.0.1:{env['ACTIONS_PORT']}/health")
-                and _answers(f"http://127.0.0.1:{env['RASA_PORT']}/")
-                and _answers(f"{self.url}/health"))
+        return (
+            _answers(f"http://127.0.0.1:{env['ACTIONS_PORT']}/health")
+            and _answers(f"http://127.0.0.1:{env['RASA_PORT']}/")
+            and _answers(f"{self.url}/health")
+        )
 
     def processes(self) -> Dict[str, int]:
         return {name: self.stack.child_pid(name) for name in ("rasa", "actions", "web")}
@@ -735,8 +825,13 @@ class ClusterTarget(Target):
     """N replicas behind a load balancer (bot/cluster.py), started here on free ports in a folder of its own, or
     one already started (`cluster=`, e.g. the tests' fixture)."""
 
-    def __init__(self, replicas: int = 2, cluster: Any = None, smtp_url: Optional[str] = None,
-                 env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        replicas: int = 2,
+        cluster: Any = None,
+        smtp_url: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.replicas = replicas if cluster is None else cluster.replicas
         self.cluster = cluster
         self.owned = cluster is None
@@ -751,9 +846,14 @@ class ClusterTarget(Target):
             from bot.cluster import Cluster  # the other half of issue 11
 
             self.workdir = Path(tempfile.mkdtemp(prefix="load-cluster-"))
-            self.cluster = Cluster(replicas=self.replicas, base_port=free_block(10 * (self.replicas + 1)),
-                                   workdir=self.workdir, env=self.env, smtp_url=self.smtp_url,
-                                   say=lambda line: print(f"[cluster] {line}", flush=True))
+            self.cluster = Cluster(
+                replicas=self.replicas,
+                base_port=free_block(10 * (self.replicas + 1)),
+                workdir=self.workdir,
+                env=self.env,
+                smtp_url=self.smtp_url,
+                say=lambda line: print(f"[cluster] {line}", flush=True),
+            )
             self.cluster.start()
             if self.smtp_url:
                 self.cluster.start_workers()  # the notifier runs once, in the launcher (here)
@@ -853,8 +953,13 @@ class MailSink:
         with self._lock:
             messages = list(self.messages)
         for message in messages:
-            body = message.get_payload(decode=True) if not message.is_multipart() else b"".join(
-                part.get_payload(decode=True) or b"" for part in message.walk() if not part.is_multipart())
+            body = (
+                message.get_payload(decode=True)
+                if not message.is_multipart()
+                else b"".join(
+                    part.get_payload(decode=True) or b"" for part in message.walk() if not part.is_multipart()
+                )
+            )
             for referral in set(re.findall(r"/staff/referrals/(\d+)", (body or b"").decode("utf-8", "replace"))):
                 found[int(referral)] += 1
         return found
@@ -890,8 +995,9 @@ class FaultResult:
         return None if self.healthy_after is None else self.started + self.healthy_after
 
 
-def fault_catalogue(target: Target, mail: Optional[MailSink] = None, lock_seconds: float = 10.0,
-                    mail_down_seconds: float = 15.0) -> Dict[str, Fault]:
+def fault_catalogue(
+    target: Target, mail: Optional[MailSink] = None, lock_seconds: float = 10.0, mail_down_seconds: float = 15.0
+) -> Dict[str, Fault]:
     """Every fault `target` (and the mail sink) can take, by name."""
     found: Dict[str, Fault] = {}
     for name in target.faults:
@@ -901,9 +1007,9 @@ def fault_catalogue(target: Target, mail: Optional[MailSink] = None, lock_second
         elif name == "restart postgres":
             found[name] = Fault("restart PostgreSQL", target.restart_postgres)
         elif name == "lock sqlite":
-            found[name] = Fault(f"lock SQLite {lock_seconds:.0f} s",
-                                lambda: target.lock_sqlite(lock_seconds))  # type: ignore[attr-defined]
+            found[name] = Fault(f"lock SQLite {lock_seconds:.0f} s", lambda: target.lock_sqlite(lock_seconds))  # type: ignore[attr-defined]
     if mail is not None:
+
         def outage() -> None:
             """Down for `mail_down_seconds`, and on until at least one notice has failed to go (at most 2 minutes
             more): an outage nobody tried to send through would prove nothing."""
@@ -912,7 +1018,8 @@ def fault_catalogue(target: Target, mail: Optional[MailSink] = None, lock_second
             began = time.monotonic()
             try:
                 while time.monotonic() - began < mail_down_seconds or (
-                        failed_notices(target.database_url) <= before and time.monotonic() - began < 120):
+                    failed_notices(target.database_url) <= before and time.monotonic() - began < 120
+                ):
                     time.sleep(1.0)
             finally:
                 mail.start()
@@ -928,14 +1035,18 @@ def failed_notices(database_url: str) -> int:
     engine = sa.create_engine(database_url, future=True)
     try:
         with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT COALESCE(SUM(attempts), 0) FROM outbox "
-                                              "WHERE status = 'pending' AND last_error IS NOT NULL")).scalar_one()
+            return connection.execute(
+                sa.text(
+                    "SELECT COALESCE(SUM(attempts), 0) FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL"
+                )
+            ).scalar_one()
     finally:
         engine.dispose()
 
 
-async def _under_load(target: Target, load: Load, faults: Sequence[Fault], warmup: float, settle: float,
-                      health_timeout: float) -> List[FaultResult]:
+async def _under_load(
+    target: Target, load: Load, faults: Sequence[Fault], warmup: float, settle: float, health_timeout: float
+) -> List[FaultResult]:
     running = asyncio.ensure_future(load.run())
     results: List[FaultResult] = []
     try:
@@ -951,9 +1062,12 @@ async def _under_load(target: Target, load: Load, faults: Sequence[Fault], warmu
                 result.healthy_after = await asyncio.to_thread(target.wait_healthy, health_timeout, result.started)
             except Exception as exc:  # the table says so; the run goes on with the next fault
                 result.error = f"{type(exc).__name__}: {exc}"
-            print(f"[faults] {fault.name}: healthy after "
-                  f"{'-' if result.healthy_after is None else f'{result.healthy_after:.1f} s'}"
-                  f"{' (' + result.error + ')' if result.error else ''}", flush=True)
+            print(
+                f"[faults] {fault.name}: healthy after "
+                f"{'-' if result.healthy_after is None else f'{result.healthy_after:.1f} s'}"
+                f"{' (' + result.error + ')' if result.error else ''}",
+                flush=True,
+            )
             await asyncio.sleep(settle)
             result.window_end = time.monotonic()
     finally:
@@ -988,8 +1102,12 @@ def attribute(results: List[FaultResult], load: Load, found: Audit) -> None:
         result.failed_turns += turn.failed
         result.lost += turn.message_id in lost
         result.duplicated += turn.message_id in duplicated
-        if (result.back_at is not None and turn.started >= result.back_at and turn.acknowledged
-                and len(turn.attempts) == 1):
+        if (
+            result.back_at is not None
+            and turn.started >= result.back_at
+            and turn.acknowledged
+            and len(turn.attempts) == 1
+        ):
             result.served_after += 1
 
 
@@ -1026,12 +1144,19 @@ def check_mail(database_url: str, mail: MailSink, timeout: float = 150.0) -> Mai
         time.sleep(6.0)  # one more notifier round: a notice sent twice would show now
         links = mail.referral_links()
         with engine.connect() as connection:
-            retried = connection.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'sent' "
-                                                 "AND attempts > 1")).scalar_one()
+            retried = connection.execute(
+                sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND attempts > 1")
+            ).scalar_one()
     finally:
         engine.dispose()
-    return MailCheck(len(ids), sum(1 for i in ids if links[i] == 1), [i for i in ids if links[i] == 0],
-                     [i for i in ids if links[i] > 1], time.monotonic() - began, retried)
+    return MailCheck(
+        len(ids),
+        sum(1 for i in ids if links[i] == 1),
+        [i for i in ids if links[i] == 0],
+        [i for i in ids if links[i] > 1],
+        time.monotonic() - began,
+        retried,
+    )
 
 
 @dataclass
@@ -1044,12 +1169,23 @@ class FaultRun:
 
     @property
     def ok(self) -> bool:
-        return (self.summary.ok and all(r.error is None and r.lost == 0 and r.duplicated == 0 for r in self.results)
-                and (self.mail is None or self.mail.ok))
+        return (
+            self.summary.ok
+            and all(r.error is None and r.lost == 0 and r.duplicated == 0 for r in self.results)
+            and (self.mail is None or self.mail.ok)
+        )
 
 
-def run_faults(target: Target, fault_names: Sequence[str], clients: int, *, mail: Optional[MailSink] = None,
-               warmup: float = 10.0, settle: float = 10.0, health_timeout: float = 300.0) -> FaultRun:
+def run_faults(
+    target: Target,
+    fault_names: Sequence[str],
+    clients: int,
+    *,
+    mail: Optional[MailSink] = None,
+    warmup: float = 10.0,
+    settle: float = 10.0,
+    health_timeout: float = 300.0,
+) -> FaultRun:
     """Load on `target`, the faults one at a time (each: made, then waited for health, then `settle` s more), then
     the count against the database (and the mail sink's inbox)."""
     catalogue = fault_catalogue(target, mail)
@@ -1068,18 +1204,45 @@ def fault_table(runs: Sequence[FaultRun]) -> str:
     rows = []
     for run in runs:
         for r in run.results:
-            rows.append((r.name, run.target, f"{r.inject_seconds:.1f}",
-                         "-" if r.healthy_after is None else f"{r.healthy_after:.1f}", f"{r.errors_for:.1f}",
-                         str(r.turns), str(r.failed_turns), str(r.one_moment), str(r.lost), str(r.duplicated),
-                         r.error or ""))
-    return table(rows, ("fault", "on", "made in (s)", "healthy after (s)", "errors for (s)", "turns",
-                        "failed turns", "503s", "LOST", "DUPLICATED", "problem"))
+            rows.append(
+                (
+                    r.name,
+                    run.target,
+                    f"{r.inject_seconds:.1f}",
+                    "-" if r.healthy_after is None else f"{r.healthy_after:.1f}",
+                    f"{r.errors_for:.1f}",
+                    str(r.turns),
+                    str(r.failed_turns),
+                    str(r.one_moment),
+                    str(r.lost),
+                    str(r.duplicated),
+                    r.error or "",
+                )
+            )
+    return table(
+        rows,
+        (
+            "fault",
+            "on",
+            "made in (s)",
+            "healthy after (s)",
+            "errors for (s)",
+            "turns",
+            "failed turns",
+            "503s",
+            "LOST",
+            "DUPLICATED",
+            "problem",
+        ),
+    )
 
 
 def mail_line(check: MailCheck) -> str:
-    return (f"notices: {check.referrals} referrals, {check.delivered_once} delivered exactly once, "
-            f"{len(check.missing)} missing, {len(check.doubled)} doubled; {check.retried} sent after a failed "
-            f"attempt (waited {check.waited:.0f} s)")
+    return (
+        f"notices: {check.referrals} referrals, {check.delivered_once} delivered exactly once, "
+        f"{len(check.missing)} missing, {len(check.doubled)} doubled; {check.retried} sent after a failed "
+        f"attempt (waited {check.waited:.0f} s)"
+    )
 
 
 def details(load: Load, found: Audit) -> List[Dict[str, Any]]:
@@ -1091,11 +1254,22 @@ def details(load: Load, found: Audit) -> List[Dict[str, Any]]:
     out = []
     for conversation in load.conversations:
         if conversation.sender in bad or conversation.desync or any(t.failed for t in conversation.turns):
-            out.append({
-                "sender": conversation.sender, "plan": conversation.plan.name, "desync": conversation.desync,
-                "audit_problem": conversation.sender in bad,
-                "turns": [{"at": round(t.started - began, 2), "say": t.text, "message_id": t.message_id,
-                           "attempts": [[a.status, round(a.ended - began, 2)] for a in t.attempts],
-                           "reply": reply_text(t.replies)} for t in conversation.turns],
-            })
+            out.append(
+                {
+                    "sender": conversation.sender,
+                    "plan": conversation.plan.name,
+                    "desync": conversation.desync,
+                    "audit_problem": conversation.sender in bad,
+                    "turns": [
+                        {
+                            "at": round(t.started - began, 2),
+                            "say": t.text,
+                            "message_id": t.message_id,
+                            "attempts": [[a.status, round(a.ended - began, 2)] for a in t.attempts],
+                            "reply": reply_text(t.replies),
+                        }
+                        for t in conversation.turns
+                    ],
+                }
+            )
     return out

@@ -7,6 +7,7 @@ cluster with the PostgreSQL lock store and against one with Rasa's per-process I
 For each: how many conversations ended with a user event lost or doubled or a turn cut in two (the test's checks),
 and the HTTP statuses the clients saw (with Rasa's own lock every request is still answered 200: the loss is silent).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,16 +44,20 @@ def run(lock: str, conversations: int) -> None:
             say(web[1], chat, "hi", ids[0])
             for left, right in ROUNDS:
                 pair = [uuid.uuid4().hex, uuid.uuid4().hex]
-                for status, _replies in at_once([partial(say, web[0], chat, left, pair[0]),
-                                                 partial(say, web[1], chat, right, pair[1])]):
+                for status, _replies in at_once(
+                    [partial(say, web[0], chat, left, pair[0]), partial(say, web[1], chat, right, pair[1])]
+                ):
                     statuses[status] = statuses.get(status, 0) + 1
                 ids += pair
             problems = turns_problems(stored_events(cluster.database_url, chat[0]), ids)
             broken += bool(problems)
             if problems:
                 print(f"[{lock}]   {problems[:2]}", flush=True)
-        print(f"[{lock}] {broken} of {conversations} conversations with a user event lost or doubled or a turn cut "
-              f"in two; {len(ROUNDS) * 2 * conversations} simultaneous messages, HTTP statuses {statuses}", flush=True)
+        print(
+            f"[{lock}] {broken} of {conversations} conversations with a user event lost or doubled or a turn cut "
+            f"in two; {len(ROUNDS) * 2 * conversations} simultaneous messages, HTTP statuses {statuses}",
+            flush=True,
+        )
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -63,7 +68,7 @@ def main() -> int:
     parser.add_argument("--lock", choices=("both", LOCK_STORE, "in_memory"), default="both")
     parser.add_argument("--conversations", type=int, default=10)
     args = parser.parse_args()
-    for lock in ((LOCK_STORE, "in_memory") if args.lock == "both" else (args.lock,)):
+    for lock in (LOCK_STORE, "in_memory") if args.lock == "both" else (args.lock,):
         run(lock, args.conversations)
     return 0
 

@@ -6,6 +6,7 @@ Builds a fresh SQLite database under a temporary folder with the real migrations
 queries the reception list and the practitioners' queue run (bot.store.search / bot.store.referrals), and with
 --http the same pages through the real web app (uvicorn on a free port, a signed-in reception user).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,18 +71,49 @@ def fill(url: str, rows: int, seed: int = 7) -> Dict[str, str]:
         if i == rows // 2:
             name, email, phone = "Rarely Seen-Name", "rare.person@example.net", "07999123456"
             probes.update(id=cid, name="seen-name", email="rare.person@", phone="07999 123456")
-        batch_c.append(dict(id=cid, conversation_id=f"chat-{cid[:12]}", sequence=1, status=status, outcome=outcome,
-                            rules_version="bench", requested_human=status == "handed_off", name=name,
-                            contact_email=email, contact_phone=phone, created_at=created, updated_at=created,
-                            last_activity_at=created, completed_at=created if outcome else None, ended_at=None))
+        batch_c.append(
+            dict(
+                id=cid,
+                conversation_id=f"chat-{cid[:12]}",
+                sequence=1,
+                status=status,
+                outcome=outcome,
+                rules_version="bench",
+                requested_human=status == "handed_off",
+                name=name,
+                contact_email=email,
+                contact_phone=phone,
+                created_at=created,
+                updated_at=created,
+                last_activity_at=created,
+                completed_at=created if outcome else None,
+                ended_at=None,
+            )
+        )
         batch_answer.append(dict(consultation_id=cid, key="name", value=json.dumps(name), updated_at=created))
         if outcome in ("review", "defer"):
             referral_id += 1
-            batch_r.append(dict(id=referral_id, consultation_id=cid,
-                                status=rng.choices(["new", "claimed", "contacted", "closed"], [1, 1, 1, 20])[0],
-                                severity=outcome, rules_version="bench", created_at=created, updated_at=created))
-            batch_reason.append(dict(consultation_id=cid, code="anticoagulant" if outcome == "review" else "pregnancy",
-                                     outcome=outcome, rule="bench rule", detail="bench", rationale="bench"))
+            batch_r.append(
+                dict(
+                    id=referral_id,
+                    consultation_id=cid,
+                    status=rng.choices(["new", "claimed", "contacted", "closed"], [1, 1, 1, 20])[0],
+                    severity=outcome,
+                    rules_version="bench",
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
+            batch_reason.append(
+                dict(
+                    consultation_id=cid,
+                    code="anticoagulant" if outcome == "review" else "pregnancy",
+                    outcome=outcome,
+                    rule="bench rule",
+                    detail="bench",
+                    rationale="bench",
+                )
+            )
         if len(batch_c) >= 5000:
             flush()
     flush()
@@ -115,7 +147,8 @@ def store_cases(probes: Dict[str, str]) -> Dict[str, Callable[[], object]]:
         "filter outcome=defer": lambda: search.find(f(outcome="defer")),
         "filter one month": lambda: search.find(f(since=month, until=month + timedelta(days=30))),
         "filter month + outcome=review": lambda: search.find(
-            f(outcome="review", since=month, until=month + timedelta(days=30))),
+            f(outcome="review", since=month, until=month + timedelta(days=30))
+        ),
         "search email prefix": lambda: search.find(f(q=probes["email"])),
         "search phone": lambda: search.find(f(q=probes["phone"])),
         "search id": lambda: search.find(f(q=probes["id"])),
@@ -133,6 +166,7 @@ def http_cases(base: str, session, probes: Dict[str, str]) -> Dict[str, Callable
             response = session.get(base + path, params=params, timeout=30)
             response.raise_for_status()
             return response
+
         return run
 
     return {

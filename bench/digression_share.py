@@ -16,6 +16,7 @@ Printed per question and overall:
     .venv/bin/python bench/digression_share.py
     .venv/bin/python bench/digression_share.py --questions consent,name --examples 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,21 +39,54 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.stack import Stack  # noqa: E402
 from tests.simulator import corpus as corpus_module  # noqa: E402
 
-FORM_QUESTIONS = ("consent", "name", "contact", "concerns", "area", "medications", "blood_thinners",
-                  "bleeding_disorder", "herpes_history", "herpes_active", "keloid", "active_acne", "isotretinoin",
-                  "pregnancy", "skin_infection", "further_checks", "notes", "confirmed", "volunteer_confirm")
+FORM_QUESTIONS = (
+    "consent",
+    "name",
+    "contact",
+    "concerns",
+    "area",
+    "medications",
+    "blood_thinners",
+    "bleeding_disorder",
+    "herpes_history",
+    "herpes_active",
+    "keloid",
+    "active_acne",
+    "isotretinoin",
+    "pregnancy",
+    "skin_infection",
+    "further_checks",
+    "notes",
+    "confirmed",
+    "volunteer_confirm",
+)
 # The walk's plain answers; herpes_history is "yes" so that "a cold sore now?" is asked too.
 WALK = {
-    "consent": "/affirm", "name": "Jane Doe", "contact": "jane.doe@example.com", "concerns": "acne scars",
-    "area": "cheeks", "medications": "none", "herpes_history": "/affirm", "further_checks": "/deny",
-    "notes": "/deny", "volunteer_confirm": "/deny",
+    "consent": "/affirm",
+    "name": "Jane Doe",
+    "contact": "jane.doe@example.com",
+    "concerns": "acne scars",
+    "area": "cheeks",
+    "medications": "none",
+    "herpes_history": "/affirm",
+    "further_checks": "/deny",
+    "notes": "/deny",
+    "volunteer_confirm": "/deny",
 }
 # A second walk that should produce a read-back: a blood thinner among the medicines, then "no" to blood thinners.
 READBACK_WALK = {**WALK, "medications": "warfarin", "blood_thinners": "/deny"}
 # The digressions (docs/architecture.md, "Digressions"): why, a person, urgent, start again, stop, goodbye, correct,
 # "are you a bot", the FAQ.
-DIGRESSION_INTENTS = {"ask_why", "request_human", "urgent", "start_over", "stop", "goodbye", "correct_answer",
-                      "bot_challenge"}
+DIGRESSION_INTENTS = {
+    "ask_why",
+    "request_human",
+    "urgent",
+    "start_over",
+    "stop",
+    "goodbye",
+    "correct_answer",
+    "bot_challenge",
+}
 
 
 def digression_intents() -> set:
@@ -101,9 +135,13 @@ class Bot:
     def replace(self, sender: str, events: List[Dict[str, Any]]) -> None:
         events = [_valid(e) for e in events]
         conversation_id, _ = self.stack.chat(sender)  # issued first, so the chat accepts its next message
-        r = self.session.put(f"{self.url}/conversations/{conversation_id}/tracker/events",
-                             params={"include_events": "NONE"}, json=events, headers=self.stack.api_headers(),
-                             timeout=60)
+        r = self.session.put(
+            f"{self.url}/conversations/{conversation_id}/tracker/events",
+            params={"include_events": "NONE"},
+            json=events,
+            headers=self.stack.api_headers(),
+            timeout=60,
+        )
         r.raise_for_status()
 
 
@@ -133,9 +171,15 @@ def probe(bot: Bot, question: str, events: List[Dict[str, Any]], text: str, digr
     intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
     stayed = slots.get("requested_slot") == question and bool((tracker.get("active_loop") or {}).get("name"))
     slot_empty = slots.get(question) is None
-    return {"question": question, "text": text, "intent": intent, "stayed": stayed,
-            "digression": stayed and intent in digressions, "not_taken": stayed and slot_empty,
-            "moved_to": slots.get("requested_slot")}
+    return {
+        "question": question,
+        "text": text,
+        "intent": intent,
+        "stayed": stayed,
+        "digression": stayed and intent in digressions,
+        "not_taken": stayed and slot_empty,
+        "moved_to": slots.get("requested_slot"),
+    }
 
 
 def main(argv=None) -> int:
@@ -182,10 +226,11 @@ def main(argv=None) -> int:
     for r in results:
         by_question[r["question"]].append(r)
     print()
-    print(f"== Digression share: corpus answers sent at their own question ({len(results)} answers, "
-          f"{wall:.0f} s) ==")
-    print(f"{'question':<20}{'answers':>8}{'digression share':>18}{'not taken':>11}{'moved on':>10}  top intents when "
-          f"taken for a digression")
+    print(f"== Digression share: corpus answers sent at their own question ({len(results)} answers, {wall:.0f} s) ==")
+    print(
+        f"{'question':<20}{'answers':>8}{'digression share':>18}{'not taken':>11}{'moved on':>10}  top intents when "
+        f"taken for a digression"
+    )
     total = Counter()
     for question in questions:
         rows = by_question.get(question)
@@ -197,8 +242,10 @@ def main(argv=None) -> int:
         mv = sum(not r["stayed"] for r in rows)
         total.update({"n": n, "d": d, "nt": nt, "mv": mv})
         top = Counter(r["intent"] for r in rows if r["digression"]).most_common(3)
-        print(f"{question:<20}{n:>8}{d / n:>17.1%}{nt / n:>11.1%}{mv / n:>10.1%}  "
-              + ", ".join(f"{i} {c}" for i, c in top))
+        print(
+            f"{question:<20}{n:>8}{d / n:>17.1%}{nt / n:>11.1%}{mv / n:>10.1%}  "
+            + ", ".join(f"{i} {c}" for i, c in top)
+        )
     n = total["n"] or 1
     print(f"{'overall':<20}{total['n']:>8}{total['d'] / n:>17.1%}{total['nt'] / n:>11.1%}{total['mv'] / n:>10.1%}")
     if unreachable:
@@ -207,7 +254,7 @@ def main(argv=None) -> int:
         print()
         print("examples of answers taken for digressions:")
         for question in questions:
-            for r in [r for r in by_question.get(question, []) if r["digression"]][:args.examples]:
+            for r in [r for r in by_question.get(question, []) if r["digression"]][: args.examples]:
                 print(f"  {question:<18} {r['intent']:<16} {r['text'][:100]!r}")
     return 0
 

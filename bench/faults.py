@@ -14,6 +14,7 @@ every referral's notice must then arrive exactly once. Exit status 1 when anythi
 consultation played to the end is not complete as expected, a notice is missing or doubled, or service did not
 come back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,9 @@ def on(kind: str, replicas: int, clients: int, settle: float) -> FaultRun:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--on", default="cluster,sqlite",
-                        help="comma-separated: cluster, sqlite, postgres (default: cluster,sqlite)")
+    parser.add_argument(
+        "--on", default="cluster,sqlite", help="comma-separated: cluster, sqlite, postgres (default: cluster,sqlite)"
+    )
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--settle", type=float, default=15.0, help="seconds of load after each fault's recovery")
@@ -80,13 +82,19 @@ def main() -> int:
     print("\nThe whole runs:")
     print(report([run.summary for run in runs]))
     if args.details:
-        args.details.write_text(json.dumps({run.target: details(run.load, run.summary.audit) for run in runs
-                                            if run.load is not None}, indent=1))
+        args.details.write_text(
+            json.dumps(
+                {run.target: details(run.load, run.summary.audit) for run in runs if run.load is not None}, indent=1
+            )
+        )
         print(f"conversations that went wrong, turn by turn: {args.details}")
     failed = [run for run in runs if not run.ok]
     for run in failed:
-        print(f"\n{run.target}: " + "\n  ".join(problems(run.summary) + [r.name + ": " + r.error for r in run.results
-                                                                       if r.error]), file=sys.stderr)
+        print(
+            f"\n{run.target}: "
+            + "\n  ".join(problems(run.summary) + [r.name + ": " + r.error for r in run.results if r.error]),
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

@@ -5,6 +5,7 @@
 
 Figures, not a test: the pass/fail checks live in tests/language.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 CASES_DIR = ROOT / "tests" / "language" / "cases"
-LABEL_DAY = date(2026, 11, 26)   # the tables' dates ("last summer") are read as of the day they were labelled
+LABEL_DAY = date(2026, 11, 26)  # the tables' dates ("last summer") are read as of the day they were labelled
 
 
 def load_cases(name: str = "facts.yml") -> List[Dict[str, Any]]:
@@ -46,8 +47,9 @@ def pair(expected: Sequence[Dict[str, Any]], found: Sequence[Any]) -> Pairs:
         if not same:
             missed.append(want)
             continue
-        best = min(same, key=lambda f: (want.get("negated", False) != f.negated)
-                   + (want.get("other", False) != f.other_person))
+        best = min(
+            same, key=lambda f: (want.get("negated", False) != f.negated) + (want.get("other", False) != f.other_person)
+        )
         unused.remove(best)
         pairs.append((want, best))
     return pairs, missed, unused
@@ -65,6 +67,7 @@ def percentile(values: List[float], q: float) -> float:
 def main() -> int:
     started = time.perf_counter()
     import spacy  # noqa: F401  (imports thinc, and with it TensorFlow when installed: counted apart)
+
     import_s = time.perf_counter() - started
 
     import bot.language as language
@@ -84,8 +87,10 @@ def main() -> int:
         reader = context_pipeline.Pipeline(nlp, lex.load(lexicon_dir))
         context_s = time.perf_counter() - t0
     print(f"import spaCy (+TensorFlow via thinc): {import_s:.2f} s")
-    print(f"pipeline build: {build.seconds:.2f} s ({build.patterns} patterns); spacy.load: {load_s * 1000:.0f} ms; "
-          f"ConText + misspelling index: {context_s * 1000:.0f} ms")
+    print(
+        f"pipeline build: {build.seconds:.2f} s ({build.patterns} patterns); spacy.load: {load_s * 1000:.0f} ms; "
+        f"ConText + misspelling index: {context_s * 1000:.0f} ms"
+    )
 
     for set_name in ("facts.yml", "holdout.yml", "holdout2.yml"):
         evaluate(set_name, load_cases(set_name), reader, lexicon_dir)
@@ -114,8 +119,11 @@ def evaluate(set_name: str, cases: List[Dict[str, Any]], reader: Any, lexicon_di
             counts[want["is"]]["fn"] += 1
         for fact in extra:
             counts[label_of(fact)]["fp"] += 1
-    kind = ("written with the code: the tests assert them" if set_name == "facts.yml"
-            else "written after, held out for a first run (figures of that run: bot/language/README.md)")
+    kind = (
+        "written with the code: the tests assert them"
+        if set_name == "facts.yml"
+        else "written after, held out for a first run (figures of that run: bot/language/README.md)"
+    )
     print(f"\n== {len(cases)} labelled sentences, tests/language/cases/{set_name} ({kind})")
     print(f"{'class / condition':28} {'n':>4} {'precision':>10} {'recall':>8}")
     total = Counter()
@@ -149,8 +157,13 @@ def evaluate(set_name: str, cases: List[Dict[str, Any]], reader: Any, lexicon_di
                 from negspacy.negation import Negex  # noqa: F401
                 from negspacy.termsets import termset
 
-                self.nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns(),
-                                                   "ent_types": [lex.MEDICATION, lex.CONDITION]})
+                self.nlp.add_pipe(
+                    "negex",
+                    config={
+                        "neg_termset": termset("en_clinical").get_patterns(),
+                        "ent_types": [lex.MEDICATION, lex.CONDITION],
+                    },
+                )
             else:
                 import medspacy.context  # noqa: F401
 
@@ -165,8 +178,15 @@ def evaluate(set_name: str, cases: List[Dict[str, Any]], reader: Any, lexicon_di
                     continue
                 neg = ent._.negex if self.component == "negex" else ent._.is_negated
                 fam = False if self.component == "negex" else ent._.is_family
-                out.append(_Fact("medication" if entry.label == lex.MEDICATION else "condition", entry.drug_class,
-                                 entry.display, neg, fam))
+                out.append(
+                    _Fact(
+                        "medication" if entry.label == lex.MEDICATION else "condition",
+                        entry.drug_class,
+                        entry.display,
+                        neg,
+                        fam,
+                    )
+                )
             return out
 
     print("\ncontext on the same sentences      negation P / R      someone else's P / R")
@@ -181,17 +201,22 @@ def evaluate(set_name: str, cases: List[Dict[str, Any]], reader: Any, lexicon_di
         print(f"{name:38} {np_:>6.3f} / {nr:.3f} (n={nn})   {op:>6.3f} / {orr:.3f} (n={on})")
 
     # ---- volunteered ----
-    wrong = [c["text"] for c in cases if sorted({v['code'] for v in language.volunteered(c['text'], today=LABEL_DAY)})
-             != sorted(set(c.get('volunteered') or []))]
+    wrong = [
+        c["text"]
+        for c in cases
+        if sorted({v["code"] for v in language.volunteered(c["text"], today=LABEL_DAY)})
+        != sorted(set(c.get("volunteered") or []))
+    ]
     print(f"\nvolunteered codes exactly right: {len(cases) - len(wrong)}/{len(cases)} sentences")
     for text in wrong:
-        got = sorted({v['code'] for v in language.volunteered(text, today=LABEL_DAY)})
+        got = sorted({v["code"] for v in language.volunteered(text, today=LABEL_DAY)})
         print(f"  wrong: {text!r} -> {got}")
     for case in cases:
         _, missed, extra = pair(case.get("facts") or [], read[case["text"]])
         if missed or extra:
-            print(f"  entities: {case['text']!r} missed {[m['is'] for m in missed]} extra "
-                  f"{[label_of(f) for f in extra]}")
+            print(
+                f"  entities: {case['text']!r} missed {[m['is'] for m in missed]} extra {[label_of(f) for f in extra]}"
+            )
 
 
 def speed(cases: List[Dict[str, Any]], reader: Any, nlp: Any) -> None:
@@ -211,10 +236,14 @@ def speed(cases: List[Dict[str, Any]], reader: Any, nlp: Any) -> None:
         t0 = time.perf_counter()
         nlp(text)
         ruler_only.append((time.perf_counter() - t0) * 1000)
-    print(f"\nms per parse, full reading (ruler + misspellings + ConText + time): "
-          f"p50 {statistics.median(timings):.2f}, p95 {percentile(timings, 0.95):.2f} (n={len(timings)})")
-    print(f"ms per parse, saved pipeline only (what Rasa's SpacyNLP runs): p50 {statistics.median(ruler_only):.2f}, "
-          f"p95 {percentile(ruler_only, 0.95):.2f}")
+    print(
+        f"\nms per parse, full reading (ruler + misspellings + ConText + time): "
+        f"p50 {statistics.median(timings):.2f}, p95 {percentile(timings, 0.95):.2f} (n={len(timings)})"
+    )
+    print(
+        f"ms per parse, saved pipeline only (what Rasa's SpacyNLP runs): p50 {statistics.median(ruler_only):.2f}, "
+        f"p95 {percentile(ruler_only, 0.95):.2f}"
+    )
 
 
 class _Fact:

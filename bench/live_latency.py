@@ -10,6 +10,7 @@ Prints p50/p95/max in milliseconds: one chat alone; 20 chats with a message ever
 practitioner's pace across many chats); and a burst of one message to every chat at the same instant (Rasa appends
 them one conversation lock at a time); the ratio to one chat alone, in one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,8 +99,10 @@ def paced(clients: List[LiveClient], practitioner: Any, rounds: int, gap: float)
 
 
 def line(name: str, times: List[float]) -> str:
-    return (f"{name}: n={len(times)} p50={statistics.median(times):.0f} ms p95={percentile(times, 0.95):.0f} ms "
-            f"max={max(times):.0f} ms")
+    return (
+        f"{name}: n={len(times)} p50={statistics.median(times):.0f} ms p95={percentile(times, 0.95):.0f} ms "
+        f"max={max(times):.0f} ms"
+    )
 
 
 def main() -> int:
@@ -121,8 +124,9 @@ def main() -> int:
         from bot.store import staff as staff_store
 
         db.clear_engine_cache()
-        member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123",
-                                 "practitioner")
+        member = staff_store.add(
+            f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123", "practitioner"
+        )
         practitioner = staff_store.SignedIn(staff=member, csrf_token="t")
         print(f"[live] opening {args.chats} live chats ...", flush=True)
         clients = [open_chat(stack) for _ in range(args.chats)]
@@ -143,8 +147,10 @@ def main() -> int:
         print(line(f"{args.chats} chats, each stream open, a message every {args.gap:g} s in turn", steady))
         print(line(f"{args.chats} chats, a message to every one at the same instant", together))
         base = statistics.median(alone)
-        print(f"ratio p50 to one chat alone: paced {statistics.median(steady) / base:.2f}, "
-              f"burst {statistics.median(together) / base:.2f}")
+        print(
+            f"ratio p50 to one chat alone: paced {statistics.median(steady) / base:.2f}, "
+            f"burst {statistics.median(together) / base:.2f}"
+        )
     finally:
         stack.stop()
     return 0

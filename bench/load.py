@@ -14,6 +14,7 @@ conversation's order changed, a consultation played to the end is not complete w
 flagged one has not exactly one referral. The clients, the servers and (with --cluster) PostgreSQL and the load
 balancer share this machine's CPU: compare figures of one run, as ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ from _load_common import (  # noqa: E402
 )
 
 
-def run_load(target: Target, clients: int, seconds: float, label: str, warmup: bool = True,
-             details_path: Optional[Path] = None) -> Summary:
+def run_load(
+    target: Target, clients: int, seconds: float, label: str, warmup: bool = True, details_path: Optional[Path] = None
+) -> Summary:
     if warmup:  # the first parses load lazily: one consultation's worth of turns, not counted
         asyncio.run(Load(target.url, 2, origin=target.origin, seed=99).run(20))
     print(f"[load] {label}: {clients} clients for {seconds:.0f} s against {target.url} ...", flush=True)
@@ -100,8 +102,10 @@ def main() -> int:
     print(report(summaries))
     if args.compare and len(summaries) == 2:
         one, two = summaries
-        print(f"\n2 replicas / 1 instance: turns/s {two.turns_per_second / one.turns_per_second:.2f}, "
-              f"p95 {two.p95 / one.p95:.2f} (turns/s above 1.00 and p95 below 1.00 are better)")
+        print(
+            f"\n2 replicas / 1 instance: turns/s {two.turns_per_second / one.turns_per_second:.2f}, "
+            f"p95 {two.p95 / one.p95:.2f} (turns/s above 1.00 and p95 below 1.00 are better)"
+        )
     failed = [s for s in summaries if not s.ok]
     for summary in failed:
         print(f"\n{summary.label}: " + "\n  ".join(problems(summary)), file=sys.stderr)

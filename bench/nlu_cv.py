@@ -4,6 +4,7 @@ intents.
     .venv/bin/python bench/nlu_cv.py                 # config.yml, 5 folds
     .venv/bin/python bench/nlu_cv.py --compare-diet  # also DIET (60 epochs) in place of logistic regression (slow)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,24 @@ ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": 
 def cross_validate(config: Path, folds: int, out: Path) -> dict:
     began = time.monotonic()
     subprocess.run(
-        [RASA, "test", "nlu", "--nlu", "data/nlu", "--config", str(config), "--cross-validation", "--folds",
-         str(folds), "--out", str(out)],
-        cwd=ROOT, env=ENV, check=True, capture_output=True,
+        [
+            RASA,
+            "test",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--config",
+            str(config),
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
     )
     report = json.loads((out / "intent_report.json").read_text())
     report["_seconds"] = time.monotonic() - began
@@ -36,8 +52,10 @@ def cross_validate(config: Path, folds: int, out: Path) -> dict:
 
 def show(name: str, report: dict) -> None:
     macro = report["macro avg"]
-    print(f"{name}: intent macro F1 {macro['f1-score']:.3f} (precision {macro['precision']:.3f}, recall "
-          f"{macro['recall']:.3f}), accuracy {report['accuracy']:.3f}, {report['_seconds']:.0f} s")
+    print(
+        f"{name}: intent macro F1 {macro['f1-score']:.3f} (precision {macro['precision']:.3f}, recall "
+        f"{macro['recall']:.3f}), accuracy {report['accuracy']:.3f}, {report['_seconds']:.0f} s"
+    )
     intents = {k: v for k, v in report.items() if isinstance(v, dict) and "support" in v and " avg" not in k}
     worst = sorted(intents.items(), key=lambda kv: kv[1]["f1-score"])[:5]
     print("  weakest: " + ", ".join(f"{k} {v['f1-score']:.2f}" for k, v in worst))
@@ -57,7 +75,8 @@ def main() -> int:
             config = yaml.safe_load((ROOT / "config.yml").read_text())
             config["pipeline"] = [
                 {"name": "DIETClassifier", "epochs": 60, "entity_recognition": False, "random_seed": 1}
-                if step["name"] == "LogisticRegressionClassifier" else step
+                if step["name"] == "LogisticRegressionClassifier"
+                else step
                 for step in config["pipeline"]
             ]
             diet = Path(tmp) / "diet.yml"

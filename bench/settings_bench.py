@@ -6,6 +6,7 @@ settings.from_env() still does) and after (built once, checked against a snapsho
 get() is called for every database session (bot.store.db.database_url) and most web requests. Uses a temporary
 VAR_DIR with the secret files made (RASA_TOKEN, WEB_SECRET and CHAT_KEY unset: the files are read, as in `make run`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def main() -> None:
         assert settings.get() == settings.from_env()  # makes the kept secret files
         before = rate(settings.from_env, args.seconds)
         after = rate(settings.get, args.seconds)
-    print(f"settings.get(): before {before:,.0f} calls/s (built every call), after {after:,.0f} calls/s "
-          f"(built once): x{after / before:.1f}")
+    print(
+        f"settings.get(): before {before:,.0f} calls/s (built every call), after {after:,.0f} calls/s "
+        f"(built once): x{after / before:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ checks every invariant (tests/simulator/invariants.py) and prints the figures.
     .venv/bin/python bench/simulate.py --conversations 2000 --seed-start 1000
     .venv/bin/python bench/simulate.py --conversations 100 --transcripts 3 --workers 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,16 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         stack = Stack(Path(tmp)).start()
         startup = time.monotonic() - t0
-        print(f"stack started in {startup:.0f} s; playing {len(seeds)} conversations (seeds {seeds[0]}..{seeds[-1]}, "
-              f"{args.workers} workers)", flush=True)
+        print(
+            f"stack started in {startup:.0f} s; playing {len(seeds)} conversations (seeds {seeds[0]}..{seeds[-1]}, "
+            f"{args.workers} workers)",
+            flush=True,
+        )
         results = []
         t1 = time.monotonic()
         try:
             for i in range(0, len(seeds), args.chunk):
-                results += run.play_many(stack, seeds[i:i + args.chunk], workers=args.workers)
+                results += run.play_many(stack, seeds[i : i + args.chunk], workers=args.workers)
                 print(f"  {len(results)} played, {time.monotonic() - t1:.0f} s", flush=True)
         finally:
             stack.stop()
@@ -63,13 +67,17 @@ def main(argv=None) -> int:
     print(f"reached the summary (consented, did not leave): {f['reached_summary_straight']:.1%}")
     print(f"completed (summary confirmed, judged):        {f['completed']} ({f['completed'] / n:.1%})")
     print(f"mean client messages per conversation:        {f['mean_turns']:.1f}")
-    print(f"noted_unsure (clear answer stored 'unsure'):  {f['noted_unsure']} answers in "
-          f"{sum(1 for r in results if r.soft.get('noted_unsure'))} conversations")
+    print(
+        f"noted_unsure (clear answer stored 'unsure'):  {f['noted_unsure']} answers in "
+        f"{sum(1 for r in results if r.soft.get('noted_unsure'))} conversations"
+    )
     print(f"endings:                                      {dict(sorted(Counter(r.ending() for r in results).items()))}")
-    print(f"wall time: {wall:.0f} s playing + checking ({turns / wall:.1f} client messages/s), "
-          f"{startup:.0f} s stack start-up")
+    print(
+        f"wall time: {wall:.0f} s playing + checking ({turns / wall:.1f} client messages/s), "
+        f"{startup:.0f} s stack start-up"
+    )
     failing = [r for r in results if r.violations]
-    for result in failing[:args.transcripts]:
+    for result in failing[: args.transcripts]:
         print()
         print(run.transcript(result))
     return 0

@@ -9,6 +9,7 @@ clients; prints p50/p95 turn latency and turns per second for each, and the assi
 The assistant runs as `make run` runs it (Rasa server + action server, forms, SQL tracker store and consultation
 rows in one SQLite database); the starter bot as `rasa init` makes it (TED + UnexpecTED, in-memory tracker store).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,13 +36,48 @@ ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": 
 
 # 20 turns each. The assistant: the whole questionnaire with two questions asked on the way.
 ASSISTANT_TURNS = [
-    "hi", "/affirm", "Jane Doe", "jane@example.com", "does it hurt?", "acne scars", "cheeks", "none", "/deny",
-    "/deny", "/deny", "/deny", "how many sessions would I need?", "/deny", "/deny", "/deny", "/deny", "/deny",
-    "/deny", "/affirm",
+    "hi",
+    "/affirm",
+    "Jane Doe",
+    "jane@example.com",
+    "does it hurt?",
+    "acne scars",
+    "cheeks",
+    "none",
+    "/deny",
+    "/deny",
+    "/deny",
+    "/deny",
+    "how many sessions would I need?",
+    "/deny",
+    "/deny",
+    "/deny",
+    "/deny",
+    "/deny",
+    "/deny",
+    "/affirm",
 ]
 STARTER_TURNS = [
-    "hi", "I am sad", "yes", "hello", "great", "bye", "are you a bot?", "hey", "very bad", "no", "good morning",
-    "perfect", "goodbye", "am I talking to a human?", "hi there", "unhappy", "yes", "hello", "amazing", "bye",
+    "hi",
+    "I am sad",
+    "yes",
+    "hello",
+    "great",
+    "bye",
+    "are you a bot?",
+    "hey",
+    "very bad",
+    "no",
+    "good morning",
+    "perfect",
+    "goodbye",
+    "am I talking to a human?",
+    "hi there",
+    "unhappy",
+    "yes",
+    "hello",
+    "amazing",
+    "bye",
 ]
 
 
@@ -88,8 +124,14 @@ def start_assistant(workdir: Path) -> tuple:
     }
     subprocess.run([PY, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     with open(workdir / "assistant.log", "wb") as log:  # the child keeps its own copy of the file
-        proc = subprocess.Popen([PY, "-m", "bot", "serve", "--no-web"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [PY, "-m", "bot", "serve", "--no-web"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     wait_for(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -98,13 +140,20 @@ def start_starter(workdir: Path) -> tuple:
     bot_dir = workdir / "starter"
     bot_dir.mkdir()
     began = time.monotonic()
-    subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(bot_dir)], cwd=bot_dir, env=ENV, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [RASA, "init", "--no-prompt", "--init-dir", str(bot_dir)], cwd=bot_dir, env=ENV, check=True, capture_output=True
+    )
     print(f"starter bot: rasa init + train took {time.monotonic() - began:.0f} s", flush=True)
     port = free_port()
     with open(workdir / "starter.log", "wb") as log:  # the child keeps its own copy of the file
-        proc = subprocess.Popen([RASA, "run", "--port", str(port), "--model", "models"], cwd=bot_dir, env=ENV,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [RASA, "run", "--port", str(port), "--model", "models"],
+            cwd=bot_dir,
+            env=ENV,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     wait_for(f"http://127.0.0.1:{port}/", proc)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -133,15 +182,24 @@ async def conversation(session: aiohttp.ClientSession, url: str) -> Dict[str, st
     return {"sender": "bench-" + uuid.uuid4().hex[:12]}
 
 
-async def client(session: aiohttp.ClientSession, url: str, turns: Sequence[str], conversations: int,
-                 latencies: List[float], errors: List[int]) -> None:
+async def client(
+    session: aiohttp.ClientSession,
+    url: str,
+    turns: Sequence[str],
+    conversations: int,
+    latencies: List[float],
+    errors: List[int],
+) -> None:
     for _ in range(conversations):
         who = await conversation(session, url)
         for text in turns:
             began = time.perf_counter()
             try:
-                async with session.post(f"{url}/webhooks/rest/webhook", json={**who, "message": text},
-                                        timeout=aiohttp.ClientTimeout(total=120)) as response:
+                async with session.post(
+                    f"{url}/webhooks/rest/webhook",
+                    json={**who, "message": text},
+                    timeout=aiohttp.ClientTimeout(total=120),
+                ) as response:
                     await response.read()
                     if response.status != 200:
                         errors.append(1)
@@ -170,9 +228,12 @@ def measure(name: str, url: str, turns: Sequence[str], levels: Sequence[int], co
         per_client = max(1, conversations if clients == 1 else 1)
         result = asyncio.run(load(url, turns, clients, per_client))
         results[clients] = result
-        print(f"{name:9} {clients:3} clients: p50 {result.percentile(0.5) * 1000:7.0f} ms  "
-              f"p95 {result.percentile(0.95) * 1000:7.0f} ms  {result.turns_per_second:6.1f} turns/s  "
-              f"({len(result.latencies)} turns, {result.errors} errors)", flush=True)
+        print(
+            f"{name:9} {clients:3} clients: p50 {result.percentile(0.5) * 1000:7.0f} ms  "
+            f"p95 {result.percentile(0.95) * 1000:7.0f} ms  {result.turns_per_second:6.1f} turns/s  "
+            f"({len(result.latencies)} turns, {result.errors} errors)",
+            flush=True,
+        )
     return results
 
 
@@ -204,9 +265,11 @@ def main() -> int:
             print("\nassistant / starter (below 1.00 means the assistant is faster; turns/s above 1.00 is better)")
             for clients in levels:
                 a, s = results["assistant"][clients], results["starter"][clients]
-                print(f"{clients:3} clients: p50 {a.percentile(0.5) / s.percentile(0.5):.2f}  "
-                      f"p95 {a.percentile(0.95) / s.percentile(0.95):.2f}  "
-                      f"turns/s {a.turns_per_second / s.turns_per_second:.2f}")
+                print(
+                    f"{clients:3} clients: p50 {a.percentile(0.5) / s.percentile(0.5):.2f}  "
+                    f"p95 {a.percentile(0.95) / s.percentile(0.95):.2f}  "
+                    f"turns/s {a.turns_per_second / s.turns_per_second:.2f}"
+                )
         return 0
     finally:
         for proc in procs:

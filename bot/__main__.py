@@ -2,6 +2,7 @@
 
 Each group lives beside what it drives and exposes `register(subparsers)`; each command sets `func(args) -> int`.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,13 +19,13 @@ from typing import List, Optional  # noqa: E402
 
 # group modules, each with register(subparsers); a missing optional group is skipped only if its module is absent
 GROUPS = (
-    "bot.store.cli",      # consultation show/expire, db upgrade, data purge/export/erase
-    "bot.language.cli",   # language build/parse
-    "bot.web.cli",        # staff add, web serve
-    "bot.rasa_pause",     # handoff rules
-    "bot.dialogue.cli",   # questions domain/check
-    "bot.serve",          # serve: start everything
-    "bot.cluster",        # cluster: N replicas behind HAProxy on PostgreSQL; worker: sweeper and notifier only
+    "bot.store.cli",  # consultation show/expire, db upgrade, data purge/export/erase
+    "bot.language.cli",  # language build/parse
+    "bot.web.cli",  # staff add, web serve
+    "bot.rasa_pause",  # handoff rules
+    "bot.dialogue.cli",  # questions domain/check
+    "bot.serve",  # serve: start everything
+    "bot.cluster",  # cluster: N replicas behind HAProxy on PostgreSQL; worker: sweeper and notifier only
 )
 
 

@@ -15,6 +15,7 @@ folder, as `make run` does) and given to every process. The sweeper and the noti
 The Python API (tests/cluster/, bench/): `with Cluster(replicas=2) as cluster: cluster.url ...`.
 Logs: var/log/cluster.log (PostgreSQL, HAProxy, this launcher) and var/log/cluster-replica-I.log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,9 @@ def render_endpoints(actions_url: str, template: Path = ENDPOINTS_TEMPLATE, lock
     config = yaml.safe_load(template.read_text(encoding="utf-8"))
     config["action_endpoint"]["url"] = actions_url
     if (config.get("lock_store") or {}).get("type") != LOCK_STORE:
-        raise ClusterError(f"{template}: lock_store.type must be {LOCK_STORE} "
-                           "(several Rasa servers share conversations)")
+        raise ClusterError(
+            f"{template}: lock_store.type must be {LOCK_STORE} (several Rasa servers share conversations)"
+        )
     if lock_store == "in_memory":
         config["lock_store"] = {"type": "in_memory"}
     elif lock_store != LOCK_STORE:
@@ -120,8 +122,10 @@ def haproxy_binary() -> str:
 def postgres_bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        raise ClusterError("PostgreSQL not found (/usr/lib/postgresql/*/bin): install it (sudo apt-get install "
-                           "postgresql; `make run-cluster` does), or set DATABASE_URL")
+        raise ClusterError(
+            "PostgreSQL not found (/usr/lib/postgresql/*/bin): install it (sudo apt-get install "
+            "postgresql; `make run-cluster` does), or set DATABASE_URL"
+        )
     return Path(found[-1]).parent
 
 
@@ -182,9 +186,22 @@ class LocalPostgres:
             shutil.chown(pwfile, "postgres", "postgres")
         try:
             done = subprocess.run(
-                self._as_postgres() + [str(self.bindir / "initdb"), "-D", str(self.data), "-U", POSTGRES_USER,
-                                       f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8", "--no-sync"],
-                capture_output=True, text=True,
+                self._as_postgres()
+                + [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    POSTGRES_USER,
+                    f"--pwfile={pwfile}",
+                    "-A",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+                capture_output=True,
+                text=True,
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -193,24 +210,38 @@ class LocalPostgres:
 
     def args(self) -> List[str]:
         return self._as_postgres() + [
-            str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.base),
-            "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400", "-c", "logging_collector=off",
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.base),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=400",
+            "-c",
+            "logging_collector=off",
         ]
 
     def ready(self) -> bool:
-        done = subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
-                              capture_output=True)
+        done = subprocess.run(
+            [str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+        )
         return done.returncode == 0
 
     def create_database(self) -> None:
         import sqlalchemy as sa
 
-        admin = sa.create_engine(self.url.rsplit("/", 1)[0] + "/postgres", future=True,
-                                 isolation_level="AUTOCOMMIT", hide_parameters=True)
+        admin = sa.create_engine(
+            self.url.rsplit("/", 1)[0] + "/postgres", future=True, isolation_level="AUTOCOMMIT", hide_parameters=True
+        )
         try:
             with admin.connect() as connection:
-                exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                            {"n": POSTGRES_DB}).first()
+                exists = connection.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": POSTGRES_DB}
+                ).first()
                 if not exists:
                     connection.exec_driver_sql(f"CREATE DATABASE {POSTGRES_DB}")
         finally:
@@ -223,10 +254,19 @@ class LocalPostgres:
 class Cluster:
     """N replicas (Rasa + action server + web app) on one PostgreSQL behind HAProxy; see the module's docstring."""
 
-    def __init__(self, replicas: int = 2, *, database_url: Optional[str] = None, base_port: int = 8600,
-                 workdir: Optional[Path] = None, smtp_url: Optional[str] = None,
-                 env: Optional[Dict[str, str]] = None, model: Optional[Path] = None, lock_store: str = LOCK_STORE,
-                 say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
+    def __init__(
+        self,
+        replicas: int = 2,
+        *,
+        database_url: Optional[str] = None,
+        base_port: int = 8600,
+        workdir: Optional[Path] = None,
+        smtp_url: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+        model: Optional[Path] = None,
+        lock_store: str = LOCK_STORE,
+        say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    ) -> None:
         if replicas < 1:
             raise ClusterError("replicas must be at least 1")
         self.replicas = replicas
@@ -242,11 +282,14 @@ class Cluster:
         self.lock_store = lock_store
         given = database_url or self.extra_env.get("DATABASE_URL") or None
         self.postgres: Optional[LocalPostgres] = (
-            None if given else LocalPostgres(self.workdir, base_port + 1, self.var_dir))
+            None if given else LocalPostgres(self.workdir, base_port + 1, self.var_dir)
+        )
         self.database_url: str = given or (self.postgres.url if self.postgres else "")
         if self.database_url.startswith("sqlite"):
-            raise ClusterError("the cluster needs PostgreSQL: leave DATABASE_URL unset (one is made under var/) or "
-                               "give a postgresql:// URL")
+            raise ClusterError(
+                "the cluster needs PostgreSQL: leave DATABASE_URL unset (one is made under var/) or "
+                "give a postgresql:// URL"
+            )
         self.url = f"http://localhost:{base_port}"
         self.log_dir = self.var_dir / "log"
         self.config_dir = self.var_dir / "cluster"
@@ -287,15 +330,17 @@ class Cluster:
 
     def _base_env(self) -> Dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONWARNINGS": "ignore",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "PYTHONUNBUFFERED": "1",
-            "PUBLIC_BASE_URL": self.url,
-            "TRUSTED_PROXIES": "127.0.0.1",  # X-Forwarded-For from HAProxy on this machine
-        })
+        env.update(
+            {
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                "PYTHONWARNINGS": "ignore",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "PYTHONUNBUFFERED": "1",
+                "PUBLIC_BASE_URL": self.url,
+                "TRUSTED_PROXIES": "127.0.0.1",  # X-Forwarded-For from HAProxy on this machine
+            }
+        )
         env.update(self.extra_env)
         env.update(self._secrets())
         env["DATABASE_URL"] = self.database_url
@@ -305,27 +350,56 @@ class Cluster:
         return env
 
     def _replica_children(self, i: int, base: Dict[str, str]) -> List[supervisor.Child]:
-        env = {**base, "RASA_PORT": str(self.rasa_port(i)), "ACTIONS_PORT": str(self.actions_port(i)),
-               "WEB_PORT": str(self.web_port(i))}
+        env = {
+            **base,
+            "RASA_PORT": str(self.rasa_port(i)),
+            "ACTIONS_PORT": str(self.actions_port(i)),
+            "WEB_PORT": str(self.web_port(i)),
+        }
         endpoints = self.config_dir / f"endpoints-{i}.yml"
-        endpoints.write_text(render_endpoints(f"http://127.0.0.1:{self.actions_port(i)}/webhook",
-                                              lock_store=self.lock_store), encoding="utf-8")
+        endpoints.write_text(
+            render_endpoints(f"http://127.0.0.1:{self.actions_port(i)}/webhook", lock_store=self.lock_store),
+            encoding="utf-8",
+        )
         actions_module = base.get("ACTIONS_MODULE") or "actions"
         return [
             supervisor.Child(
-                f"actions-{i}", f"action server {i}",
-                [str(BIN / "rasa"), "run", "actions", "--actions", actions_module, "--port",
-                 str(self.actions_port(i))],
-                {**env, "SANIC_HOST": "127.0.0.1"}, f"http://127.0.0.1:{self.actions_port(i)}/health"),
+                f"actions-{i}",
+                f"action server {i}",
+                [str(BIN / "rasa"), "run", "actions", "--actions", actions_module, "--port", str(self.actions_port(i))],
+                {**env, "SANIC_HOST": "127.0.0.1"},
+                f"http://127.0.0.1:{self.actions_port(i)}/health",
+            ),
             supervisor.Child(
-                f"rasa-{i}", f"Rasa server {i}",
-                [sys.executable, "-m", "bot.rasa_run", "run", "--enable-api", "--interface", "127.0.0.1",
-                 "--port", str(self.rasa_port(i)), "--model", str(self.model), "--endpoints", str(endpoints),
-                 "--credentials", "credentials.yml"],
-                env, f"{self.rasa_url(i)}/"),
+                f"rasa-{i}",
+                f"Rasa server {i}",
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.rasa_run",
+                    "run",
+                    "--enable-api",
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.rasa_port(i)),
+                    "--model",
+                    str(self.model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    "credentials.yml",
+                ],
+                env,
+                f"{self.rasa_url(i)}/",
+            ),
             supervisor.Child(
-                f"web-{i}", f"web app {i}", [sys.executable, "-m", "bot", "web", "serve"], env,
-                f"{self.web_url(i)}/health"),
+                f"web-{i}",
+                f"web app {i}",
+                [sys.executable, "-m", "bot", "web", "serve"],
+                env,
+                f"{self.web_url(i)}/health",
+            ),
         ]
 
     def _check_can_start(self) -> None:
@@ -336,8 +410,9 @@ class Cluster:
             ports += [self.web_port(i), self.rasa_port(i), self.actions_port(i)]
         busy = [p for p in ports if port_open(p)]
         if busy:
-            raise ClusterError(f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or pick "
-                               "another --base-port")
+            raise ClusterError(
+                f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or pick another --base-port"
+            )
 
     def start(self, timeout: float = 300) -> None:
         """Start everything; returns when every process and the load balancer answer health (ClusterError else)."""
@@ -355,18 +430,36 @@ class Cluster:
         infra_children: List[supervisor.Child] = []
         if self.postgres is not None:
             self.postgres.init()
-            infra_children.append(supervisor.Child("postgres", "PostgreSQL", self.postgres.args(), dict(os.environ),
-                                                   f"postgresql://127.0.0.1:{self.postgres.port}",
-                                                   ready=self.postgres.ready))
+            infra_children.append(
+                supervisor.Child(
+                    "postgres",
+                    "PostgreSQL",
+                    self.postgres.args(),
+                    dict(os.environ),
+                    f"postgresql://127.0.0.1:{self.postgres.port}",
+                    ready=self.postgres.ready,
+                )
+            )
         lb_config = self.config_dir / "haproxy.cfg"
-        lb_config.write_text(render_lb_config(
-            f"127.0.0.1:{self.base_port}",
-            [(f"web-{i}", f"127.0.0.1:{self.web_port(i)}") for i in range(self.replicas)]), encoding="utf-8")
+        lb_config.write_text(
+            render_lb_config(
+                f"127.0.0.1:{self.base_port}",
+                [(f"web-{i}", f"127.0.0.1:{self.web_port(i)}") for i in range(self.replicas)],
+            ),
+            encoding="utf-8",
+        )
         checked = subprocess.run([haproxy, "-c", "-q", "-f", str(lb_config)], capture_output=True, text=True)
         if checked.returncode != 0:
             raise ClusterError(f"HAProxy refuses {lb_config}:\n{checked.stdout}{checked.stderr}")
-        infra_children.append(supervisor.Child("lb", "load balancer (HAProxy)", [haproxy, "-db", "-f", str(lb_config)],
-                                               dict(os.environ), f"{self.url}/lb-health"))
+        infra_children.append(
+            supervisor.Child(
+                "lb",
+                "load balancer (HAProxy)",
+                [haproxy, "-db", "-f", str(lb_config)],
+                dict(os.environ),
+                f"{self.url}/lb-health",
+            )
+        )
         self.infra = supervisor.Supervisor(infra_children, self.log_dir / "cluster.log", ROOT, say=self.say)
         self.infra.log("cluster", f"starting {self.replicas} replica(s) on {mask_url(self.database_url)}")
         try:
@@ -378,8 +471,9 @@ class Cluster:
             self._migrate()
             base = self._base_env()
             self.replica_supervisors = [
-                supervisor.Supervisor(self._replica_children(i, base), self.log_dir / f"cluster-replica-{i}.log",
-                                      ROOT, say=self.say)
+                supervisor.Supervisor(
+                    self._replica_children(i, base), self.log_dir / f"cluster-replica-{i}.log", ROOT, say=self.say
+                )
                 for i in range(self.replicas)
             ]
             for keeper in self.replica_supervisors:
@@ -387,8 +481,11 @@ class Cluster:
             for child in self.infra.children:
                 if child.popen is None:
                     self.infra.start(child)
-            self._wait(lambda: self._stepped(self._supervisors()) and all(c.up for c in self._children()),
-                       deadline, "every process")
+            self._wait(
+                lambda: self._stepped(self._supervisors()) and all(c.up for c in self._children()),
+                deadline,
+                "every process",
+            )
             self._wait(lambda: supervisor.answers(f"{self.url}/health"), deadline, "the load balancer's web app")
             for keeper in self._supervisors():
                 keeper.started = True
@@ -400,10 +497,13 @@ class Cluster:
         self.infra.log("cluster", "up: " + ", ".join(f"{n}={p}" for n, p in self.processes().items()))
 
     def _migrate(self) -> None:
-        done = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT,
-                              env={**os.environ, **self.extra_env, "DATABASE_URL": self.database_url,
-                                   "VAR_DIR": str(self.var_dir)},
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            cwd=ROOT,
+            env={**os.environ, **self.extra_env, "DATABASE_URL": self.database_url, "VAR_DIR": str(self.var_dir)},
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise ClusterError(f"database migrations failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
@@ -481,8 +581,11 @@ class Cluster:
 
     def processes(self) -> Dict[str, int]:
         """{"rasa-0": pid, "actions-0": pid, "web-0": pid, ..., "lb": pid, "postgres": pid} of what runs now."""
-        return {child.name: child.popen.pid for child in self._children()
-                if child.popen is not None and child.popen.poll() is None}
+        return {
+            child.name: child.popen.pid
+            for child in self._children()
+            if child.popen is not None and child.popen.poll() is None
+        }
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to one process (e.g. kill("rasa-1")); its supervisor restarts it with backoff."""
@@ -493,8 +596,10 @@ class Cluster:
 
     def healthy(self) -> Dict[str, bool]:
         """Each process: running and answering its health check now."""
-        return {child.name: child.popen is not None and child.popen.poll() is None and child.answers(timeout=1.0)
-                for child in self._children()}
+        return {
+            child.name: child.popen is not None and child.popen.poll() is None and child.answers(timeout=1.0)
+            for child in self._children()
+        }
 
     def wait_healthy(self, timeout: float = 120) -> float:
         """Seconds until every process answers again (TimeoutError after `timeout`)."""
@@ -506,8 +611,10 @@ class Cluster:
             if self.failure:
                 raise ClusterError(self.failure)
             if time.monotonic() - started > timeout:
-                raise TimeoutError(f"not healthy after {timeout:.0f} s: "
-                                   f"{', '.join(n for n, ok in state.items() if not ok) or 'load balancer'}")
+                raise TimeoutError(
+                    f"not healthy after {timeout:.0f} s: "
+                    f"{', '.join(n for n, ok in state.items() if not ok) or 'load balancer'}"
+                )
             time.sleep(0.2)
 
     def restart_postgres(self) -> None:
@@ -559,32 +666,41 @@ class Cluster:
         """One line per process: its name, up or down, its health address."""
         children = self._children()
         width = max(len(child.label) for child in children)
-        return [f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  "
-                f"{child.health_url}" for child in children]
+        return [
+            f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  {child.health_url}"
+            for child in children
+        ]
 
     def summary(self) -> str:
         from bot.serve import shown
 
         if self.postgres is not None:
-            url = self.database_url.replace(quote(self.postgres.password, safe=""),
-                                            f"$(cat {shown(self.var_dir / 'postgres-password')})")
+            url = self.database_url.replace(
+                quote(self.postgres.password, safe=""), f"$(cat {shown(self.var_dir / 'postgres-password')})"
+            )
             staff = f"DATABASE_URL={url} .venv/bin/python -m bot staff add EMAIL --role admin"
         else:
             staff = ".venv/bin/python -m bot staff add EMAIL --role admin (with this DATABASE_URL)"
-        lines = ["", f"The pre-consultation assistant is running as {self.replicas} replica(s) (Ctrl-C stops "
-                     "everything).",
-                 f"  Clinic page (through the load balancer): {self.url}/",
-                 f"  Staff dashboard:  {self.url}/staff  (first user: {staff})",
-                 f"  Chat (REST):      POST {self.url}/chat/session, then POST {self.url}/webhooks/rest/webhook",
-                 f"  Database:         {mask_url(self.database_url)}"
-                 + (f" (data in {self.postgres.data})" if self.postgres else "")]
+        lines = [
+            "",
+            f"The pre-consultation assistant is running as {self.replicas} replica(s) (Ctrl-C stops everything).",
+            f"  Clinic page (through the load balancer): {self.url}/",
+            f"  Staff dashboard:  {self.url}/staff  (first user: {staff})",
+            f"  Chat (REST):      POST {self.url}/chat/session, then POST {self.url}/webhooks/rest/webhook",
+            f"  Database:         {mask_url(self.database_url)}"
+            + (f" (data in {self.postgres.data})" if self.postgres else ""),
+        ]
         for i in range(self.replicas):
-            lines.append(f"  Replica {i}:        web app {self.web_url(i)}, Rasa {self.rasa_url(i)}, "
-                         f"action server http://127.0.0.1:{self.actions_port(i)}")
-        lines += [f"  Load balancer:    HAProxy, {shown(self.config_dir / 'haproxy.cfg')} (from deploy/haproxy.cfg)",
-                  f"  Logs:             {shown(self.log_dir / 'cluster.log')}, "
-                  f"{shown(self.log_dir / 'cluster-replica-I.log')} (restarts are shown here and logged there)",
-                  ""]
+            lines.append(
+                f"  Replica {i}:        web app {self.web_url(i)}, Rasa {self.rasa_url(i)}, "
+                f"action server http://127.0.0.1:{self.actions_port(i)}"
+            )
+        lines += [
+            f"  Load balancer:    HAProxy, {shown(self.config_dir / 'haproxy.cfg')} (from deploy/haproxy.cfg)",
+            f"  Logs:             {shown(self.log_dir / 'cluster.log')}, "
+            f"{shown(self.log_dir / 'cluster-replica-I.log')} (restarts are shown here and logged there)",
+            "",
+        ]
         return "\n".join(lines)
 
 
@@ -593,8 +709,12 @@ class Cluster:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        cluster = Cluster(args.replicas, database_url=os.environ.get("DATABASE_URL") or None,
-                          base_port=args.base_port, smtp_url=os.environ.get("SMTP_URL") or None)
+        cluster = Cluster(
+            args.replicas,
+            database_url=os.environ.get("DATABASE_URL") or None,
+            base_port=args.base_port,
+            smtp_url=os.environ.get("SMTP_URL") or None,
+        )
     except ClusterError as exc:
         print(f"Could not start: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -606,9 +726,11 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, terminate)
     from bot.serve import shown
 
-    print(f"Starting PostgreSQL, {args.replicas} replica(s) (Rasa server, action server, web app) and HAProxy "
-          f"(their output goes to {shown(cluster.log_dir)}/; the Rasa servers load the model: a minute or two)...",
-          flush=True)
+    print(
+        f"Starting PostgreSQL, {args.replicas} replica(s) (Rasa server, action server, web app) and HAProxy "
+        f"(their output goes to {shown(cluster.log_dir)}/; the Rasa servers load the model: a minute or two)...",
+        flush=True,
+    )
     try:
         cluster.start(timeout=args.timeout)
         cluster.start_workers()
@@ -666,8 +788,12 @@ def _worker(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cluster", help="run N replicas behind HAProxy on PostgreSQL (one machine)")
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--base-port", type=int, default=8600,
-                        help="HAProxy listens here; PostgreSQL on +1; replica i on +10(i+1) .. +10(i+1)+2")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=8600,
+        help="HAProxy listens here; PostgreSQL on +1; replica i on +10(i+1) .. +10(i+1)+2",
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.set_defaults(func=_run)
     sub = parser.add_subparsers(dest="cluster_command")

@@ -1,4 +1,5 @@
 """Plain checks for the non-clinical answers: name, contact details, free text. Pure functions, no Rasa."""
+
 from __future__ import annotations
 
 import html
@@ -22,8 +23,14 @@ _MD_EDGE_STAR = re.compile(r"(?<!\w)\*+|\*+(?!\w)")
 _MD_EDGE_UNDERSCORE = re.compile(r"(?<![\w@.])_+|_+(?![\w@.])")
 _MD_LINE_MARK = re.compile(r"(?m)^\s*(?:#{1,6}|>+|[-*+]\s)\s*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                                    "\u2066\u2067\u2068\u2069\u180e\ufe0e\ufe0f"), None)
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+        "\u2066\u2067\u2068\u2069\u180e\ufe0e\ufe0f",
+    ),
+    None,
+)
 
 
 def strip_markup(text: str) -> str:
@@ -32,7 +39,7 @@ def strip_markup(text: str) -> str:
     "<b>Tom Lee</b>" -> "Tom Lee", "**Cerys Hargreaves**" -> "Cerys Hargreaves", "Siân O’Neill-Jones" as it is."""
     t = unicodedata.normalize("NFC", text or "")
     if "&" in t:
-        t = html.unescape(t)   # "&lt;b&gt;", "&amp;", "&nbsp;"
+        t = html.unescape(t)  # "&lt;b&gt;", "&amp;", "&nbsp;"
     if "<" in t:
         t = _TAG.sub(" ", _COMMENT.sub(" ", t))
     if "](" in t:
@@ -75,13 +82,18 @@ _LABEL = re.compile(
     r"[^\W\d_][^\s,.;:!?]*){0,2})",
     re.IGNORECASE,
 )
-_CLAUSE_BREAK = re.compile(r"\s*(?:[,.;!]|\s-\s|\s(?:and|but|&)\s|\s(?=(?:email|e-mail|phone|mobile|tel|number|dob|"
-                           r"age|address)\b))\s*", re.IGNORECASE)
-_PRONOUNS = re.compile(r"\(?\b(?:she|he|they|ze|xe)\s*/\s*(?:her|hers|him|his|them|theirs|they|zir|xem)\b\)?",
-                       re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:[,.;!]|\s-\s|\s(?:and|but|&)\s|\s(?=(?:email|e-mail|phone|mobile|tel|number|dob|"
+    r"age|address)\b))\s*",
+    re.IGNORECASE,
+)
+_PRONOUNS = re.compile(
+    r"\(?\b(?:she|he|they|ze|xe)\s*/\s*(?:her|hers|him|his|them|theirs|they|zir|xem)\b\)?", re.IGNORECASE
+)
 _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\-.][^\W\d_]+)*\.?$")
 # words a name never holds: "how much does it cost", "can I talk to a person", "this is my first time"
-_FUNCTION_WORDS = frozenset("""
+_FUNCTION_WORDS = frozenset(
+    """
 the is are am was were be been being does do did doing done don't doesn't didn't isn't aren't can can't cannot could
 couldn't would wouldn't should shouldn't must might shall to too you your yours you're u ur what what's whats why how
 when where which who whom whose much many need needs want wants wanna my mine me myself it it's its this that that's
@@ -91,10 +103,12 @@ something nothing none all i i'm im i've ive i'd id we us our they them their sh
 thank okay ok hello hi hey like and sure else some anyone someone as
 je tu vous nous est suis voudrais que qué quiero tengo es ist ich und nicht wie por para como cómo gracias merci
 bonjour hola danke bitte grazie vorrei
-""".split())
+""".split()
+)
 # ... and words that, when every word of the answer is one, are not a name ("acne scars", "fine", "call back"); a
 # name may hold one beside a first name ("Rose Cost", "Rich Person", "Sunny Price", "Grace Nurse")
-_NOT_NAME_WORDS = frozenset("""
+_NOT_NAME_WORDS = frozenset(
+    """
 price prices cost costs help booking book appointment appointments consultation acne scar scars scarring skin face
 treatment treatments microneedling micro-needling needling human humans person people nurse doctor staff agent
 operator stop cancel quit exit restart skip pass later fine good great well alright grand happy sad sorry ready back
@@ -108,7 +122,8 @@ thanks cheers stretch marks rosacea eczema spots pimples cold sore sores age old
 email number mobile surname name firstname lastname forename first last full prefer rather say saying telling see
 above below same before already told again user username dummy fake mr mrs miss ms mx dr prof rev sir dame lady lord
 mister missus
-""".split())
+""".split()
+)
 _PARTICLES = frozenset("van der den de da di du von dos das del della la bin binti ter ten af zu ap".split())
 # "Rhiannon Evans here, hope that's ok"
 _HERE = re.compile(r"^(?P<name>[^,.!?;:]{1,60}?)\s+(?:here|speaking)\b[\s,.!;:-]+(?P<rest>.+)$", re.IGNORECASE)
@@ -132,10 +147,12 @@ _SPELLED_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _DOT_SEPARATOR = re.compile(r"\s*\.\s*|\s+dot\s+|\s*[(\[{<]\s*dot\s*[)\]}>]\s*", re.IGNORECASE)
-_NOT_LOCAL_PARTS = frozenset("""
+_NOT_LOCAL_PARTS = frozenset(
+    """
 i im i'm me we us you is am are be here there it that this back home work look see meet arrive arrived stay staying
 call ring text email e-mail mail contact reach at me on or and my name number best just
-""".split())
+""".split()
+)
 
 
 def _spelled_email(text: str) -> Optional[str]:
@@ -171,7 +188,7 @@ def parse_contact(text: str) -> Optional[Contact]:
         international = candidate.strip().startswith("+")
         digits = re.sub(r"\D", "", candidate.replace("(0)", ""))
         if international and digits.startswith("440"):
-            digits = "44" + digits[3:]   # "+44 07700 900123": the trunk 0 is not dialled from abroad
+            digits = "44" + digits[3:]  # "+44 07700 900123": the trunk 0 is not dialled from abroad
         if digits.startswith("0") and not international and len(digits) < 10:
             continue  # a UK number written from its trunk 0 has 10 or 11 digits: "07700 9004" is missing some
         if 7 <= len(digits) <= 15:
@@ -188,7 +205,7 @@ def parse_contact(text: str) -> Optional[Contact]:
 def _name_text(text: str) -> str:
     """The answer with markup, emoji and emoticons gone, apostrophes straightened and whitespace collapsed."""
     t = strip_markup(unicodedata.normalize("NFKC", text or "").translate(_APOSTROPHES))
-    t = _PRONOUNS.sub(" ", t)   # "Sam (they/them)"
+    t = _PRONOUNS.sub(" ", t)  # "Sam (they/them)"
     t = "".join(" " if unicodedata.category(ch)[0] in "SC" else ch for ch in t)
     t = _EMOTICON.sub(" ", " ".join(t.split()))
     return " ".join(t.split())
@@ -224,9 +241,9 @@ def _capitalise(word: str, first: bool, shout: bool) -> str:
     if shout:
         word = word.lower()
     if word != word.lower():
-        return word   # as typed: "McDonald", "DeShawn"
+        return word  # as typed: "McDonald", "DeShawn"
     if not first and word in _PARTICLES:
-        return word   # "van der Merwe", "de Souza"
+        return word  # "van der Merwe", "de Souza"
     return re.sub(r"[^\W\d_]+", lambda m: m.group(0)[:1].upper() + m.group(0)[1:], word)
 
 
@@ -263,8 +280,12 @@ def _first_before_label(t: str) -> Optional[str]:
         rest, _ = _strip_intro(clause)
         rest = re.sub(r"^(?:the|my|and|so)\s+$", "", rest.strip(" ,.!-:;\"'()"), flags=re.IGNORECASE)
         words = rest.split()
-        if words and not re.search(r"[\d@]", rest) and _is_name(words) and not all(
-                w.lower() in _NOT_NAME_WORDS for w in words):
+        if (
+            words
+            and not re.search(r"[\d@]", rest)
+            and _is_name(words)
+            and not all(w.lower() in _NOT_NAME_WORDS for w in words)
+        ):
             return rest
     return None
 
@@ -277,7 +298,7 @@ def _is_name(words: List[str]) -> bool:
     lowered = [w.lower().rstrip(".") for w in words]
     for w, low in zip(words, lowered, strict=True):
         if low in _FUNCTION_WORDS and not (len(w) == 1 and w.isupper() and low not in ("i",)):
-            return False   # "A" as an initial is fine; "a" in a sentence is not
+            return False  # "A" as an initial is fine; "a" in a sentence is not
     return not all(low in _NOT_NAME_WORDS for low in lowered)
 
 
@@ -310,8 +331,11 @@ def parse_name(text: str) -> Optional[str]:
                 if len(head.split()) == 1:
                     # "I'm called Finn, Finn Doyle", "it's Margery - well, Marjorie actually, ... Marjorie Sutcliffe":
                     # the fuller name said after it is the name
-                    fuller = [c for c in clauses[1:] if len(c.split()) >= 2 and not re.search(r"[\d@]", c)
-                              and _is_name(c.split())]
+                    fuller = [
+                        c
+                        for c in clauses[1:]
+                        if len(c.split()) >= 2 and not re.search(r"[\d@]", c) and _is_name(c.split())
+                    ]
                     if fuller:
                         t = max(reversed(fuller), key=lambda c: len(c.split()))
     if not t or any(ch in t for ch in "<>{}[]@\\/=;|#%&*+_~^$") or re.search(r"\d", t):

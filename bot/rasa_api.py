@@ -8,6 +8,7 @@ its own process, so it is never on a command line; no `?token=` is accepted, so 
     base_url(settings) -> "http://127.0.0.1:5005"
     headers(settings | token) -> {"Authorization": "Bearer ..."}
 """
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,9 @@ from typing import Dict, Optional, Union
 from bot import settings as settings_module
 
 JWT_LIFETIME_SECONDS = 300
-KNOWN_DEFAULTS = frozenset({"dev-token-change-me", "test-token", "changeme", "change-me", "secret", "token", "rasa",
-                            "password"})
+KNOWN_DEFAULTS = frozenset(
+    {"dev-token-change-me", "test-token", "changeme", "change-me", "secret", "token", "rasa", "password"}
+)
 MIN_TOKEN_LENGTH = 32
 
 
@@ -30,8 +32,10 @@ def weak_token_problem(token: str) -> Optional[str]:
     return None
 
 
-WEAK_TOKEN_HELP = ("unset RASA_TOKEN (a strong one is made once and kept in var/rasa-token, mode 0600) or set a random "
-                   "one: .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+WEAK_TOKEN_HELP = (
+    "unset RASA_TOKEN (a strong one is made once and kept in var/rasa-token, mode 0600) or set a random "
+    "one: .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+)
 
 
 def base_url(settings: Optional[settings_module.Settings] = None) -> str:

@@ -17,6 +17,7 @@ Measured with py-spy on the Rasa server under load (bench/speed.py):
   with `inspect` for every event (11%). The same lookup here uses a table built from those subclasses, rebuilt if a
   type name is not found (so event classes defined later are still found).
 """
+
 from __future__ import annotations
 
 import sys

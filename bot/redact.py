@@ -1,9 +1,10 @@
 """What may be printed or logged: URLs without their passwords, client-supplied strings without control characters.
 
-    mask_url("postgresql://clinic:s3cret@db/clinic") -> "postgresql://clinic:***@db/clinic"
-    escape_control("abc\\nFORGED") -> "abc\\\\nFORGED"
-    install_log_escaping()   every log record's arguments escaped, in the process that calls it (idempotent)
+mask_url("postgresql://clinic:s3cret@db/clinic") -> "postgresql://clinic:***@db/clinic"
+escape_control("abc\\nFORGED") -> "abc\\\\nFORGED"
+install_log_escaping()   every log record's arguments escaped, in the process that calls it (idempotent)
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _QUERY_SECRET = re.compile(r"(?i)([?&][^=&#]*(?:token|password|passwd|pwd|secret|key|auth|sig)[^=&#]*=)[^&#]*")
 # scheme://user:PASSWORD@host...: the password runs to the last "@" (an unencoded "#", "/" or "?" in it, which
 # urlsplit would read as the start of a fragment, path or query, must not leave it half shown)
-_CREDENTIALS = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://(?P<user>[^:/@?#]*)):(?P<password>.*)@(?P<rest>[^@]*)$",
-                          re.DOTALL)
+_CREDENTIALS = re.compile(
+    r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://(?P<user>[^:/@?#]*)):(?P<password>.*)@(?P<rest>[^@]*)$", re.DOTALL
+)
 
 
 def mask_url(url: str) -> str:

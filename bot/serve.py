@@ -13,6 +13,7 @@ Rasa's HTTP API takes JWTs signed with RASA_TOKEN (made once and kept in var/ras
 or a short one is refused): the secret reaches the Rasa process through its environment / var/, never its command
 line (bot/rasa_run.py gives it to Rasa inside the process).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,15 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
     procs = [
         Process(
             "actions",
-            [str(BIN / "rasa"), "run", "actions", "--actions", os.environ.get("ACTIONS_MODULE") or "actions",
-             "--port", str(settings.actions_port)],
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                os.environ.get("ACTIONS_MODULE") or "actions",
+                "--port",
+                str(settings.actions_port),
+            ],
             settings.actions_port,
             actions_env,
         ),
@@ -89,9 +97,21 @@ def processes(settings: settings_module.Settings, model: str, with_web: bool = T
             [
                 # No token here: bot/rasa_run.py adds the JWT secret inside the process (not visible in `ps`).
                 # No --cors: browsers never talk to Rasa, the web app proxies the chat channel.
-                sys.executable, "-m", "bot.rasa_run", "run", "--enable-api",
-                "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--model", model,
-                "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+                sys.executable,
+                "-m",
+                "bot.rasa_run",
+                "run",
+                "--enable-api",
+                "--interface",
+                settings.rasa_host,
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                model,
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
             ],
             settings.rasa_port,
             env,
@@ -118,8 +138,10 @@ def sweeper(settings: settings_module.Settings, stop: threading.Event, every_sec
         except Exception as exc:  # keep sweeping; the next round tries again
             print(f"[sweeper] could not expire idle consultations: {type(exc).__name__}", file=sys.stderr)
         from bot.store import retention  # conversations without consent: deleted after CONSENTLESS_PURGE_HOURS
+
         retention.sweep(settings)  # never raises; runs the purge every few minutes, then scrubs the WAL
         from bot.live import service as live  # live chats nobody joined within LIVE_WAIT_MINUTES: the client is told
+
         live.sweep_safely()
 
 
@@ -160,13 +182,18 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     problem = rasa_api.weak_token_problem(settings.rasa_token)
     if problem:
-        print(f"Refusing to start: {problem}. {rasa_api.WEAK_TOKEN_HELP[0].upper()}{rasa_api.WEAK_TOKEN_HELP[1:]}.",
-              file=sys.stderr)
+        print(
+            f"Refusing to start: {problem}. {rasa_api.WEAK_TOKEN_HELP[0].upper()}{rasa_api.WEAK_TOKEN_HELP[1:]}.",
+            file=sys.stderr,
+        )
         return 1
     busy = [p for p in (settings.rasa_port, settings.actions_port, settings.web_port) if port_open(p)]
     if busy:
-        print(f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or set RASA_PORT, "
-              "ACTIONS_PORT, WEB_PORT.", file=sys.stderr)
+        print(
+            f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there or set RASA_PORT, "
+            "ACTIONS_PORT, WEB_PORT.",
+            file=sys.stderr,
+        )
         return 1
     procs = processes(settings, model, with_web=not args.no_web)
     log = log_path()
@@ -178,8 +205,10 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)
     labels = [child.label for child in keeper.children]
-    print(f"Starting the {', the '.join(labels[:-1])} and the {labels[-1]} "
-          f"(their output goes to {shown(log)})...", flush=True)
+    print(
+        f"Starting the {', the '.join(labels[:-1])} and the {labels[-1]} (their output goes to {shown(log)})...",
+        flush=True,
+    )
     stop = threading.Event()
     try:
         keeper.start_all()
@@ -192,8 +221,11 @@ def serve(args: argparse.Namespace) -> int:
         keeper.run_forever(stop)
         return 0
     except supervisor.GaveUp as gave_up:
-        print(f"Could not keep running: {gave_up}" if keeper.started else f"Could not start: {gave_up}",
-              file=sys.stderr, flush=True)
+        print(
+            f"Could not keep running: {gave_up}" if keeper.started else f"Could not start: {gave_up}",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
@@ -214,18 +246,23 @@ def print_urls(settings: settings_module.Settings, names: List[str], log: Option
         f"  Action server:   http://127.0.0.1:{settings.actions_port}",
     ]
     if "web" not in names:
-        lines.append(f"  Chat (REST, this machine only): POST {rasa_api.base_url(settings)}/webhooks/rest/session, "
-                     "then POST .../webhooks/rest/webhook {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}")
+        lines.append(
+            f"  Chat (REST, this machine only): POST {rasa_api.base_url(settings)}/webhooks/rest/session, "
+            'then POST .../webhooks/rest/webhook {"sender": ID, "secret": SECRET, "message": TEXT}'
+        )
     if "web" in names:
         lines += [
-            f"  Chat (REST):     POST {web}/chat/session gives {{\"sender\": ID, \"secret\": SECRET}}; then POST "
-            f"{web}/webhooks/rest/webhook {{\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}}",
+            f'  Chat (REST):     POST {web}/chat/session gives {{"sender": ID, "secret": SECRET}}; then POST '
+            f'{web}/webhooks/rest/webhook {{"sender": ID, "secret": SECRET, "message": TEXT}}',
             f"  Clinic page:     {web}/",
             f"  Staff dashboard: http://localhost:{settings.web_port}/staff  "
             "(first user: .venv/bin/python -m bot staff add EMAIL --role admin)",
             "  Notifications:   "
-            + (f"by email through {settings.smtp_url.split('@')[-1]}" if settings.smtp_url
-               else "SMTP_URL not set: kept in the outbox and shown on the dashboard"),
+            + (
+                f"by email through {settings.smtp_url.split('@')[-1]}"
+                if settings.smtp_url
+                else "SMTP_URL not set: kept in the outbox and shown on the dashboard"
+            ),
         ]
     lines += [
         "  Chat in a terminal: .venv/bin/rasa shell --port 5006 --model models/clinic.tar.gz "

@@ -1,4 +1,5 @@
 """The one place that reads settings: environment variables with working defaults, plus the clinic file."""
+
 from __future__ import annotations
 
 import os
@@ -265,11 +266,35 @@ def load_clinic(path: Path) -> Clinic:
 # Every environment variable from_env reads (tests/test_settings.py checks the list is complete), and the files
 # kept in VAR_DIR it reads when their variable is unset.
 ENV_NAMES: Tuple[str, ...] = (
-    "DATABASE_URL", "RASA_TOKEN", "SMTP_URL", "RASA_PORT", "ACTIONS_PORT", "WEB_PORT", "ABANDON_AFTER_MINUTES",
-    "CLINIC_FILE", "RULES_FILE", "LEXICON_DIR", "SPACY_MODEL_DIR", "PUBLIC_BASE_URL", "RASA_HOST", "CHAT_ORIGINS",
-    "WEB_SECRET", "STAFF_LOGIN_RATE", "STAFF_SESSION_IDLE_MINUTES", "STAFF_SESSION_MAX_HOURS", "TRUSTED_PROXIES",
-    "NOTIFY_TO", "MAIL_FROM", "NOTIFY_DETAILS", "OUTBOX_MAX_ATTEMPTS", "NOTIFY_DIGEST_SECONDS",
-    "CONSENTLESS_PURGE_HOURS", "CLINIC_TIMEZONE", "CHAT_KEY", "CHAT_RATE_CONVERSATION", "CHAT_RATE_ADDRESS",
+    "DATABASE_URL",
+    "RASA_TOKEN",
+    "SMTP_URL",
+    "RASA_PORT",
+    "ACTIONS_PORT",
+    "WEB_PORT",
+    "ABANDON_AFTER_MINUTES",
+    "CLINIC_FILE",
+    "RULES_FILE",
+    "LEXICON_DIR",
+    "SPACY_MODEL_DIR",
+    "PUBLIC_BASE_URL",
+    "RASA_HOST",
+    "CHAT_ORIGINS",
+    "WEB_SECRET",
+    "STAFF_LOGIN_RATE",
+    "STAFF_SESSION_IDLE_MINUTES",
+    "STAFF_SESSION_MAX_HOURS",
+    "TRUSTED_PROXIES",
+    "NOTIFY_TO",
+    "MAIL_FROM",
+    "NOTIFY_DETAILS",
+    "OUTBOX_MAX_ATTEMPTS",
+    "NOTIFY_DIGEST_SECONDS",
+    "CONSENTLESS_PURGE_HOURS",
+    "CLINIC_TIMEZONE",
+    "CHAT_KEY",
+    "CHAT_RATE_CONVERSATION",
+    "CHAT_RATE_ADDRESS",
     "LIVE_WAIT_MINUTES",
 )
 _KEPT_FILES: Tuple[Tuple[int, str], ...] = tuple(

@@ -11,6 +11,7 @@ lines of its log and stops everything: the caller exits non-zero.
 Readiness is each child's health address answering (Rasa: GET /, the action server: GET /health, the web app:
 GET /health), not merely its port being open.
 """
+
 from __future__ import annotations
 
 import collections
@@ -136,15 +137,21 @@ class Supervisor:
 
     def start(self, child: Child) -> None:
         child.popen = subprocess.Popen(
-            child.args, cwd=self.cwd, env=child.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            child.args,
+            cwd=self.cwd,
+            env=child.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         child.starts += 1
         child.up = False
         child.next_start = None
         self.log("serve", f"started {child.name} (pid {child.popen.pid})")
-        threading.Thread(target=self._pump, args=(child, child.popen.stdout), daemon=True,
-                         name=f"log-{child.name}").start()
+        threading.Thread(
+            target=self._pump, args=(child, child.popen.stdout), daemon=True, name=f"log-{child.name}"
+        ).start()
 
     def start_all(self) -> None:
         for child in self.children:
@@ -173,9 +180,12 @@ class Supervisor:
             raise GaveUp(message)
         delay = min(self.backoff_cap, self.backoff_start * 2 ** (count - 1))
         child.next_start = now + delay
-        self.event(f"The {child.label} stopped (exit code {child.last_code}); restarting it in {delay:.0f} s "
-                   f"(failure {count} of {self.max_failures} allowed in {self.window_seconds / 60:.0f} minutes). "
-                   "The others keep serving.", screen=True)
+        self.event(
+            f"The {child.label} stopped (exit code {child.last_code}); restarting it in {delay:.0f} s "
+            f"(failure {count} of {self.max_failures} allowed in {self.window_seconds / 60:.0f} minutes). "
+            "The others keep serving.",
+            screen=True,
+        )
 
     def step(self) -> None:
         """One round: notice exits, start what is due, notice who answers. Raises GaveUp."""
@@ -197,8 +207,10 @@ class Supervisor:
             if time.monotonic() > deadline:
                 late = [child for child in self.children if not child.up]
                 details = "\n".join(f"  {child.label}, its last lines:\n{self.tail_text(child)}" for child in late)
-                message = (f"Not ready after {timeout:.0f} s: {', '.join(c.label for c in late)} "
-                           f"(full log: {self.log_path}).\n{details}")
+                message = (
+                    f"Not ready after {timeout:.0f} s: {', '.join(c.label for c in late)} "
+                    f"(full log: {self.log_path}).\n{details}"
+                )
                 self.log("serve", message)
                 raise GaveUp(message)
             self.step()
@@ -214,8 +226,10 @@ class Supervisor:
     def states(self) -> List[str]:
         """One line per child: its name, up or down, its health address."""
         width = max(len(child.label) for child in self.children)
-        return [f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  "
-                f"{child.health_url}" for child in self.children]
+        return [
+            f"  {child.label:<{width}}  {'up' if child.up and child.answers() else 'down':<4}  {child.health_url}"
+            for child in self.children
+        ]
 
     def stop_all(self, grace: float = 10.0) -> None:
         running = [child.popen for child in self.children if child.popen is not None and child.popen.poll() is None]

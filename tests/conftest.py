@@ -1,4 +1,5 @@
 """Fixtures shared by every test folder: a migrated temporary database (`database_url`)."""
+
 from __future__ import annotations
 
 import contextlib

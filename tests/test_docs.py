@@ -1,5 +1,6 @@
 """The design lives in the repository: docs/architecture.md. No file cites the old design document outside it, and every
 repository path the architecture document names exists."""
+
 from __future__ import annotations
 
 import re
@@ -22,18 +23,20 @@ def repo_files() -> List[str]:
     Ignored files (var/, models/, caches) are made by running the product, not part of the repository."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     ).stdout.decode("utf-8", "surrogateescape")
     return sorted(
-        path for path in listed.split("\0")
+        path
+        for path in listed.split("\0")
         if path and not any(path == d or path.startswith(d + "/") for d in SKIPPED_DIRS) and (ROOT / path).is_file()
     )
 
 
 def test_no_file_cites_the_old_design_document() -> None:
     citing = [
-        path for path in repo_files()
-        if path not in VERBATIM and OLD_DESIGN.encode() in (ROOT / path).read_bytes()
+        path for path in repo_files() if path not in VERBATIM and OLD_DESIGN.encode() in (ROOT / path).read_bytes()
     ]
     assert not citing, f"cite docs/architecture.md instead of {OLD_DESIGN} in: {', '.join(citing)}"
 
@@ -58,7 +61,9 @@ def named_paths(text: str) -> List[str]:
 
 def test_the_path_pattern() -> None:
     assert named_paths("`bot/serve.py`, `data/nlu/`, `python -m bot serve`, `.venv/bin/python -m bot`") == [
-        "bot/serve.py", "data/nlu/"]
+        "bot/serve.py",
+        "data/nlu/",
+    ]
     assert named_paths("`/webhooks/rest/webhook`, `GET /api/consultations/{id}`, `http://localhost:8000/x.js`") == []
     assert named_paths("run `.venv/bin/python -m pytest tests/screening/cases.yml`") == ["tests/screening/cases.yml"]
 

@@ -5,6 +5,7 @@ depends on no module that makes HTML pages.
 The graph is read from the source with ast: every `import` and `from ... import` anywhere in a module, including
 the ones inside functions (an import deferred into a function is still a cycle, only a hidden one), except those
 under `if TYPE_CHECKING:` (never run)."""
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,13 @@ PACKAGE = "bot"
 
 # What marks a module as one that makes HTML pages: it answers with HTMLResponse, renders Jinja2 templates,
 # or renders through the staff pages' renderer.
-HTML_MARKERS = {"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse", "fastapi.templating",
-                "starlette.templating", "bot.web.pages"}
+HTML_MARKERS = {
+    "fastapi.responses.HTMLResponse",
+    "starlette.responses.HTMLResponse",
+    "fastapi.templating",
+    "starlette.templating",
+    "bot.web.pages",
+}
 
 
 def module_name(path: Path) -> str:
@@ -35,7 +41,8 @@ def modules() -> Dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(node: ast.AST) -> Iterator[ast.AST]:
@@ -99,7 +106,7 @@ def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -129,8 +136,11 @@ def reachable(graph: Dict[str, Set[str]], start: str) -> Set[str]:
 
 def makes_html(path: Path) -> bool:
     name = module_name(path)
-    return any(imported == marker or imported.startswith(marker + ".")
-               for imported in imported_names(name, path) for marker in HTML_MARKERS)
+    return any(
+        imported == marker or imported.startswith(marker + ".")
+        for imported in imported_names(name, path)
+        for marker in HTML_MARKERS
+    )
 
 
 def test_the_graph_sees_the_imports_it_should() -> None:

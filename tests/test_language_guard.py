@@ -1,4 +1,5 @@
 """The NLU guard: other languages become a fallback; statements are not taken for questions about the treatment."""
+
 from __future__ import annotations
 
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT

@@ -1,5 +1,6 @@
 """`rasa data validate` is clean: no errors, and no warning but the ones Rasa gives for responses used by forms
 and actions (it only looks for responses in stories and rules)."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,11 @@ def test_rasa_data_validate_is_clean():
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
         [RASA, "data", "validate", "--data", "data/nlu", "data/rules", "--domain", "domain.yml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]

@@ -1,5 +1,6 @@
 """The two speed fixes in bot/rasa_run.py keep Rasa's behaviour: same validation, same event classes; main() escapes
 log arguments and gives Rasa the API's JWT secret inside its own process (the API itself: tests/security)."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,11 +34,29 @@ def test_an_invalid_action_response_fails_with_rasas_message():
     assert "Failed to validate Action server response" in caught.value.message
 
 
-@pytest.mark.parametrize("name", ["user", "bot", "slot", "action", "active_loop", "session_started", "restart",
-                                  "pause", "resume", "followup", "reset_slots", "user_featurization"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "user",
+        "bot",
+        "slot",
+        "action",
+        "active_loop",
+        "session_started",
+        "restart",
+        "pause",
+        "resume",
+        "followup",
+        "reset_slots",
+        "user_featurization",
+    ],
+)
 def test_every_event_type_resolves_to_the_same_class(name):
-    expected = next(c for c in __import__("rasa.shared.utils.common", fromlist=["x"]).all_subclasses(events.Event)
-                    if c.type_name == name)
+    expected = next(
+        c
+        for c in __import__("rasa.shared.utils.common", fromlist=["x"]).all_subclasses(events.Event)
+        if c.type_name == name
+    )
     assert events.Event.resolve_by_type(name) is expected
 
 
@@ -64,20 +83,30 @@ def test_main_escapes_logs_and_gives_rasa_the_api_secret_inside_the_process(monk
     monkeypatch.setenv("RASA_TOKEN", "t" * 40)
     monkeypatch.setattr(rasa_run.sys, "argv", ["/x/bot/rasa_run.py", "run", "--enable-api", "--port", "1"])
     rasa_run.main()
-    assert seen["argv"] == ["rasa", "run", "--enable-api", "--port", "1", "--jwt-secret", "t" * 40,
-                            "--jwt-method", "HS256"]
+    assert seen["argv"] == [
+        "rasa",
+        "run",
+        "--enable-api",
+        "--port",
+        "1",
+        "--jwt-secret",
+        "t" * 40,
+        "--jwt-method",
+        "HS256",
+    ]
     assert redact._installed
-    assert logging.LogRecord is not None and "\\n" in logging.getLogRecordFactory()(
-        "x", logging.INFO, "f", 1, "%s", ("a\nb",), None).getMessage()
+    assert (
+        logging.LogRecord is not None
+        and "\\n" in logging.getLogRecordFactory()("x", logging.INFO, "f", 1, "%s", ("a\nb",), None).getMessage()
+    )
     assert getattr(server.create_app, "_json_writes_only", False)
-
 
 
 def test_the_pinned_rasa_series_is_the_installed_one_and_the_lock_agrees():
     import rasa
 
     assert rasa_run.rasa_version_problem() is None
-    lock = (rasa_run.__file__.rsplit("/bot/", 1)[0] + "/requirements.lock")
+    lock = rasa_run.__file__.rsplit("/bot/", 1)[0] + "/requirements.lock"
     with open(lock, encoding="utf-8") as lines:
         pinned = next(line.split("==")[1].strip() for line in lines if line.startswith("rasa=="))
     assert pinned.startswith(rasa_run.SUPPORTED_RASA) and rasa.__version__ == pinned
@@ -100,6 +129,7 @@ def test_main_refuses_another_rasa_before_patching_anything(monkeypatch, capsys,
     assert message.startswith("Refusing to start") and f"Rasa {version} is installed" in message
     assert "3.6.x" in message and "requirements.lock" in message
     # a SystemExit with a message is exit status 1 with the message on stderr
-    done = subprocess.run([rasa_run.sys.executable, "-c", f"raise SystemExit({message!r})"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [rasa_run.sys.executable, "-c", f"raise SystemExit({message!r})"], capture_output=True, text=True
+    )
     assert done.returncode == 1 and "Refusing to start" in done.stderr

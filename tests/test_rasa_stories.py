@@ -1,5 +1,6 @@
 """The recorded test stories (tests/stories/conversations.yml) replay with `rasa test` without a prediction error:
 every user message classified as recorded, every action predicted as recorded."""
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,24 @@ def test_recorded_stories_replay_without_prediction_errors(tmp_path):
     assert STORIES.exists(), "no recorded stories: run `.venv/bin/python -m tests.stories.record`"
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        [RASA, "test", "core", "--stories", str(STORIES), "--model", str(MODEL), "--out", str(tmp_path),
-         "--fail-on-prediction-errors", "--no-plot"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        [
+            RASA,
+            "test",
+            "core",
+            "--stories",
+            str(STORIES),
+            "--model",
+            str(MODEL),
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text()[:6000] if failed.exists() else ""

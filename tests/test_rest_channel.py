@@ -1,4 +1,5 @@
 """The REST channel's check of the action server before a turn: down only when it refuses, never when it is slow."""
+
 from __future__ import annotations
 
 import asyncio

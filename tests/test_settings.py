@@ -1,5 +1,6 @@
 """settings.get() builds the settings once, and again only when what they are read from changes: a variable they
 read, VAR_DIR, or a secret file kept in VAR_DIR that they read (tests change these between calls)."""
+
 from __future__ import annotations
 
 import os

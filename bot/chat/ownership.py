@@ -11,6 +11,7 @@ so every Rasa replica and the web app check it alike with the same key.
     RateLimiter(ChatRate).allow(name) -> (ok, retry_after_seconds)
     client_address(peer, forwarded_for, trusted_proxies) -> the client's address
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,12 +27,12 @@ ID_PREFIX = "web-"
 REFUSED = {
     "error": "conversation_refused",
     "message": "This conversation can't be continued from here: it was not started in this browser, or its key is "
-               "missing. Please start a new conversation.",
+    "missing. Please start a new conversation.",
 }
 RATE_LIMITED = {
     "error": "rate_limited",
     "message": "You're sending messages faster than I can read them. Please wait a moment, then send your message "
-               "again.",
+    "again.",
 }
 
 

@@ -1,6 +1,7 @@
 """`python -m bot questions check`: is domain.yml in step with data/questions.yml? `python -m bot questions domain`
 writes the questions' responses (`utter_ask_<slot>`, between the markers in domain.yml) from the declarations; the
 form's order, slots and custom ask actions it checks and reports."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ def expected() -> Dict[str, Any]:
         q.slot: {
             "type": "any",
             "influence_conversation": False,
-            "mappings": [{"type": "from_text", "conditions": [
-                {"active_loop": "consultation_form", "requested_slot": q.slot}]}],
+            "mappings": [
+                {"type": "from_text", "conditions": [{"active_loop": "consultation_form", "requested_slot": q.slot}]}
+            ],
         }
         for q in questions.all_questions()
     }
@@ -58,7 +60,7 @@ def write_domain(domain_path: Path = DOMAIN) -> bool:
     text = domain_path.read_text(encoding="utf-8")
     block = generated_block()
     if BEGIN in text and END in text:
-        new = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        new = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
     else:
         new = text.replace("\nresponses:\n", "\nresponses:\n" + block, 1)
     if new != text:
@@ -73,8 +75,10 @@ def differences(domain_path: Path = DOMAIN) -> List[str]:
     found: List[str] = []
     have_order = ((domain.get("forms") or {}).get("consultation_form") or {}).get("required_slots")
     if have_order != want["forms"]["consultation_form"]["required_slots"]:
-        found.append(f"forms.consultation_form.required_slots is {have_order}, "
-                     f"data/questions.yml says {want['forms']['consultation_form']['required_slots']}")
+        found.append(
+            f"forms.consultation_form.required_slots is {have_order}, "
+            f"data/questions.yml says {want['forms']['consultation_form']['required_slots']}"
+        )
     for slot, spec in want["slots"].items():
         have = (domain.get("slots") or {}).get(slot)
         if have is None:

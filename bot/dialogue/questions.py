@@ -3,6 +3,7 @@
 The form's order, the prompts and buttons, the "why" answers, the second-try wording, the client's summary labels and
 the staff labels all come from here (actions/ and bot/web/ read them; domain.yml is checked against them).
 """
+
 from __future__ import annotations
 
 import string
@@ -16,10 +17,22 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS_FILE = ROOT / "data" / "questions.yml"
 
-READERS = frozenset({
-    "consent", "name", "contact", "concerns", "area", "medications", "yes_no", "checklist", "notes", "read_back",
-    "confirm", "restart",
-})
+READERS = frozenset(
+    {
+        "consent",
+        "name",
+        "contact",
+        "concerns",
+        "area",
+        "medications",
+        "yes_no",
+        "checklist",
+        "notes",
+        "read_back",
+        "confirm",
+        "restart",
+    }
+)
 # Readers whose answer is free text: any words are an answer, so only an unmistakable digression interrupts them.
 FREE_TEXT_READERS = frozenset({"area", "medications", "concerns", "notes"})
 YES_NO_BUTTONS: Tuple[Dict[str, str], ...] = (
@@ -67,8 +80,12 @@ class _Blank(dict):
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
     """The template with {placeholders} from `values` (a missing or empty one becomes empty, never an error)."""
-    safe = _Blank({k: ("" if v is None else (int(v) if isinstance(v, float) and v.is_integer() else v))
-                   for k, v in values.items()})
+    safe = _Blank(
+        {
+            k: ("" if v is None else (int(v) if isinstance(v, float) and v.is_integer() else v))
+            for k, v in values.items()
+        }
+    )
     try:
         return string.Formatter().vformat(template, (), safe)
     except (ValueError, IndexError):
@@ -155,4 +172,3 @@ def summary_labels() -> Dict[str, str]:
 
 def staff_labels() -> Dict[str, str]:
     return {q.key: q.staff for q in all_questions() if q.staff}
-

@@ -9,6 +9,7 @@ beside the answer, never instead of it.
 
 Pure functions of the message and the question (no Rasa, no database): actions/consultation_form.py adapts them.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,20 @@ from bot.screening.answers import NO, YES
 if TYPE_CHECKING:
     from bot.language.digressions import RedFlag
 
-FAQ_INTENTS = frozenset({
-    "faq_what_is", "faq_treats", "faq_pain", "faq_downtime", "faq_sessions", "faq_results", "faq_aftercare",
-    "faq_contraindications", "faq_risks", "faq_cost_booking",
-})
+FAQ_INTENTS = frozenset(
+    {
+        "faq_what_is",
+        "faq_treats",
+        "faq_pain",
+        "faq_downtime",
+        "faq_sessions",
+        "faq_results",
+        "faq_aftercare",
+        "faq_contraindications",
+        "faq_risks",
+        "faq_cost_booking",
+    }
+)
 # What a button can ask for instead of answering (the buttons of the questions themselves are answers).
 BUTTON_DIGRESSIONS = frozenset({"ask_why", "request_human", "correct_answer", "start_over", "stop", *FAQ_INTENTS})
 
@@ -36,7 +47,9 @@ OTHER_CONFIDENCE = 0.6
 
 _OPENS_LIKE_QUESTION = re.compile(
     r"^\s*(?:how|what|whats|what's|when|where|which|who|whom|whose|why|can|could|do|does|did|is|are|will|would|should|"
-    r"shall|may|might|am|have|has|tell me|i wonder|wondering|any idea)\b", re.IGNORECASE)
+    r"shall|may|might|am|have|has|tell me|i wonder|wondering|any idea)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,9 @@ def plausible_answer(question: Question, text: str) -> bool:
 
 _OPENS_WITH_ANSWER = re.compile(
     r"^\s*(?:yes|yeah|yep|yup|yea|ya|aye|no|nope|nah|not|never|none|i think|i don'?t|i do|i have|i am|i'?m|i was|"
-    r"i had|i get|i used|maybe|probably|possibly|perhaps|dunno|sort of|kind of|only|just|sometimes)\b", re.IGNORECASE)
+    r"i had|i get|i used|maybe|probably|possibly|perhaps|dunno|sort of|kind of|only|just|sometimes)\b",
+    re.IGNORECASE,
+)
 
 
 def _asks_instead(text: str) -> bool:
@@ -132,16 +147,24 @@ _WHY_OPENING = re.compile(r"^\s*(?:why|y|wy|whys|why's)\b(?!\s*(?:es|eah|ep|up)\
 
 
 def _asks_why(text: str) -> bool:
-    """"why do you ask?" in any shape: opening with why ("y do u need that", "why ask whether I'm pregnant"), or a
+    """ "why do you ask?" in any shape: opening with why ("y do u need that", "why ask whether I'm pregnant"), or a
     why-question after words that are no answer ("I'm happy to answer but why does it matter?")."""
     if _WHY_OPENING.match(text) and not re.match(r"^\s*y\s*$", text, re.IGNORECASE):
         return True
-    return bool(language.asks_why(text)) and ("?" in text or _asks_instead(text)) and not re.match(
-        r"^\s*(?:yes|yeah|yep|yup|no|nope|nah|not really)\b", text, re.IGNORECASE)  # "no, why?" answers first
+    return (
+        bool(language.asks_why(text))
+        and ("?" in text or _asks_instead(text))
+        and not re.match(r"^\s*(?:yes|yeah|yep|yup|no|nope|nah|not really)\b", text, re.IGNORECASE)
+    )  # "no, why?" answers first
 
 
-def read(question: Question, heard: Heard, *, restart_pending: bool = False,
-         answered: Callable[[str], bool] = lambda key: True) -> Reading:
+def read(
+    question: Question,
+    heard: Heard,
+    *,
+    restart_pending: bool = False,
+    answered: Callable[[str], bool] = lambda key: True,
+) -> Reading:
     """How to take `heard` while `question` is open (see the module's docstring)."""
     text = heard.text or ""
     if heard.button:

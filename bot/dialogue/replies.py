@@ -4,6 +4,7 @@ A last line of defence under the dialogue (which is built to keep to this on its
 simulator): an empty reply would leave a client waiting in silence, a doubled or overlong one reads as a loop.
 Pure: bot/chat/rest.py applies it to the REST channel's reply.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ def shape(messages: List[Dict[str, Any]], recipient_id: str) -> List[Dict[str, A
             if set(a) <= {"recipient_id", "text"} and set(b) <= {"recipient_id", "text", "buttons"} and a.get("text"):
                 merged = dict(b)
                 merged["text"] = f"{a['text']}\n\n{b.get('text') or ''}".strip()
-                kept[i:i + 2] = [merged]
+                kept[i : i + 2] = [merged]
                 break
         else:
             break  # nothing can be merged without losing a button: better long than lost

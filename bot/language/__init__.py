@@ -22,6 +22,7 @@ Digressions (bot/language/digressions.py; cues in data/lexicon/red_flags.yml and
     wants_correction(text)     "actually ...", "I made a mistake", "I said no but I meant yes"
     is_question(text)          holds "?" or opens like a question ("how long does it last")
 """
+
 from __future__ import annotations
 
 from importlib import import_module

@@ -1,4 +1,5 @@
 """`python -m bot.language build|parse`: the same commands as `python -m bot language ...`, without the other groups."""
+
 from __future__ import annotations
 
 import argparse

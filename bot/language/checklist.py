@@ -1,5 +1,6 @@
 """Free answers to the "do any of these apply?" checklist (`read_further_checks`): phrase lists in
 data/lexicon/further_checks.yml (`by_phrase`) joined with the lexicon's facts (bot.language.facts)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,11 @@ import yaml
 from bot.screening.answers import FURTHER_CHECKS
 from bot.settings import get as get_settings
 
-_NEGATED = re.compile(r"\b(no|not|never|don't|dont|do not|haven't|havent|none of|neither|"
-                      r"nor)\b[^.,;]{0,25}$", re.IGNORECASE)
+_NEGATED = re.compile(
+    r"\b(no|not|never|don't|dont|do not|haven't|havent|none of|neither|"
+    r"nor)\b[^.,;]{0,25}$",
+    re.IGNORECASE,
+)
 # a negation reaches no further than its clause: "no sunburn but I had botox" flags botox
 _CLAUSE_BREAK = re.compile(r"[.,;!?]|\b(?:but|although|though|except|however|apart from)\b", re.IGNORECASE)
 

@@ -1,4 +1,5 @@
 """`python -m bot language build|parse`: build the spaCy pipeline from data/lexicon, or show what a sentence yields."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,10 @@ def _build(args: argparse.Namespace) -> int:
 
     result = build(out_dir=args.out, force=args.force)
     if result.built:
-        print(f"built {result.path} from the lexicon (stamp {result.digest}, {result.patterns} patterns, "
-              f"{result.seconds:.1f} s)")
+        print(
+            f"built {result.path} from the lexicon (stamp {result.digest}, {result.patterns} patterns, "
+            f"{result.seconds:.1f} s)"
+        )
     else:
         print(f"{result.path} is up to date (stamp {result.digest}); nothing to do (--force rebuilds)")
     return 0
@@ -34,7 +37,16 @@ def _parse(args: argparse.Namespace) -> int:
     import bot.language as language
 
     facts = [f.as_dict() for f in language.find_facts(args.text)]
-    print(json.dumps({"facts": facts, "volunteered": language.volunteered(args.text),
-                      "yes_no": language.yes_no(args.text), "months_ago": language.months_ago(args.text)},
-                     indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "facts": facts,
+                "volunteered": language.volunteered(args.text),
+                "yes_no": language.yes_no(args.text),
+                "months_ago": language.months_ago(args.text),
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return 0

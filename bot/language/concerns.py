@@ -1,4 +1,5 @@
 """Reading what a client wants treated (`read_concerns`): concern codes from answers.CONCERNS."""
+
 from __future__ import annotations
 
 import re
@@ -24,13 +25,13 @@ def read_concerns(text: str) -> List[str]:
         if fact.kind == "concern":
             code = fact.canonical
             if code == "other_scars" and has_acne:
-                code = "acne_scarring"   # "scarring from my acne", "acne and the scars it left"
+                code = "acne_scarring"  # "scarring from my acne", "acne and the scars it left"
         elif fact.kind == "condition":
             code = _CONDITION_CONCERN.get(fact.canonical)
         if code and code in CONCERNS and code not in codes:
             codes.append(code)
     if not codes and (_meaningful(text) or any(f.kind != "concern" and not f.negated for f in facts)):
-        codes.append("other")   # "acne": not a concern code, but an answer (and volunteered as active acne)
+        codes.append("other")  # "acne": not a concern code, but an answer (and volunteered as active acne)
     return codes
 
 

@@ -6,6 +6,7 @@ client phrasings that ConText cannot express are settled here, each with its rea
 bot.language.context_rules, the misspelling fallback in bot.language.misspellings, the loaded pipeline in
 bot.language.context_pipeline.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,23 +29,23 @@ MEDICATION, CONDITION, CONCERN = lex.MEDICATION, lex.CONDITION, lex.CONCERN
 class Fact:
     """One mention of a medicine, a condition or a concern, read in context."""
 
-    kind: str                      # medication | condition | concern
-    text: str                      # as written
-    canonical: str                 # as shown to staff: "Eliquis (apixaban)"
-    code: Optional[str]            # reason code it bears on at this time (None: none)
+    kind: str  # medication | condition | concern
+    text: str  # as written
+    canonical: str  # as shown to staff: "Eliquis (apixaban)"
+    code: Optional[str]  # reason code it bears on at this time (None: none)
     drug_class: Optional[str]
     generic: Optional[str]
     negated: bool
     other_person: bool
     uncertain: bool
     hypothetical: bool
-    current: Optional[bool]        # None for concerns
+    current: Optional[bool]  # None for concerns
     months_ago: Optional[float]
     start: int
     end: int
     sentence: str
     entry_key: str
-    fuzzy: bool = False            # matched by the misspelling fallback, not by the lexicon's exact forms
+    fuzzy: bool = False  # matched by the misspelling fallback, not by the lexicon's exact forms
 
     @property
     def own_affirmed(self) -> bool:
@@ -62,7 +63,9 @@ _CLAUSE_BREAK = re.compile(
     r"\s*(?:\b(?:but|however|although|though|whereas|whilst|while|and then|and now|except|apart from|other than)\b"
     r"|[;:]|,(?=\s*(?:i|i'm|im|i've|ive|it|it's|that|that's|which|now|then|and i|so|they|he|she|my|nothing|none|no|not|"
     r"never|also|plus)\b)"
-    r"|\s-\s)", re.IGNORECASE)
+    r"|\s-\s)",
+    re.IGNORECASE,
+)
 
 
 def clauses(sentence: Span) -> List[Tuple[int, int]]:
@@ -81,12 +84,17 @@ def clauses(sentence: Span) -> List[Tuple[int, int]]:
 _STRONG_NOW = re.compile(
     r"\b(?:right now|at the moment|atm|at the minute|currently|today|this week|now|still|lately|flaring|flare|flared|"
     r"flare-up|playing up|acting up|active|coming up|starting)\b|\b(?:have|got|'ve got|there's|there is|with) (?:a|one|"
-    r"an)\b(?! history)")
-_HISTORY = re.compile(r"\bhistory of\b|\bprone to\b|\bsuffer(?:ed)? (?:from|with)\b|\bget them\b|\bon and off\b|\bfrom "
-                      r"time to time\b")
-_NOT_FOR_AGES = re.compile(r"\b(?:in|for) (?:years|ages|a long time|a while|a few years|a couple of years|months|\d+ "
-                           r"years?)\b"
-                           r"|\bsince\b|\brecently\b|\bin a long time\b|\banymore\b|\bany more\b")
+    r"an)\b(?! history)"
+)
+_HISTORY = re.compile(
+    r"\bhistory of\b|\bprone to\b|\bsuffer(?:ed)? (?:from|with)\b|\bget them\b|\bon and off\b|\bfrom "
+    r"time to time\b"
+)
+_NOT_FOR_AGES = re.compile(
+    r"\b(?:in|for) (?:years|ages|a long time|a while|a few years|a couple of years|months|\d+ "
+    r"years?)\b"
+    r"|\bsince\b|\brecently\b|\bin a long time\b|\banymore\b|\bany more\b"
+)
 _FLARE = re.compile(r"\b(?:flar\w*|playing up|acting up|bad at the moment|angry|inflamed|worse|bad right now)\b")
 
 
@@ -103,13 +111,13 @@ def _when(doc: Doc, ent: Span, entry: lex.Entry, today: Optional[date]) -> _When
     sent = ent.sent
     spans = clauses(sent)
     idx = next((i for i, (s, e) in enumerate(spans) if s <= ent.start_char < e), 0)
-    clause_text = doc.text[spans[idx][0]:spans[idx][1]] if spans else sent.text
+    clause_text = doc.text[spans[idx][0] : spans[idx][1]] if spans else sent.text
     reading = timeexpr.read_time(clause_text, today)
     # "I took roaccutane, that was 5 years ago": a clause with a time and no mention of its own belongs to the one
     # before
     if reading.months_ago is None:
         ent_starts = [e.start_char for e in doc.ents if e.label_ != CONCERN]
-        for s, e in spans[idx + 1:]:
+        for s, e in spans[idx + 1 :]:
             if any(s <= p < e for p in ent_starts):
                 break
             follow = timeexpr.read_time(doc.text[s:e], today)
@@ -136,7 +144,7 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
     if entry.label == CONCERN:
         return None
     if when.flare and entry.code_flare and entry.flare_words:
-        return entry.code_flare   # "a mole that has changed" stays a concern whatever the tense
+        return entry.code_flare  # "a mole that has changed" stays a concern whatever the tense
     if when.current:
         if when.flare and entry.code_flare:
             return entry.code_flare
@@ -153,36 +161,45 @@ def resolve_code(entry: lex.Entry, when: _When, window: Optional[float] = None) 
 
 # "I've been told to take aspirin but I don't": a denial at the end of the sentence that reaches back (but not over
 # someone else's mention: in "my kids get cold sores but I never have" the kids still do)
-_TRAILING_DENIAL = re.compile(r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did "
-                              r"?n't|"
-                              r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|"
-                              r"now)?"
-                              r"\s*[.!?]*\s*$")
+_TRAILING_DENIAL = re.compile(
+    r"\b(?:but|though|although)\s+i\s+(?:do ?n't|dont|do not|have ?n't|havent|have not|did "
+    r"?n't|"
+    r"didnt|did not|never (?:did|have)|wo ?n't|will not|am not|'m not)\s*(?:anymore|any more|"
+    r"now)?"
+    r"\s*[.!?]*\s*$"
+)
 
 
 def _is_negated(doc: Doc, ent: Span) -> bool:
-    after = doc.text[ent.end_char:ent.sent.end_char].lower().replace("\u2019", "'")
+    after = doc.text[ent.end_char : ent.sent.end_char].lower().replace("\u2019", "'")
     mentions_after = any(e.start_char >= ent.end_char for e in ent.sent.ents if e.label_ != CONCERN)
     if _TRAILING_DENIAL.search(after) and not ent._.is_family and not mentions_after:
         return True
     # a cue inside the mention is part of its name: "my blood doesn't clot" is not a denial
-    cues = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"
-            and not ent.start <= m.modifier_span[0] < ent.end]
+    cues = [
+        m
+        for m in ent._.modifiers
+        if m.category == "NEGATED_EXISTENCE" and not ent.start <= m.modifier_span[0] < ent.end
+    ]
     if not cues:
         return False
     clause = ent.sent.text.lower()
     # "I haven't had a cold sore in years" says they had them: a history, not a denial
     before = clause[: max(0, ent.start_char - ent.sent.start_char)]
-    around = doc.text[ent.end_char:ent.sent.end_char].lower() + " " + before
-    return not (_NOT_FOR_AGES.search(around)
-                and re.search(r"\b(?:haven't|havent|have not|not had|hasn't|not since|not for|not in)\b", clause))
+    around = doc.text[ent.end_char : ent.sent.end_char].lower() + " " + before
+    return not (
+        _NOT_FOR_AGES.search(around)
+        and re.search(r"\b(?:haven't|havent|have not|not had|hasn't|not since|not for|not in)\b", clause)
+    )
 
 
 # after "and I": a denial, so not the client's own too
-_OWN_DENIED = re.compile(r"\s*(?:do ?n'?t|dont|do not|have ?n'?t|havent|have not|did ?n'?t|didnt|did not|never|am not|"
-                         r"'m not|"
-                         r"m not|was not|was ?n'?t|wasnt|tested negative|am clear|'m clear|am fine|'m fine|am ok|'m "
-                         r"ok)\b")
+_OWN_DENIED = re.compile(
+    r"\s*(?:do ?n'?t|dont|do not|have ?n'?t|havent|have not|did ?n'?t|didnt|did not|never|am not|"
+    r"'m not|"
+    r"m not|was not|was ?n'?t|wasnt|tested negative|am clear|'m clear|am fine|'m fine|am ok|'m "
+    r"ok)\b"
+)
 
 
 def _is_other(doc: Doc, ent: Span, own_too: re.Pattern[str]) -> bool:
@@ -194,7 +211,7 @@ def _is_other(doc: Doc, ent: Span, own_too: re.Pattern[str]) -> bool:
     starts = [e.start_char for e in doc.ents if sent.start_char <= e.start_char < sent.end_char and e.label_ != CONCERN]
     low = sent.text.lower()
     for m in own_too.finditer(low):
-        if _OWN_DENIED.match(low[m.end():]):
+        if _OWN_DENIED.match(low[m.end() :]):
             continue  # "my mum has von Willebrand's and I don't": the client says it is not theirs
         at = sent.start_char + m.start()
         if at < ent.start_char:
@@ -232,28 +249,38 @@ def _analyse_cached(r: Pipeline, original: str, today: Optional[date]) -> Tuple[
     facts: List[Fact] = []
     for ent in doc.ents:
         entry = r.lexicon.lookup(ent.label_, ent.text) or next(
-            (e for e in r.lexicon.entries if e.key == ent.ent_id_), None)
+            (e for e in r.lexicon.entries if e.key == ent.ent_id_), None
+        )
         if entry is None:
             continue
-        if facts and facts[-1].entry_key == entry.key and not doc.text[facts[-1].end:ent.start_char].strip():
+        if facts and facts[-1].entry_key == entry.key and not doc.text[facts[-1].end : ent.start_char].strip():
             continue  # "salbutamol inhaler": two forms of one entry side by side are one mention
         when = _when(doc, ent, entry, today)
         negated = _is_negated(doc, ent)
         if negated and when.months_ago is not None and _STOPPED_NOW.search(ent.sent.text.lower()):
             # "not on roaccutane now, finished last week": the denial is about today; the recent past still counts
             negated = False
-        facts.append(Fact(
-            kind={MEDICATION: "medication", CONDITION: "condition", CONCERN: "concern"}[ent.label_],
-            text=original[ent.start_char:ent.end_char], canonical=entry.display, code=resolve_code(entry, when),
-            drug_class=entry.drug_class, generic=entry.generic,
-            negated=negated, other_person=_is_other(doc, ent, r.own_too),
-            uncertain=bool(ent._.is_uncertain), hypothetical=bool(ent._.is_hypothetical),
-            current=None if entry.label == CONCERN else when.current,
-            months_ago=None if entry.label == CONCERN else when.months_ago,
-            start=ent.start_char, end=ent.end_char, sentence=original[ent.sent.start_char:ent.sent.end_char].strip(),
-            entry_key=entry.key,
-            fuzzy=(ent.start_char, ent.end_char) in fuzzy,
-        ))
+        facts.append(
+            Fact(
+                kind={MEDICATION: "medication", CONDITION: "condition", CONCERN: "concern"}[ent.label_],
+                text=original[ent.start_char : ent.end_char],
+                canonical=entry.display,
+                code=resolve_code(entry, when),
+                drug_class=entry.drug_class,
+                generic=entry.generic,
+                negated=negated,
+                other_person=_is_other(doc, ent, r.own_too),
+                uncertain=bool(ent._.is_uncertain),
+                hypothetical=bool(ent._.is_hypothetical),
+                current=None if entry.label == CONCERN else when.current,
+                months_ago=None if entry.label == CONCERN else when.months_ago,
+                start=ent.start_char,
+                end=ent.end_char,
+                sentence=original[ent.sent.start_char : ent.sent.end_char].strip(),
+                entry_key=entry.key,
+                fuzzy=(ent.start_char, ent.end_char) in fuzzy,
+            )
+        )
     return tuple(facts)
 
 

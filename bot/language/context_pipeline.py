@@ -1,5 +1,6 @@
 """The spaCy pipeline with ConText and the misspelling fallback added, loaded once per process and lexicon content
 (`pipeline()`): what bot.language.context and the readers run text through."""
+
 from __future__ import annotations
 
 import re

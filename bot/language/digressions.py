@@ -47,6 +47,7 @@ Each detector:
                     auxiliary followed by a subject ("is it painful", "do you do lips", not "do get them",
                     "Will Chase").
 """
+
 from __future__ import annotations
 
 import re
@@ -72,44 +73,152 @@ class CueError(ValueError):
 
 @dataclass(frozen=True)
 class RedFlag:
-    id: str      # e.g. "breathing"
-    label: str   # short, for staff, e.g. "trouble breathing"
+    id: str  # e.g. "breathing"
+    label: str  # short, for staff, e.g. "trouble breathing"
 
 
 # ---- normalisation ---------------------------------------------------------------------------------------------
 
 _SPELLED = {
-    "can't": "can not", "cant": "can not", "cannot": "can not", "won't": "will not", "wont": "will not",
-    "shan't": "shall not", "ain't": "is not", "aint": "is not", "dont": "do not", "doesnt": "does not",
-    "didnt": "did not", "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
-    "havent": "have not", "hasnt": "has not", "hadnt": "had not", "couldnt": "could not", "wouldnt": "would not",
-    "shouldnt": "should not", "mustnt": "must not", "neednt": "need not",
-    "im": "i am", "ive": "i have", "id": "i would", "youre": "you are", "youve": "you have", "theyre": "they are",
-    "its": "it is", "thats": "that is", "whats": "what is", "theres": "there is", "hows": "how is",
-    "wheres": "where is", "whos": "who is", "lets": "let us", "shes": "she is", "hes": "he is",
-    "wanna": "want to", "gonna": "going to", "gotta": "got to", "gimme": "give me", "lemme": "let me",
-    "dunno": "do not know", "idk": "i do not know", "u": "you", "ur": "your", "r": "are",
-    "pls": "please", "plz": "please", "plss": "please", "pleas": "please", "thx": "thanks", "thnx": "thanks",
-    "ty": "thanks", "cos": "because", "coz": "because", "cuz": "because", "bc": "because", "becuase": "because",
-    "whys": "why is", "tmrw": "tomorrow", "tmr": "tomorrow", "tomoz": "tomorrow", "rn": "right now", "ppl": "people",
-    "convo": "conversation", "wat": "what", "wot": "what", "abt": "about", "dr": "doctor", "okay": "ok", "k": "ok",
-    "kk": "ok", "okey": "ok", "thru": "through", "breath": "breathe", "breating": "breathing", "swolen": "swollen",
-    "sholud": "should", "whould": "would", "shld": "should", "wld": "would", "cld": "could", "wen": "when",
-    "cnt": "can not", "carnt": "can not", "cannae": "can not", "speek": "speak", "spk": "speak",
-    "tlk": "talk", "humen": "human", "huamn": "human", "hooman": "human", "persn": "person",
-    "brethe": "breathe", "breate": "breathe", "breth": "breathe", "sweling": "swelling",
-    "sweeling": "swelling", "swolled": "swollen", "swollon": "swollen",
-    "thoat": "throat", "throut": "throat", "tounge": "tongue", "toungue": "tongue", "tonge": "tongue",
-    "fanted": "fainted", "feinted": "fainted", "bleding": "bleeding", "bleading": "bleeding",
-    "chesst": "chest", "restat": "restart", "oopsie": "oops", "oopsies": "oops", "opps": "oops", "whoopsie": "whoops",
-    "actualy": "actually", "acctually": "actually", "acutally": "actually", "realy": "really", "plase": "please",
-    "pleae": "please", "pleasee": "please", "sumone": "someone", "some1": "someone", "any1": "anyone",
-    "sum1": "someone", "nurce": "nurse", "practicioner": "practitioner", "practioner": "practitioner",
+    "can't": "can not",
+    "cant": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "wont": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "aint": "is not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "hadnt": "had not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "mustnt": "must not",
+    "neednt": "need not",
+    "im": "i am",
+    "ive": "i have",
+    "id": "i would",
+    "youre": "you are",
+    "youve": "you have",
+    "theyre": "they are",
+    "its": "it is",
+    "thats": "that is",
+    "whats": "what is",
+    "theres": "there is",
+    "hows": "how is",
+    "wheres": "where is",
+    "whos": "who is",
+    "lets": "let us",
+    "shes": "she is",
+    "hes": "he is",
+    "wanna": "want to",
+    "gonna": "going to",
+    "gotta": "got to",
+    "gimme": "give me",
+    "lemme": "let me",
+    "dunno": "do not know",
+    "idk": "i do not know",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "pls": "please",
+    "plz": "please",
+    "plss": "please",
+    "pleas": "please",
+    "thx": "thanks",
+    "thnx": "thanks",
+    "ty": "thanks",
+    "cos": "because",
+    "coz": "because",
+    "cuz": "because",
+    "bc": "because",
+    "becuase": "because",
+    "whys": "why is",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "tomoz": "tomorrow",
+    "rn": "right now",
+    "ppl": "people",
+    "convo": "conversation",
+    "wat": "what",
+    "wot": "what",
+    "abt": "about",
+    "dr": "doctor",
+    "okay": "ok",
+    "k": "ok",
+    "kk": "ok",
+    "okey": "ok",
+    "thru": "through",
+    "breath": "breathe",
+    "breating": "breathing",
+    "swolen": "swollen",
+    "sholud": "should",
+    "whould": "would",
+    "shld": "should",
+    "wld": "would",
+    "cld": "could",
+    "wen": "when",
+    "cnt": "can not",
+    "carnt": "can not",
+    "cannae": "can not",
+    "speek": "speak",
+    "spk": "speak",
+    "tlk": "talk",
+    "humen": "human",
+    "huamn": "human",
+    "hooman": "human",
+    "persn": "person",
+    "brethe": "breathe",
+    "breate": "breathe",
+    "breth": "breathe",
+    "sweling": "swelling",
+    "sweeling": "swelling",
+    "swolled": "swollen",
+    "swollon": "swollen",
+    "thoat": "throat",
+    "throut": "throat",
+    "tounge": "tongue",
+    "toungue": "tongue",
+    "tonge": "tongue",
+    "fanted": "fainted",
+    "feinted": "fainted",
+    "bleding": "bleeding",
+    "bleading": "bleeding",
+    "chesst": "chest",
+    "restat": "restart",
+    "oopsie": "oops",
+    "oopsies": "oops",
+    "opps": "oops",
+    "whoopsie": "whoops",
+    "actualy": "actually",
+    "acctually": "actually",
+    "acutally": "actually",
+    "realy": "really",
+    "plase": "please",
+    "pleae": "please",
+    "pleasee": "please",
+    "sumone": "someone",
+    "some1": "someone",
+    "any1": "anyone",
+    "sum1": "someone",
+    "nurce": "nurse",
+    "practicioner": "practitioner",
+    "practioner": "practitioner",
 }
 # "'s" is spelled out only after these ("mum's" stays a possessive)
-_S_IS = frozenset("it that what there here he she who how where when why name let email number phone address "
-                  "answer mobile surname date throat face lip lips tongue chest nose eye skin vision blood bleeding "
-                  "breathing heart arm leg cheek neck mouth head".split())
+_S_IS = frozenset(
+    "it that what there here he she who how where when why name let email number phone address "
+    "answer mobile surname date throat face lip lips tongue chest nose eye skin vision blood bleeding "
+    "breathing heart arm leg cheek neck mouth head".split()
+)
 _S_IS_SPECIAL = {"let": "us"}
 _EMOJI_WORDS = {"😂": " haha ", "🤣": " haha ", "😆": " haha "}
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.!?,;:]")
@@ -142,7 +251,7 @@ def tokens(text: str) -> List[str]:
     t = t.lower()
     for quote in "\u2019\u2018\u02bc\u00b4`":
         t = t.replace(quote, "'")
-    t = re.sub(r"\s[-\u2013\u2014]+\s|[\u2013\u2014]", " , ", t)   # a dash between words is a pause
+    t = re.sub(r"\s[-\u2013\u2014]+\s|[\u2013\u2014]", " , ", t)  # a dash between words is a pause
     t = t.replace("&", " and ").replace("/", " ").replace("+", " ")
     t = _REPEATS.sub(r"\1", t)
     out: List[str] = []
@@ -225,6 +334,7 @@ def _words(values: Optional[Iterable[Any]], where: str) -> frozenset:
 
 # ---- a message, read ----------------------------------------------------------------------------------------------
 
+
 class _Message:
     """The normalised tokens of one message, with sentences, clauses and the cue spans computed once."""
 
@@ -303,9 +413,12 @@ class _Message:
             for s, _e in self.find(common.negation):
                 if s in pseudo:
                     continue
-                if self.tokens[s] in common.answer_words and s + 1 < len(self.tokens) \
-                        and self.tokens[s + 1] in common.subjects:
-                    continue   # "no my face is swelling": an answer, then a statement
+                if (
+                    self.tokens[s] in common.answer_words
+                    and s + 1 < len(self.tokens)
+                    and self.tokens[s + 1] in common.subjects
+                ):
+                    continue  # "no my face is swelling": an answer, then a statement
                 out.append(s)
             self._negations = out
         return self._negations
@@ -328,7 +441,8 @@ class _Message:
 
 # ---- the cue files -------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)   # hashed by identity: it keys the message cache
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the message cache
 class _Common:
     negation: Optional[re.Pattern[str]]
     not_negation: Optional[re.Pattern[str]]
@@ -343,7 +457,7 @@ class _Common:
 @dataclass(frozen=True)
 class _Rule:
     groups: Tuple[re.Pattern[str], ...]
-    scope: str            # clause | sentence | message
+    scope: str  # clause | sentence | message
     within: Optional[int]
 
 
@@ -366,7 +480,7 @@ class _FlagCues:
     indications: Optional[re.Pattern[str]]
     question_openers: frozenset
     speakers: frozenset
-    positives: Tuple[re.Pattern[str], ...]   # every phrase and group: negations inside them negate nothing
+    positives: Tuple[re.Pattern[str], ...]  # every phrase and group: negations inside them negate nothing
 
 
 # One section's cues by key: a compiled alternation (Optional[re.Pattern[str]]) or, for the keys in _WORD_KEYS, a
@@ -403,8 +517,9 @@ def _section(data: Mapping, name: str, path: Path, keys: Sequence[str]) -> Mappi
         raise CueError(f"{path}: missing section {name!r}")
     unknown = set(section) - set(keys)
     if unknown:
-        raise CueError(f"{path}: {name}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                       f"(known: {', '.join(keys)})")
+        raise CueError(
+            f"{path}: {name}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(keys)})"
+        )
     return section
 
 
@@ -415,27 +530,70 @@ def _lexicon_dir() -> Path:
 
 
 _PATTERN_KEYS = {
-    "person": ("alone", "phrases", "verbs", "call_verbs", "people", "call_people", "humans", "me_verbs",
-               "me_followers", "me_not_before", "frames", "want_frames", "not_frames", "owners", "at_the_visit"),
+    "person": (
+        "alone",
+        "phrases",
+        "verbs",
+        "call_verbs",
+        "people",
+        "call_people",
+        "humans",
+        "me_verbs",
+        "me_followers",
+        "me_not_before",
+        "frames",
+        "want_frames",
+        "not_frames",
+        "owners",
+        "at_the_visit",
+    ),
     "stop": ("alone", "phrases", "verbs", "objects", "frames", "go_verbs", "go_frames", "not_frames"),
     "restart": ("phrases", "blocked", "conversation", "frames"),
     "why": ("alone", "phrases"),
     "correction": ("openers", "lead_ins", "wait_words", "wait_then", "phrases"),
-    "question": ("frames", "auxiliaries", "subjects", "person_auxiliaries", "persons", "wh_free", "wh_aux",
-                 "wh_always", "statement_next"),
+    "question": (
+        "frames",
+        "auxiliaries",
+        "subjects",
+        "person_auxiliaries",
+        "persons",
+        "wh_free",
+        "wh_aux",
+        "wh_always",
+        "statement_next",
+    ),
 }
 # read as sets of (normalised) words or whole phrases, not as patterns
-_WORD_KEYS = {"objects", "subjects", "statement_next", "owners", "blocked", "conversation", "me_not_before",
-              "me_followers", "lead_ins", "alone", "auxiliaries", "person_auxiliaries", "persons", "wh_free", "wh_aux",
-              "wh_always"}
+_WORD_KEYS = {
+    "objects",
+    "subjects",
+    "statement_next",
+    "owners",
+    "blocked",
+    "conversation",
+    "me_not_before",
+    "me_followers",
+    "lead_ins",
+    "alone",
+    "auxiliaries",
+    "person_auxiliaries",
+    "persons",
+    "wh_free",
+    "wh_aux",
+    "wh_always",
+}
 
 
 @lru_cache(maxsize=4)
 def _load_cues(path: Path) -> _Cues:
     data = _read(path)
     where = str(path)
-    c = _section(data, "common", path, ("negation", "not_negation", "clause_breaks", "subjects", "answer_words",
-                                         "lead_ins", "politeness", "reach"))
+    c = _section(
+        data,
+        "common",
+        path,
+        ("negation", "not_negation", "clause_breaks", "subjects", "answer_words", "lead_ins", "politeness", "reach"),
+    )
     common = _Common(
         negation=_compile(c.get("negation"), f"{where}: common.negation"),
         not_negation=_compile(c.get("not_negation"), f"{where}: common.not_negation"),
@@ -467,8 +625,17 @@ _FLAG_KEYS = ("id", "label", "any", "all", "scope", "within", "unless")
 def _load_flags(path: Path) -> _FlagCues:
     data = _read(path)
     where = str(path)
-    unknown = set(data) - {"flags", "past", "past_lenders", "present", "hypothetical", "not_hypothetical",
-                           "indications", "question_openers", "speakers"}
+    unknown = set(data) - {
+        "flags",
+        "past",
+        "past_lenders",
+        "present",
+        "hypothetical",
+        "not_hypothetical",
+        "indications",
+        "question_openers",
+        "speakers",
+    }
     if unknown:
         raise CueError(f"{path}: unknown section(s) {', '.join(sorted(map(str, unknown)))}")
     entries = data.get("flags")
@@ -483,8 +650,9 @@ def _load_flags(path: Path) -> _FlagCues:
         spot = f"{where}: flag {n} ({entry.get('id')})"
         bad = set(entry) - set(_FLAG_KEYS)
         if bad:
-            raise CueError(f"{spot}: unknown key(s) {', '.join(sorted(map(str, bad)))} "
-                           f"(known: {', '.join(_FLAG_KEYS)})")
+            raise CueError(
+                f"{spot}: unknown key(s) {', '.join(sorted(map(str, bad)))} (known: {', '.join(_FLAG_KEYS)})"
+            )
         missing = [k for k in ("id", "label") if not str(entry.get(k) or "").strip()]
         if missing:
             raise CueError(f"{spot}: missing {', '.join(missing)}")
@@ -503,16 +671,20 @@ def _load_flags(path: Path) -> _FlagCues:
         rules: List[_Rule] = []
         groups_raw = entry.get("all") or []
         if groups_raw:
-            if not isinstance(groups_raw, list) or not all(isinstance(g, list) and g for g in groups_raw) \
-                    or len(groups_raw) < 2:
+            if (
+                not isinstance(groups_raw, list)
+                or not all(isinstance(g, list) and g for g in groups_raw)
+                or len(groups_raw) < 2
+            ):
                 raise CueError(f"{spot}: 'all' must be a list of at least two lists of phrases")
             groups = tuple(_compile_some(g, f"{spot}: all[{i + 1}]") for i, g in enumerate(groups_raw))
             rules.append(_Rule(groups=groups, scope=scope, within=within))
             positives.extend(groups)
         if any_pattern is not None:
             positives.append(any_pattern)
-        flags.append(_Flag(RedFlag(flag_id, label), any_pattern, tuple(rules),
-                           _compile(entry.get("unless"), f"{spot}: unless")))
+        flags.append(
+            _Flag(RedFlag(flag_id, label), any_pattern, tuple(rules), _compile(entry.get("unless"), f"{spot}: unless"))
+        )
     return _FlagCues(
         flags=tuple(flags),
         past=_compile(data.get("past"), f"{where}: past"),
@@ -572,6 +744,7 @@ def _message(text: str) -> _Message:
 
 # ---- red flags -------------------------------------------------------------------------------------------------------
 
+
 def _flag_match_ok(msg: _Message, fc: _FlagCues, flag: _Flag, span: Tuple[int, int], exempt: frozenset) -> bool:
     start = span[0]
     if msg.negated(start, exempt):
@@ -588,9 +761,12 @@ def _flag_match_ok(msg: _Message, fc: _FlagCues, flag: _Flag, span: Tuple[int, i
         if e > start or msg.clause[s] != msg.clause[start]:
             continue
         gap = msg.tokens[e:start]
-        if not gap or (len(gap) <= 3 and any(t in ("and", "or", ",", "&") for t in gap)
-                       and not any(t in msg.common.subjects and t not in ("and", ",") for t in gap)):
-            return False   # "propranolol for my chest pains", "for anxiety and chest pains", "when I'm wheezy"
+        if not gap or (
+            len(gap) <= 3
+            and any(t in ("and", "or", ",", "&") for t in gap)
+            and not any(t in msg.common.subjects and t not in ("and", ",") for t in gap)
+        ):
+            return False  # "propranolol for my chest pains", "for anxiety and chest pains", "when I'm wheezy"
     return True
 
 
@@ -631,8 +807,11 @@ def _scope_key(msg: _Message, scope: str, i: int) -> int:
 def _rule_hits(msg: _Message, fc: _FlagCues, flag: _Flag, rule: _Rule, exempt: frozenset) -> bool:
     per_group = []
     for group in rule.groups:
-        spans = [sp for sp in msg.find(group) if _flag_match_ok(msg, fc, flag, sp, exempt)
-                 and not _hypothetical_question(msg, fc, sp[0])]
+        spans = [
+            sp
+            for sp in msg.find(group)
+            if _flag_match_ok(msg, fc, flag, sp, exempt) and not _hypothetical_question(msg, fc, sp[0])
+        ]
         if not spans:
             return False
         per_group.append(spans[:6])
@@ -641,7 +820,7 @@ def _rule_hits(msg: _Message, fc: _FlagCues, flag: _Flag, rule: _Rule, exempt: f
         if len(keys) != 1:
             continue
         if rule.within is not None and max(s for s, _ in combo) - min(e for _, e in combo) > rule.within:
-            continue   # more than `within` words between the groups
+            continue  # more than `within` words between the groups
         if _in_past(msg, fc, combo):
             continue
         return True
@@ -668,8 +847,11 @@ def red_flags(text: str) -> List[RedFlag]:
             continue
         hit = False
         for span in msg.find(flag.any):
-            if _flag_match_ok(msg, fc, flag, span, exempt) and not _hypothetical_question(msg, fc, span[0]) \
-                    and not _in_past(msg, fc, [span]):
+            if (
+                _flag_match_ok(msg, fc, flag, span, exempt)
+                and not _hypothetical_question(msg, fc, span[0])
+                and not _in_past(msg, fc, [span])
+            ):
                 hit = True
                 break
         if not hit:
@@ -680,6 +862,7 @@ def red_flags(text: str) -> List[RedFlag]:
 
 
 # ---- shared helpers for the request detectors ----------------------------------------------------------------------
+
 
 def _core(msg: _Message, start: int, end: int) -> List[str]:
     """The words of a span with lead-ins ("hi", "ok", "so") and politeness ("please", "thanks") taken off its ends."""
@@ -721,12 +904,14 @@ def _has_contact_details(text: str) -> bool:
 
 # ---- a person -----------------------------------------------------------------------------------------------------
 
+
 def _owned(msg: _Message, start: int, owners: frozenset) -> bool:
     return start > 0 and msg.tokens[start - 1] in owners
 
 
-def _near(first: Sequence[Tuple[int, int]], second: Sequence[Tuple[int, int]],
-          gap: int) -> List[Tuple[int, int, int, int]]:
+def _near(
+    first: Sequence[Tuple[int, int]], second: Sequence[Tuple[int, int]], gap: int
+) -> List[Tuple[int, int, int, int]]:
     """Pairs (a from first, b from second) with b starting 0..gap tokens after a ends (callers check the clause)."""
     pairs = []
     for a in first:
@@ -752,7 +937,7 @@ def asks_for_person(text: str) -> bool:
     exempt = _exempt(msg, (p["phrases"], p["me_verbs"], p["verbs"], p["call_verbs"]))
     owners = p["owners"]
     if msg.find(p["at_the_visit"]):
-        return False   # "I'd like to talk it through with the practitioner at the consultation": a note
+        return False  # "I'd like to talk it through with the practitioner at the consultation": a note
 
     def framed(start: int) -> bool:
         """A request frame before `start` in its clause (or the clause opens with the verb), and no 'do I need to'."""
@@ -760,7 +945,7 @@ def asks_for_person(text: str) -> bool:
             return False
         if msg.before_in_clause(p["frames"], start):
             return True
-        return not _core(msg, msg.clause_start(start), start)   # imperative: "put me through to reception"
+        return not _core(msg, msg.clause_start(start), start)  # imperative: "put me through to reception"
 
     for span in _unnegated(msg, p["phrases"], exempt):
         if not msg.before_in_clause(p["not_frames"], span[0]):
@@ -777,11 +962,19 @@ def asks_for_person(text: str) -> bool:
             if same_clause(vs, ps) and not msg.negated(vs, exempt) and framed(vs):
                 return True
     # a person, then a verb: "can someone call me back", "is there anyone I can talk to"
-    contact = msg.find(p["call_verbs"]) + msg.find(p["me_verbs"]) \
+    contact = (
+        msg.find(p["call_verbs"])
+        + msg.find(p["me_verbs"])
         + [sp for sp in msg.find(p["verbs"]) if msg.tokens[sp[0]] not in ("see", "have", "get")]
+    )
     for ps, _pe, vs, _ve in _near(people, contact, 4):
-        if same_clause(ps, vs) and not msg.negated(ps, exempt) and not msg.negated(vs, exempt) \
-                and msg.in_span(p["frames"], msg.clause_span(vs)) and not msg.before_in_clause(p["not_frames"], vs):
+        if (
+            same_clause(ps, vs)
+            and not msg.negated(ps, exempt)
+            and not msg.negated(vs, exempt)
+            and msg.in_span(p["frames"], msg.clause_span(vs))
+            and not msg.before_in_clause(p["not_frames"], vs)
+        ):
             return True
     # "I want a human", "get me a real person", "is there a human I can talk to"
     for fs, _fe, hs, _he in _near(msg.find(p["want_frames"]), msg.find(p["humans"]), 2):
@@ -801,15 +994,16 @@ def asks_for_person(text: str) -> bool:
         if not (explicit or imperative):
             continue
         if "back" not in msg.tokens[ms:me] and _has_contact_details(text):
-            continue   # "please ring me after 6 on 07700 900123": the contact answer, a preference
+            continue  # "please ring me after 6 on 07700 900123": the contact answer, a preference
         return True
     return False
 
 
 # ---- stop / restart -------------------------------------------------------------------------------------------------
 
+
 def asks_to_stop(text: str) -> bool:
-    """"stop", "I want to stop", "can we finish later", "cancel", "quit", "end the chat", "bye for now". Not
+    """ "stop", "I want to stop", "can we finish later", "cancel", "quit", "end the chat", "bye for now". Not
     "stopped taking it in March", "I stopped roaccutane", "non-stop", "stop date", "bus stop", "stop taking aspirin"."""
     if not text or not text.strip():
         return False
@@ -829,15 +1023,15 @@ def asks_to_stop(text: str) -> bool:
     verbs = [(sp, False) for sp in msg.find(s["verbs"])] + [(sp, True) for sp in msg.find(s["go_verbs"])]
     for (vs, ve), go in verbs:
         if msg.negated(vs, exempt) or msg.before_in_clause(s["not_frames"], vs):
-            continue   # "I don't want to stop", "do I need to stop?"
+            continue  # "I don't want to stop", "do I need to stop?"
         cs, ce = msg.clause_span(vs)
         if go:
             if not msg.before_in_clause(s["go_frames"], vs):
-                continue   # "I have to go now" (but "let's go", "ok go")
+                continue  # "I have to go now" (but "let's go", "ok go")
         elif _core(msg, cs, vs) and not msg.before_in_clause(s["frames"], vs):
-            continue   # a request ("can we stop here") or the clause opens with the verb ("stop asking me")
+            continue  # a request ("can we stop here") or the clause opens with the verb ("stop asking me")
         if all(w in objects for w in msg.words(ve, ce)):
-            return True   # "stop", "stop it now please" (but "stop taking it", "stop date")
+            return True  # "stop", "stop it now please" (but "stop taking it", "stop date")
     return False
 
 
@@ -854,23 +1048,24 @@ def asks_to_restart(text: str) -> bool:
         cs, ce = msg.clause_span(start)
         clause = msg.words(cs, ce)
         if any(w in r["blocked"] for w in clause):
-            continue   # "start again on roaccutane", "restart my retinol", "my skin needs a reset"
+            continue  # "start again on roaccutane", "restart my retinol", "my skin needs a reset"
         if not _core(msg, cs, start):
-            return True   # "start again please", "restart"
+            return True  # "start again please", "restart"
         if not msg.before_in_clause(r["frames"], start):
-            continue      # "the cold sores start again every winter"
+            continue  # "the cold sores start again every winter"
         if any(w in r["conversation"] for w in clause):
-            return True   # "can we start over"
+            return True  # "can we start over"
         ss, se = msg.sentence_span(start)
         if not any(w in r["blocked"] for w in msg.words(ss, se)):
-            return True   # "I'd like to start again" (but "I stopped roaccutane, can I start again?")
+            return True  # "I'd like to start again" (but "I stopped roaccutane, can I start again?")
     return False
 
 
 # ---- why / correction / question ------------------------------------------------------------------------------------
 
+
 def asks_why(text: str) -> bool:
-    """"why do you ask", "why do you need that", "what's that got to do with it", "what's this for", "why?"."""
+    """ "why do you ask", "why do you need that", "what's that got to do with it", "what's this for", "why?"."""
     if not text or not text.strip():
         return False
     c = cues()
@@ -883,7 +1078,7 @@ def asks_why(text: str) -> bool:
 
 
 def wants_correction(text: str) -> bool:
-    """"actually ...", "I made a mistake", "can I change my answer", "I said X but I meant Y", "that's wrong"."""
+    """ "actually ...", "I made a mistake", "can I change my answer", "I said X but I meant Y", "that's wrong"."""
     if not text or not text.strip():
         return False
     c = cues()
@@ -894,13 +1089,13 @@ def wants_correction(text: str) -> bool:
     while i < len(words) and words[i] in k["lead_ins"]:
         i += 1
     if k["openers"] is not None and (k["openers"].match(" ".join(words[i:])) or k["openers"].match(" ".join(words))):
-        return True   # "actually I do get cold sores", "oops wrong one", "correction: it's 07700..."
+        return True  # "actually I do get cold sores", "oops wrong one", "correction: it's 07700..."
     if k["wait_words"] is not None and k["wait_then"] is not None:
         wait = k["wait_words"].match(" ".join(words))
         if wait:
-            rest = " ".join(words)[wait.end():].strip()
+            rest = " ".join(words)[wait.end() :].strip()
             if k["wait_then"].match(rest):
-                return True   # "hang on, I do have a cold sore"
+                return True  # "hang on, I do have a cold sore"
     return bool(_unnegated(msg, k["phrases"], _exempt(msg, (k["phrases"],))))
 
 
@@ -931,12 +1126,13 @@ def is_question(text: str) -> bool:
         if first in q["wh_always"]:
             return True
         if first in q["wh_free"] and second not in q["statement_next"]:
-            return True   # "how long does it last", "what about my neck" (but "what I want is...")
+            return True  # "how long does it last", "what about my neck" (but "what I want is...")
         if first in q["wh_aux"] and (second in q["auxiliaries"] or second in q["person_auxiliaries"]):
-            return True   # "when can I book" (but "when I was a kid...")
-        if first in q["auxiliaries"] and (second in q["subjects"] or second[:1].isdigit()
-                                          or second == "not" and third in q["subjects"]):
-            return True   # "is it painful", "can I have it", "isn't it expensive"
+            return True  # "when can I book" (but "when I was a kid...")
+        if first in q["auxiliaries"] and (
+            second in q["subjects"] or second[:1].isdigit() or second == "not" and third in q["subjects"]
+        ):
+            return True  # "is it painful", "can I have it", "isn't it expensive"
         if first in q["person_auxiliaries"] and (second in q["persons"] or second == "not" and third in q["persons"]):
-            return True   # "do you do lips", "have you got a slot" (but "do get them sometimes")
+            return True  # "do you do lips", "have you got a slot" (but "do get them sometimes")
     return False

@@ -1,5 +1,6 @@
 """What a free answer states: the medicines and conditions in it, in context (bot.language.context), and the
 client's own affirmed facts that bear a reason code; and the plain cleaning every reader applies."""
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,13 @@ def clean(text: str) -> str:
 
 
 # Everyday phrases that hold a condition's word and name no condition: "spot on", "on the spot", "hit the spot".
-_IDIOMS = re.compile(r"\b(?:spot[\s-]+on(?![\s-]+(?:my|the|his|her|their|your|a|an|one|each|both|either|top|its|it|"
-                     r"me|her|him|them|both|either|left|right|lower|upper|\w+'s)\b)|on the spot|hit the spot|in a spot "
-                     r"of bother|a spot of|spot the difference|"
-                     r"rash decision|breaking out in a sweat|break out (?:the|a) \w+)\b", re.IGNORECASE)
+_IDIOMS = re.compile(
+    r"\b(?:spot[\s-]+on(?![\s-]+(?:my|the|his|her|their|your|a|an|one|each|both|either|top|its|it|"
+    r"me|her|him|them|both|either|left|right|lower|upper|\w+'s)\b)|on the spot|hit the spot|in a spot "
+    r"of bother|a spot of|spot the difference|"
+    r"rash decision|breaking out in a sweat|break out (?:the|a) \w+)\b",
+    re.IGNORECASE,
+)
 
 
 def without_idioms(text: str) -> str:
@@ -34,10 +38,12 @@ def find_facts(text: str, today: Optional[date] = None) -> List[Fact]:
     return [f for f in context.analyse(without_idioms(text), today) if f.kind != "concern"]
 
 
-_UNDER_18 = re.compile(r"\b(?:i'?m|i am|im|aged?)\s+(?P<age>1[0-7]|[1-9])\b(?!\s*(?:weeks?|months?|days?|mg|%|kg|stone|"
-                       r"st\b|lbs?|cm|ft|times|hours?|mins?|minutes?|x\b|years? ago|percent))"
-                       r"|\b(?P<age2>1[0-7])\s*(?:years? old|yrs? old|y/?o)\b|\bunder\s*(?:18|eighteen)\b|\bstill at "
-                       r"school\b")
+_UNDER_18 = re.compile(
+    r"\b(?:i'?m|i am|im|aged?)\s+(?P<age>1[0-7]|[1-9])\b(?!\s*(?:weeks?|months?|days?|mg|%|kg|stone|"
+    r"st\b|lbs?|cm|ft|times|hours?|mins?|minutes?|x\b|years? ago|percent))"
+    r"|\b(?P<age2>1[0-7])\s*(?:years? old|yrs? old|y/?o)\b|\bunder\s*(?:18|eighteen)\b|\bstill at "
+    r"school\b"
+)
 
 
 def _mention(fact: Fact) -> str:

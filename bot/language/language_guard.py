@@ -8,6 +8,7 @@
   that opens with yes or no and asks nothing is taken as that yes or no (affirm / deny); so is `stop` on such a
   message without a word that asks to stop ("no, I stopped it last year").
 """
+
 from __future__ import annotations
 
 import re

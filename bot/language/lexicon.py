@@ -1,4 +1,5 @@
 """The clinic's vocabulary, read from data/lexicon/*.yml: medicines, conditions, concerns and context cues."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,17 @@ CONCERN = "CONCERN"
 LABELS = (MEDICATION, CONDITION, CONCERN)
 
 DRUG_CLASSES = (
-    "anticoagulant", "antiplatelet", "nsaid", "oral_retinoid", "topical_retinoid", "immunosuppressant",
-    "chemotherapy", "antiviral", "photosensitising", "supplement", "other",
+    "anticoagulant",
+    "antiplatelet",
+    "nsaid",
+    "oral_retinoid",
+    "topical_retinoid",
+    "immunosuppressant",
+    "chemotherapy",
+    "antiviral",
+    "photosensitising",
+    "supplement",
+    "other",
 )
 
 
@@ -33,20 +43,20 @@ class LexiconError(ValueError):
 class Entry:
     """One lexicon line: a medicine, a condition or a concern, with every surface form that names it."""
 
-    label: str                      # MEDICATION | CONDITION | CONCERN
-    key: str                        # unique id, used as the ruler's pattern id
-    name: str                       # as shown to staff
-    forms: Tuple[str, ...]          # lower-case surface forms, variants included
-    generic: Optional[str] = None   # medicines
+    label: str  # MEDICATION | CONDITION | CONCERN
+    key: str  # unique id, used as the ruler's pattern id
+    name: str  # as shown to staff
+    forms: Tuple[str, ...]  # lower-case surface forms, variants included
+    generic: Optional[str] = None  # medicines
     drug_class: Optional[str] = None
     code_now: Optional[str] = None  # reason code when current (medicines: the class's code)
     code_past: Optional[str] = None
-    window_months: Optional[float] = None   # the past code applies only within this many months
-    assume: str = "now"             # reading of a mention with no time cue
+    window_months: Optional[float] = None  # the past code applies only within this many months
+    assume: str = "now"  # reading of a mention with no time cue
     code_flare: Optional[str] = None
-    flare_words: Tuple[str, ...] = ()   # words that mean "flaring" for this entry; default: flare, flaring...
-    field: Optional[str] = None     # answer key a correction about it goes to
-    concern: Optional[str] = None   # concerns: the CONCERNS code
+    flare_words: Tuple[str, ...] = ()  # words that mean "flaring" for this entry; default: flare, flaring...
+    field: Optional[str] = None  # answer key a correction about it goes to
+    concern: Optional[str] = None  # concerns: the CONCERNS code
 
     @property
     def display(self) -> str:
@@ -58,8 +68,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Cue:
-    category: str        # negated | other_person | uncertain | hypothetical | own | any
-    direction: str       # forward | backward | both | terminate | pseudo
+    category: str  # negated | other_person | uncertain | hypothetical | own | any
+    direction: str  # forward | backward | both | terminate | pseudo
     phrase: str
     max_scope: Optional[int] = None
     terminates: Tuple[str, ...] = ()
@@ -72,7 +82,7 @@ class Lexicon:
     own_too: Tuple[str, ...]
     common_words: frozenset
     digest: str
-    by_form: Mapping[Tuple[str, str], Entry] = field(default_factory=dict)   # (label, form) -> entry
+    by_form: Mapping[Tuple[str, str], Entry] = field(default_factory=dict)  # (label, form) -> entry
 
     def lookup(self, label: str, text: str) -> Optional[Entry]:
         """The entry a matched surface form belongs to (Rasa keeps only the text, so this is the way back)."""
@@ -118,16 +128,16 @@ def variants(form: str) -> List[str]:
     if "'" in base:
         out.add(base.replace("'s", "s").replace("'", ""))
         out.add(base.replace("'s", "").replace("'", ""))
-        out.add(base.replace("'", "\u2019"))     # as phones type it: "St John\u2019s wort"
+        out.add(base.replace("'", "\u2019"))  # as phones type it: "St John\u2019s wort"
     if " " in base and "-" not in base:
-        out.add(base.replace(" ", "-", 1))      # "blood-thinning tablets"
+        out.add(base.replace(" ", "-", 1))  # "blood-thinning tablets"
     for v in list(out):
         words = v.split(" ")
         last = words[-1]
         if last.isalpha() and len(last) > 3 and not last.endswith("s"):
             out.add(" ".join(words[:-1] + [_plural(last)]))
         elif last.isalpha() and len(last) > 5 and last.endswith("s") and not re.search(r"(?:ss|us|is|es)$", last):
-            out.add(" ".join(words[:-1] + [last[:-1]]))     # "blood pressure tablets" -> "... tablet"
+            out.add(" ".join(words[:-1] + [last[:-1]]))  # "blood pressure tablets" -> "... tablet"
         elif last.isalpha() and len(last) > 5 and last.endswith("ies"):
             out.add(" ".join(words[:-1] + [last[:-3] + "y"]))
     return sorted(o for o in out if o)
@@ -179,8 +189,9 @@ def current_digest(lexicon_dir: Path) -> str:
 def _require(path: Path, item: Mapping, keys: Iterable[str], index: int) -> None:
     missing = [k for k in keys if not item.get(k)]
     if missing:
-        raise LexiconError(f"{path}: entry {index + 1} ({item.get('name') or item.get('code')}): missing "
-                           f"{', '.join(missing)}")
+        raise LexiconError(
+            f"{path}: entry {index + 1} ({item.get('name') or item.get('code')}): missing {', '.join(missing)}"
+        )
 
 
 def _strings(path: Path, values: Iterable[object]) -> List[str]:
@@ -206,14 +217,25 @@ def _medications(path: Path) -> List[Entry]:
             raise LexiconError(f"{path}: {item['name']}: class {cls!r} is not under classes:")
         code = item["code"] if "code" in item else classes[cls].get("code")
         forms = {v for f in _strings(path, [item["name"], *(item.get("forms") or [])]) for v in variants(f)}
-        entries.append(Entry(
-            label=MEDICATION, key=f"med:{i}:{normalise(item['name'])}", name=str(item["name"]),
-            forms=tuple(sorted(forms)),
-            generic=str(item["generic"]), drug_class=cls, code_now=code, code_past=code,
-            window_months=classes[cls].get("window_months"), assume="now",
-            field={"anticoagulant": "blood_thinners", "antiplatelet": "blood_thinners",
-                   "oral_retinoid": "isotretinoin"}.get(cls, "medications"),
-        ))
+        entries.append(
+            Entry(
+                label=MEDICATION,
+                key=f"med:{i}:{normalise(item['name'])}",
+                name=str(item["name"]),
+                forms=tuple(sorted(forms)),
+                generic=str(item["generic"]),
+                drug_class=cls,
+                code_now=code,
+                code_past=code,
+                window_months=classes[cls].get("window_months"),
+                assume="now",
+                field={
+                    "anticoagulant": "blood_thinners",
+                    "antiplatelet": "blood_thinners",
+                    "oral_retinoid": "isotretinoin",
+                }.get(cls, "medications"),
+            )
+        )
     return entries
 
 
@@ -224,13 +246,21 @@ def _conditions(path: Path) -> List[Entry]:
         if item.get("assume", "now") not in ("now", "past"):
             raise LexiconError(f"{path}: {item['name']}: assume must be now or past")
         forms = {v for f in _strings(path, [item["name"], *(item.get("forms") or [])]) for v in variants(f)}
-        entries.append(Entry(
-            label=CONDITION, key=f"cond:{i}:{normalise(item['name'])}", name=str(item["name"]),
-            forms=tuple(sorted(forms)),
-            code_now=item.get("now"), code_past=item.get("past"), window_months=item.get("window"),
-            assume=item.get("assume", "now"), code_flare=item.get("flare"),
-            flare_words=tuple(_strings(path, item.get("flare_words") or [])), field=item["field"],
-        ))
+        entries.append(
+            Entry(
+                label=CONDITION,
+                key=f"cond:{i}:{normalise(item['name'])}",
+                name=str(item["name"]),
+                forms=tuple(sorted(forms)),
+                code_now=item.get("now"),
+                code_past=item.get("past"),
+                window_months=item.get("window"),
+                assume=item.get("assume", "now"),
+                code_flare=item.get("flare"),
+                flare_words=tuple(_strings(path, item.get("flare_words") or [])),
+                field=item["field"],
+            )
+        )
     return entries
 
 
@@ -239,8 +269,16 @@ def _concerns(path: Path) -> List[Entry]:
     for i, item in enumerate(_read_yaml(path).get("concerns") or []):
         _require(path, item, ("code", "forms"), i)
         forms = {v for f in _strings(path, item["forms"]) for v in variants(f)}
-        entries.append(Entry(label=CONCERN, key=f"concern:{item['code']}", name=str(item["code"]),
-                             forms=tuple(sorted(forms)), concern=item["code"], field="concerns"))
+        entries.append(
+            Entry(
+                label=CONCERN,
+                key=f"concern:{item['code']}",
+                name=str(item["code"]),
+                forms=tuple(sorted(forms)),
+                concern=item["code"],
+                field="concerns",
+            )
+        )
     return entries
 
 
@@ -252,8 +290,15 @@ def _cues(path: Path) -> Tuple[Tuple[Cue, ...], Tuple[str, ...]]:
         for phrase in item["phrases"]:
             if isinstance(phrase, bool):
                 raise LexiconError(f"{path}: cue {i + 1}: a phrase was read as {phrase}: quote yes/no/on/off")
-            cues.append(Cue(category=item["category"], direction=item["direction"], phrase=normalise(str(phrase)),
-                            max_scope=item.get("max_scope"), terminates=tuple(item.get("terminates") or ())))
+            cues.append(
+                Cue(
+                    category=item["category"],
+                    direction=item["direction"],
+                    phrase=normalise(str(phrase)),
+                    max_scope=item.get("max_scope"),
+                    terminates=tuple(item.get("terminates") or ()),
+                )
+            )
     return tuple(cues), tuple(normalise(str(p)) for p in data.get("own_too") or [])
 
 
@@ -270,8 +315,11 @@ def _common_words(path: Path) -> frozenset:
 def load(lexicon_dir: Path) -> Lexicon:
     """Read and check the lexicon; a form claimed by two entries of one label is an error that names both."""
     lexicon_dir = Path(lexicon_dir)
-    entries = (_medications(lexicon_dir / "medications.yml") + _conditions(lexicon_dir / "conditions.yml")
-               + _concerns(lexicon_dir / "concerns.yml"))
+    entries = (
+        _medications(lexicon_dir / "medications.yml")
+        + _conditions(lexicon_dir / "conditions.yml")
+        + _concerns(lexicon_dir / "concerns.yml")
+    )
     by_form: Dict[Tuple[str, str], Entry] = {}
     owner: Dict[str, Entry] = {}
     for entry in entries:
@@ -282,9 +330,14 @@ def load(lexicon_dir: Path) -> Lexicon:
             owner[form] = entry
             by_form[(entry.label, form)] = entry
     cues, own_too = _cues(lexicon_dir / "context.yml")
-    return Lexicon(entries=tuple(entries), cues=cues, own_too=own_too,
-                   common_words=_common_words(lexicon_dir / "common_words.txt"),
-                   digest=digest(lexicon_dir), by_form=by_form)
+    return Lexicon(
+        entries=tuple(entries),
+        cues=cues,
+        own_too=own_too,
+        common_words=_common_words(lexicon_dir / "common_words.txt"),
+        digest=digest(lexicon_dir),
+        by_form=by_form,
+    )
 
 
 @lru_cache(maxsize=4)

@@ -1,5 +1,6 @@
 """The misspelling fallback: single-word medicine and condition names indexed for an edit-distance look-up
 (symmetric deletes), so "apixiban" is still apixaban; the entities it adds are marked as fuzzy."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,7 @@ def _deletes(word: str, depth: int) -> set:
     out = {word}
     frontier = {word}
     for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         out |= frontier
     return out
 

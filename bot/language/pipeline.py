@@ -4,6 +4,7 @@ What is saved to disk is only what Rasa can load without importing this project:
 and entity_ruler. The context step (medspaCy ConText with the project's cues, the misspelling fallback) is added in
 memory when this package loads the pipeline, so `spacy.load(path)` in Rasa never needs our factories.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ PIPELINE_NAME = "clinic"
 
 @dataclass(frozen=True)
 class BuildResult:
-    built: bool          # False: the stamp matched, nothing was done
+    built: bool  # False: the stamp matched, nothing was done
     path: Path
     digest: str
     patterns: int
@@ -53,9 +54,7 @@ def make_nlp(lexicon: lex.Lexicon) -> Language:
     nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", "\n", ";", "…"]})
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": False})
     patterns = [
-        {"label": entry.label, "pattern": form, "id": entry.key}
-        for entry in lexicon.entries
-        for form in entry.forms
+        {"label": entry.label, "pattern": form, "id": entry.key} for entry in lexicon.entries for form in entry.forms
     ]
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
     return nlp
@@ -112,8 +111,12 @@ def base_nlp(lexicon_dir: Optional[Path] = None, model_dir: Optional[Path] = Non
         if read_stamp(model_dir) == digest:
             nlp = spacy.load(model_dir)
         else:
-            logger.info("language pipeline at %s is missing or stale: building it in memory from %s "
-                        "(run `python -m bot language build` to save it for Rasa)", model_dir, lexicon_dir)
+            logger.info(
+                "language pipeline at %s is missing or stale: building it in memory from %s "
+                "(run `python -m bot language build` to save it for Rasa)",
+                model_dir,
+                lexicon_dir,
+            )
             nlp = make_nlp(lex.load_cached(lexicon_dir, digest))
         _cache.clear()
         _cache[key] = nlp

@@ -9,6 +9,7 @@ Each entity gets `role` negated | other_person | past | current, `value` the can
 and for medicines `group` the drug class (anticoagulant, oral_retinoid, ...). Misspellings the entity ruler does not
 list but the edit-distance fallback recognises ("apixibam") are added as new entities by this component.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,8 +102,15 @@ class ClinicalContext(GraphComponent, EntityExtractorMixin):
             for fact in facts:
                 if (fact.start, fact.end) in used or not fact.fuzzy:
                     continue
-                entity = {"entity": _LABEL[fact.kind], "start": fact.start, "end": fact.end, "value": fact.canonical,
-                          "role": role_of(fact), "confidence": None, "extractor": self.name}
+                entity = {
+                    "entity": _LABEL[fact.kind],
+                    "start": fact.start,
+                    "end": fact.end,
+                    "value": fact.canonical,
+                    "role": role_of(fact),
+                    "confidence": None,
+                    "extractor": self.name,
+                }
                 if fact.drug_class:
                     entity["group"] = fact.drug_class
                 out.append(entity)

@@ -8,6 +8,7 @@ the open question again: the form made active with that question requested (even
 through `POST /conversations/{id}/execute` (`resume`). (Running the form itself would activate it afresh, and Rasa
 then re-validates every answer already given against the latest message.)
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,12 @@ def _url(conversation_id: str, tail: str, **params: str) -> str:
 
 
 def _post(url: str, body: Any) -> Any:
-    request = Request(url, data=json.dumps(body).encode("utf-8"), method="POST",
-                      headers={"Content-Type": "application/json", **rasa_api.headers(settings_module.get())})
+    request = Request(
+        url,
+        data=json.dumps(body).encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/json", **rasa_api.headers(settings_module.get())},
+    )
     try:
         with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (our own Rasa on loopback)
             return json.loads(response.read() or b"null")
@@ -57,8 +62,15 @@ def bot_event(text: str, metadata: Dict[str, Any], buttons: Optional[List[Dict[s
 
 def user_event(text: str, message_id: str, metadata: Dict[str, Any]) -> Dict[str, Any]:
     # no intent and no entities: nothing downstream (rules, forms, slot mappings) acts on a message with no parse
-    return {"event": "user", "text": text, "message_id": message_id, "metadata": metadata,
-            "parse_data": {"entities": [], "text": text}, "input_channel": "rest", "timestamp": time.time()}
+    return {
+        "event": "user",
+        "text": text,
+        "message_id": message_id,
+        "metadata": metadata,
+        "parse_data": {"entities": [], "text": text},
+        "input_channel": "rest",
+        "timestamp": time.time(),
+    }
 
 
 def listen_event() -> Dict[str, Any]:

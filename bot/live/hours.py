@@ -8,6 +8,7 @@
 
 `is_open(hours, now)` and `next_opening(hours, now)` are pure: they read no clock and no file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

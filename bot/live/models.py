@@ -4,6 +4,7 @@ The messages themselves are Rasa tracker events (`events`, bot.store.tracker_eve
 transcript, export, erasure and retention treat them like every other message. Made by the Alembic migration
 0004_live_chats; registered on the metadata through bot.store.person_requests (imported by bot.store).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -18,6 +18,7 @@ For the assistant and the chat (actions/person_request.py, bot/web/clinic.py, bo
 
 CHANGED: LiveChat.consultation_id is a str (consultations.id is a 32-character hex string), not an int.
 """
+
 from __future__ import annotations
 
 import json
@@ -118,8 +119,9 @@ def first_name(staff: Any) -> str:
 
 
 def role_label(role: Optional[str]) -> str:
-    return {"practitioner": "practitioner", "reception": "reception", "admin": "clinic team"}.get(role or "",
-                                                                                                 "clinic team")
+    return {"practitioner": "practitioner", "reception": "reception", "admin": "clinic team"}.get(
+        role or "", "clinic team"
+    )
 
 
 def pause_reply(now: Optional[datetime] = None) -> str:
@@ -129,21 +131,27 @@ def pause_reply(now: Optional[datetime] = None) -> str:
     clinic = _clinic()
     hours = opening_hours()
     if hours_module.is_open(hours, now):
-        return ("I've paused the questions and asked a practitioner to join this chat; this usually takes a few "
-                "minutes. Your answers so far are kept, and you can keep writing here: they'll see everything.")
+        return (
+            "I've paused the questions and asked a practitioner to join this chat; this usually takes a few "
+            "minutes. Your answers so far are kept, and you can keep writing here: they'll see everything."
+        )
     opening = hours_module.next_opening(hours, now)
     when = hours_module.describe(opening, now) if opening else f"during opening hours ({clinic.hours})"
-    return ("I've paused the questions and passed your request on. The clinic is closed just now, so nobody can "
-            f"join this chat until it opens again {when}. If you'd like a call back instead, write your phone "
-            f"number here and a practitioner will ring you, or call {clinic.phone} ({clinic.hours}). Your answers "
-            "so far are kept.")
+    return (
+        "I've paused the questions and passed your request on. The clinic is closed just now, so nobody can "
+        f"join this chat until it opens again {when}. If you'd like a call back instead, write your phone "
+        f"number here and a practitioner will ring you, or call {clinic.phone} ({clinic.hours}). Your answers "
+        "so far are kept."
+    )
 
 
 def timeout_reply() -> str:
     clinic = _clinic()
-    return ("I'm sorry, nobody has been able to join yet. Your request stays with the team: a practitioner can "
-            "still reply here while this page is open. If you'd prefer a call back, write your phone number here, "
-            f"or you can book a consultation at {clinic.booking_url} or call {clinic.phone}.")
+    return (
+        "I'm sorry, nobody has been able to join yet. Your request stays with the team: a practitioner can "
+        "still reply here while this page is open. If you'd prefer a call back, write your phone number here, "
+        f"or you can book a consultation at {clinic.booking_url} or call {clinic.phone}."
+    )
 
 
 ACK_WAITING = "Thank you, I've passed that on: the practitioner will see it when they join."
@@ -175,10 +183,18 @@ def _reasons(session: sa.orm.Session, consultation_id: Optional[str]) -> List[st
 def _chat(row: LiveChatRow, *, reasons: Optional[List[str]] = None, now: Optional[datetime] = None) -> LiveChat:
     now = as_utc(now)
     return LiveChat(
-        conversation_id=row.conversation_id, consultation_id=row.consultation_id, referral_id=row.referral_id,
-        state=row.state, requested_at=row.requested_at, taken_by=row.taken_by, taken_by_name=row.taken_by_name,
-        taken_by_role=row.taken_by_role, taken_at=row.taken_at, last_client_message_at=row.last_client_message_at,
-        reasons=list(reasons or []), after_hours=bool(row.after_hours),
+        conversation_id=row.conversation_id,
+        consultation_id=row.consultation_id,
+        referral_id=row.referral_id,
+        state=row.state,
+        requested_at=row.requested_at,
+        taken_by=row.taken_by,
+        taken_by_name=row.taken_by_name,
+        taken_by_role=row.taken_by_role,
+        taken_at=row.taken_at,
+        last_client_message_at=row.last_client_message_at,
+        reasons=list(reasons or []),
+        after_hours=bool(row.after_hours),
         typing=bool(row.state == "taken" and row.typing_until is not None and row.typing_until > now),
     )
 
@@ -221,10 +237,13 @@ def queue(*, include_done: bool = False) -> List[LiveChat]:
 def waiting_count() -> int:
     """Chats nobody has joined yet (waiting or timed out): the signal on every staff page."""
     with session_scope(write=False) as session:
-        return int(session.execute(
-            sa.select(sa.func.count()).select_from(LiveChatRow)
-            .where(LiveChatRow.state.in_(("waiting", "timed_out")))
-        ).scalar_one())
+        return int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(LiveChatRow)
+                .where(LiveChatRow.state.in_(("waiting", "timed_out")))
+            ).scalar_one()
+        )
 
 
 def _iso(timestamp: Optional[float]) -> Optional[str]:
@@ -256,8 +275,11 @@ def _thread(session: sa.orm.Session, conversation_id: str, after: int) -> List[D
     messages: List[Dict[str, Any]] = []
     rows = session.execute(
         sa.select(events_table.c.id, events_table.c.type_name, events_table.c.timestamp, events_table.c.data)
-        .where(events_table.c.sender_id == conversation_id, events_table.c.type_name.in_(("user", "bot")),
-               events_table.c.id > int(after or 0))
+        .where(
+            events_table.c.sender_id == conversation_id,
+            events_table.c.type_name.in_(("user", "bot")),
+            events_table.c.id > int(after or 0),
+        )
         .order_by(events_table.c.id)
     ).all()
     offered: Dict[str, str] = {}
@@ -275,20 +297,37 @@ def _thread(session: sa.orm.Session, conversation_id: str, after: int) -> List[D
             if buttons:
                 offered = {str(b.get("payload")): str(b.get("title")) for b in buttons if b.get("payload")}
             staff = metadata.get("author") == "staff"
-            messages.append({
-                "id": int(event_id), "author": "staff" if staff else "assistant",
-                "name": metadata.get("name") if staff else None, "role": metadata.get("role") if staff else None,
-                "text": text, "at": _iso(timestamp), "buttons": [{"title": str(b.get("title", "")),
-                                                                  "payload": str(b.get("payload", ""))}
-                                                                 for b in buttons],
-                "shown": metadata.get("shown"), "kind": metadata.get("live"),
-            })
+            messages.append(
+                {
+                    "id": int(event_id),
+                    "author": "staff" if staff else "assistant",
+                    "name": metadata.get("name") if staff else None,
+                    "role": metadata.get("role") if staff else None,
+                    "text": text,
+                    "at": _iso(timestamp),
+                    "buttons": [
+                        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in buttons
+                    ],
+                    "shown": metadata.get("shown"),
+                    "kind": metadata.get("live"),
+                }
+            )
         else:
             if text.startswith(_HIDDEN_USER_TEXT):
                 continue
-            messages.append({"id": int(event_id), "author": "client", "name": None, "role": None,
-                             "text": offered.get(text, text), "at": _iso(timestamp), "buttons": [],
-                             "shown": None, "kind": metadata.get("live")})
+            messages.append(
+                {
+                    "id": int(event_id),
+                    "author": "client",
+                    "name": None,
+                    "role": None,
+                    "text": offered.get(text, text),
+                    "at": _iso(timestamp),
+                    "buttons": [],
+                    "shown": None,
+                    "kind": metadata.get("live"),
+                }
+            )
     return messages
 
 
@@ -300,7 +339,9 @@ def last_event_id(conversation_id: str) -> int:
             return 0
         rows = session.execute(
             sa.select(events_table.c.id, events_table.c.data)
-            .where(events_table.c.sender_id == conversation_id).order_by(events_table.c.id.desc()).limit(50)
+            .where(events_table.c.sender_id == conversation_id)
+            .order_by(events_table.c.id.desc())
+            .limit(50)
         ).all()
     for event_id, raw in rows:
         if '"staff"' not in (raw or "") and '"shown"' not in (raw or ""):
@@ -312,7 +353,9 @@ def _find_event_id(conversation_id: str, marker: str) -> Optional[int]:
     with session_scope(write=False) as session:
         rows = session.execute(
             sa.select(events_table.c.id, events_table.c.data)
-            .where(events_table.c.sender_id == conversation_id).order_by(events_table.c.id.desc()).limit(50)
+            .where(events_table.c.sender_id == conversation_id)
+            .order_by(events_table.c.id.desc())
+            .limit(50)
         ).all()
     return next((int(i) for i, raw in rows if marker in (raw or "")), None)
 
@@ -322,12 +365,18 @@ def _find_event_id(conversation_id: str, marker: str) -> Optional[int]:
 
 def _latest_ids(session: sa.orm.Session, conversation_id: str) -> tuple:
     consultation_id = session.execute(
-        sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
-        .order_by(Consultation.sequence.desc()).limit(1)
+        sa.select(Consultation.id)
+        .where(Consultation.conversation_id == conversation_id)
+        .order_by(Consultation.sequence.desc())
+        .limit(1)
     ).scalar_one_or_none()
-    referral_id = None if consultation_id is None else session.execute(
-        sa.select(Referral.id).where(Referral.consultation_id == consultation_id)
-    ).scalar_one_or_none()
+    referral_id = (
+        None
+        if consultation_id is None
+        else session.execute(
+            sa.select(Referral.id).where(Referral.consultation_id == consultation_id)
+        ).scalar_one_or_none()
+    )
     return consultation_id, referral_id
 
 
@@ -344,14 +393,26 @@ def request(conversation_id: str, *, resume_form: Optional[str] = None, now: Opt
                 consultation_id, referral_id = _latest_ids(session, conversation_id)
                 row = session.get(LiveChatRow, conversation_id, with_for_update=True)
                 if row is None:
-                    row = LiveChatRow(conversation_id=conversation_id, state="waiting", requested_at=now,
-                                      after_hours=after_hours, updated_at=now, version=1, resume_form=resume_form,
-                                      consultation_id=consultation_id, referral_id=referral_id)
+                    row = LiveChatRow(
+                        conversation_id=conversation_id,
+                        state="waiting",
+                        requested_at=now,
+                        after_hours=after_hours,
+                        updated_at=now,
+                        version=1,
+                        resume_form=resume_form,
+                        consultation_id=consultation_id,
+                        referral_id=referral_id,
+                    )
                     session.add(row)
                     session.flush()
                 elif row.state not in PAUSED:
-                    row.state, row.requested_at, row.after_hours, row.resume_form = ("waiting", now, after_hours,
-                                                                                     resume_form)
+                    row.state, row.requested_at, row.after_hours, row.resume_form = (
+                        "waiting",
+                        now,
+                        after_hours,
+                        resume_form,
+                    )
                     row.taken_by = row.taken_by_name = row.taken_by_role = row.taken_at = None
                     row.ended_at = row.typing_until = None
                     row.consultation_id, row.referral_id = consultation_id, referral_id
@@ -360,8 +421,12 @@ def request(conversation_id: str, *, resume_form: Optional[str] = None, now: Opt
                     row.consultation_id = consultation_id or row.consultation_id
                     row.referral_id = referral_id or row.referral_id
                     row.resume_form = row.resume_form or resume_form
-                logger.info("live chat asked for conversation_id=%s state=%s after_hours=%s", conversation_id,
-                            row.state, after_hours)
+                logger.info(
+                    "live chat asked for conversation_id=%s state=%s after_hours=%s",
+                    conversation_id,
+                    row.state,
+                    after_hours,
+                )
                 return _chat(row, now=now)
         except IntegrityError:  # two processes inserting the same conversation at once: the other one won
             if attempt == 2:
@@ -369,8 +434,9 @@ def request(conversation_id: str, *, resume_form: Optional[str] = None, now: Opt
     raise AssertionError("unreachable")
 
 
-def client_message(conversation_id: str, message_id: Optional[str], text: str,
-                   *, now: Optional[datetime] = None) -> List[Dict[str, Any]]:
+def client_message(
+    conversation_id: str, message_id: Optional[str], text: str, *, now: Optional[datetime] = None
+) -> List[Dict[str, Any]]:
     """A message from the client while the chat is paused: stored in the tracker as a user event (no NLU, so it
     fills no slot and runs nothing) for the practitioner. Returns the replies for the chat proxy to answer with
     (an acknowledgement while nobody has joined; nothing once a practitioner is there: they answer themselves).
@@ -390,8 +456,12 @@ def client_message(conversation_id: str, message_id: Optional[str], text: str,
             replies.append({"recipient_id": conversation_id, "text": ACK_WAITING})
         assistant.append(conversation_id, events)
         with session_scope() as session:
-            session.execute(sa.update(LiveChatRow).where(LiveChatRow.conversation_id == conversation_id)
-                            .values(last_client_message_at=now).execution_options(synchronize_session=False))
+            session.execute(
+                sa.update(LiveChatRow)
+                .where(LiveChatRow.conversation_id == conversation_id)
+                .values(last_client_message_at=now)
+                .execution_options(synchronize_session=False)
+            )
         logger.info("live chat client message kept conversation_id=%s state=%s", conversation_id, chat.state)
         return replies
     return []
@@ -433,8 +503,16 @@ def take(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] = Non
         result = session.execute(
             sa.update(LiveChatRow)
             .where(LiveChatRow.conversation_id == conversation_id, LiveChatRow.state.in_(("waiting", "timed_out")))
-            .values(state="taken", taken_by=staff_id, taken_by_name=name, taken_by_role=role, taken_at=now,
-                    typing_until=None, updated_at=now, version=LiveChatRow.version + 1)
+            .values(
+                state="taken",
+                taken_by=staff_id,
+                taken_by_name=name,
+                taken_by_role=role,
+                taken_at=now,
+                typing_until=None,
+                updated_at=now,
+                version=LiveChatRow.version + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         won = result.rowcount == 1
@@ -446,9 +524,15 @@ def take(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] = Non
             return get(conversation_id)  # type: ignore[return-value]
         raise AlreadyTaken(chat.taken_by_name or "Someone")
     try:
-        assistant.append(conversation_id, [assistant.bot_event(
-            f"{name} ({role_label(role)}) has joined the chat.",
-            {"live": "joined", "author": "assistant", "name": name, "role": role})])
+        assistant.append(
+            conversation_id,
+            [
+                assistant.bot_event(
+                    f"{name} ({role_label(role)}) has joined the chat.",
+                    {"live": "joined", "author": "assistant", "name": name, "role": role},
+                )
+            ],
+        )
     except AssistantUnavailable:
         logger.warning("live chat joined but the client was not told conversation_id=%s", conversation_id)
     audit.record(staff.staff.email, "live_taken", "conversation", conversation_id, now=now)
@@ -472,8 +556,10 @@ def send(conversation_id: str, staff: SignedIn, text: str, *, now: Optional[date
         row.typing_until = None
         row.updated_at = now
     marker = uuid.uuid4().hex
-    assistant.append(conversation_id, [assistant.bot_event(
-        text, {"live": "message", "author": "staff", "name": name, "role": role, "mid": marker})])
+    assistant.append(
+        conversation_id,
+        [assistant.bot_event(text, {"live": "message", "author": "staff", "name": name, "role": role, "mid": marker})],
+    )
     audit.record(staff.staff.email, "live_message", "conversation", conversation_id, now=now)
     event_id = _find_event_id(conversation_id, marker)
     return {"id": event_id, "author": "staff", "name": name, "role": role, "text": text, "at": now.isoformat()}
@@ -498,8 +584,11 @@ def _finish(conversation_id: str, staff_id: int, state: str, now: datetime) -> N
     with session_scope() as session:
         session.execute(
             sa.update(LiveChatRow)
-            .where(LiveChatRow.conversation_id == conversation_id, LiveChatRow.state == "taken",
-                   LiveChatRow.taken_by == staff_id)
+            .where(
+                LiveChatRow.conversation_id == conversation_id,
+                LiveChatRow.state == "taken",
+                LiveChatRow.taken_by == staff_id,
+            )
             .values(state=state, ended_at=now, typing_until=None, updated_at=now, version=LiveChatRow.version + 1)
             .execution_options(synchronize_session=False)
         )
@@ -510,7 +599,8 @@ def _questions_done(conversation_id: str) -> bool:
         done = session.execute(
             sa.select(Consultation.status, Consultation.completed_at)
             .where(Consultation.conversation_id == conversation_id)
-            .order_by(Consultation.sequence.desc()).limit(1)
+            .order_by(Consultation.sequence.desc())
+            .limit(1)
         ).first()
     return done is not None and (done[0] == "complete" or done[1] is not None)
 
@@ -523,12 +613,18 @@ def hand_back(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] 
     row = _leave(conversation_id, staff, "returned", now)
     name = row.taken_by_name or "The practitioner"
     resume = bool(row.resume_form) and not _questions_done(conversation_id)
-    said = (f"{name} has left the chat and handed you back to me. Let's carry on where we left off."
-            if resume else f"{name} has left the chat and handed you back to me. Thank you for waiting.")
-    assistant.append(conversation_id, [
-        assistant.slot_event(HANDED_OFF_SLOT, None),
-        assistant.bot_event(said, {"live": "left", "author": "assistant", "name": name, "role": row.taken_by_role}),
-    ])
+    said = (
+        f"{name} has left the chat and handed you back to me. Let's carry on where we left off."
+        if resume
+        else f"{name} has left the chat and handed you back to me. Thank you for waiting."
+    )
+    assistant.append(
+        conversation_id,
+        [
+            assistant.slot_event(HANDED_OFF_SLOT, None),
+            assistant.bot_event(said, {"live": "left", "author": "assistant", "name": name, "role": row.taken_by_role}),
+        ],
+    )
     if resume:
         form, _, slot = (row.resume_form or "").partition(":")
         assistant.resume(conversation_id, form, slot or None)
@@ -544,13 +640,17 @@ def end(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] = None
     row = _leave(conversation_id, staff, "ended", now)
     name = row.taken_by_name or "The practitioner"
     clinic = _clinic()
-    assistant.append(conversation_id, [
-        assistant.slot_event(HANDED_OFF_SLOT, None),
-        assistant.bot_event(
-            f"{name} has ended the chat and left. Thank you for talking with us. If you'd like to go on with the "
-            f"questions, just say so; you can also call {clinic.phone}.",
-            {"live": "ended", "author": "assistant", "name": name, "role": row.taken_by_role}),
-    ])
+    assistant.append(
+        conversation_id,
+        [
+            assistant.slot_event(HANDED_OFF_SLOT, None),
+            assistant.bot_event(
+                f"{name} has ended the chat and left. Thank you for talking with us. If you'd like to go on with the "
+                f"questions, just say so; you can also call {clinic.phone}.",
+                {"live": "ended", "author": "assistant", "name": name, "role": row.taken_by_role},
+            ),
+        ],
+    )
     _finish(conversation_id, staff.staff.id, "ended", now)
     audit.record(staff.staff.email, "live_ended", "conversation", conversation_id, now=now)
     logger.info("live chat ended conversation_id=%s", conversation_id)
@@ -573,31 +673,43 @@ def sweep(*, now: Optional[datetime] = None) -> int:
     with session_scope(write=False) as session:
         if not has_table(session, LiveChatRow.__tablename__):
             return 0
-        due = session.execute(
-            sa.select(LiveChatRow.conversation_id).where(LiveChatRow.state == "waiting",
-                                                         LiveChatRow.after_hours.is_(False),
-                                                         LiveChatRow.requested_at <= cutoff)
-        ).scalars().all()
+        due = (
+            session.execute(
+                sa.select(LiveChatRow.conversation_id).where(
+                    LiveChatRow.state == "waiting",
+                    LiveChatRow.after_hours.is_(False),
+                    LiveChatRow.requested_at <= cutoff,
+                )
+            )
+            .scalars()
+            .all()
+        )
     timed_out = 0
     for conversation_id in due:
         with session_scope() as session:
-            moved = session.execute(
-                sa.update(LiveChatRow)
-                .where(LiveChatRow.conversation_id == conversation_id, LiveChatRow.state == "waiting")
-                .values(state="timed_out", updated_at=now, version=LiveChatRow.version + 1)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            moved = (
+                session.execute(
+                    sa.update(LiveChatRow)
+                    .where(LiveChatRow.conversation_id == conversation_id, LiveChatRow.state == "waiting")
+                    .values(state="timed_out", updated_at=now, version=LiveChatRow.version + 1)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
         if not moved:
             continue  # another process, or a practitioner, got there first
         try:
-            assistant.append(conversation_id, [assistant.bot_event(timeout_reply(),
-                                                                   {"live": "timed_out", "author": "assistant"})])
+            assistant.append(
+                conversation_id, [assistant.bot_event(timeout_reply(), {"live": "timed_out", "author": "assistant"})]
+            )
         except AssistantUnavailable:
             with session_scope() as session:  # try again on the next round
-                session.execute(sa.update(LiveChatRow)
-                                .where(LiveChatRow.conversation_id == conversation_id,
-                                       LiveChatRow.state == "timed_out")
-                                .values(state="waiting").execution_options(synchronize_session=False))
+                session.execute(
+                    sa.update(LiveChatRow)
+                    .where(LiveChatRow.conversation_id == conversation_id, LiveChatRow.state == "timed_out")
+                    .values(state="waiting")
+                    .execution_options(synchronize_session=False)
+                )
             logger.warning("live chat timeout not told, retried later conversation_id=%s", conversation_id)
             continue
         timed_out += 1
@@ -610,8 +722,9 @@ def forget(conversation_id: str) -> int:
     with session_scope() as session:
         if not has_table(session, LiveChatRow.__tablename__):
             return 0
-        return int(session.execute(sa.delete(LiveChatRow).where(LiveChatRow.conversation_id == conversation_id))
-                   .rowcount or 0)
+        return int(
+            session.execute(sa.delete(LiveChatRow).where(LiveChatRow.conversation_id == conversation_id)).rowcount or 0
+        )
 
 
 def forget_orphans() -> int:
@@ -620,10 +733,14 @@ def forget_orphans() -> int:
         if not has_table(session, LiveChatRow.__tablename__):
             return 0
         orphaned = sa.select(Consultation.id).where(Consultation.id == LiveChatRow.consultation_id).exists()
-        return int(session.execute(
-            sa.delete(LiveChatRow).where(LiveChatRow.consultation_id.isnot(None), ~orphaned)
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0)
+        return int(
+            session.execute(
+                sa.delete(LiveChatRow)
+                .where(LiveChatRow.consultation_id.isnot(None), ~orphaned)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
 
 
 def open_conversations(conversation_ids: Sequence[str]) -> List[str]:
@@ -631,10 +748,13 @@ def open_conversations(conversation_ids: Sequence[str]) -> List[str]:
     if not conversation_ids:
         return []
     with session_scope(write=False) as session:
-        return list(session.execute(
-            sa.select(LiveChatRow.conversation_id).where(LiveChatRow.conversation_id.in_(list(conversation_ids)),
-                                                         LiveChatRow.state.in_(PAUSED))
-        ).scalars())
+        return list(
+            session.execute(
+                sa.select(LiveChatRow.conversation_id).where(
+                    LiveChatRow.conversation_id.in_(list(conversation_ids)), LiveChatRow.state.in_(PAUSED)
+                )
+            ).scalars()
+        )
 
 
 def sweep_safely() -> int:

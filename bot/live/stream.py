@@ -13,6 +13,7 @@ has not seen (each message carries its event id as the SSE `id`).
 The client's own messages are not sent (the widget shows them as they are written), nor what the chat proxy
 already answered with (`shown: reply`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,12 @@ def _status(chat: Optional[service.LiveChat]) -> Dict[str, Any]:
     if chat is None:
         return {"state": None, "typing": False, "name": None, "role": None}
     taken = chat.state == "taken"
-    return {"state": chat.state, "typing": chat.typing, "name": chat.taken_by_name if taken else None,
-            "role": service.role_label(chat.taken_by_role) if taken else None}
+    return {
+        "state": chat.state,
+        "typing": chat.typing,
+        "name": chat.taken_by_name if taken else None,
+        "role": service.role_label(chat.taken_by_role) if taken else None,
+    }
 
 
 def _poll(conversation_id: str, after: int) -> Tuple[Optional[service.LiveChat], list]:
@@ -47,8 +52,9 @@ def _poll(conversation_id: str, after: int) -> Tuple[Optional[service.LiveChat],
     return service.snapshot(conversation_id, after)
 
 
-async def stream(conversation_id: str, after: int, *, poll_seconds: float = POLL_SECONDS,
-                 max_seconds: float = MAX_SECONDS) -> AsyncIterator[str]:
+async def stream(
+    conversation_id: str, after: int, *, poll_seconds: float = POLL_SECONDS, max_seconds: float = MAX_SECONDS
+) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     last_status: Optional[Dict[str, Any]] = None
     yield ": live\n\n"  # headers and a first byte at once, so the widget knows the stream is open

@@ -9,6 +9,7 @@ has waiting goes out together, as one digest listing each referral (bot.store.ou
 A client in the live chat who waits for a person (bot.live) gets one "a client is waiting" notice per request and
 recipient, under the same digest rules (in the same digest as new referrals); it holds a link to the live queue only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,8 +61,11 @@ def _summary_line(settings: settings_module.Settings, referral_id: int) -> Optio
 
 
 def _footer(settings: settings_module.Settings) -> List[str]:
-    lines = [] if settings.notify_details == "summary" else ["For the client's privacy this email holds no health "
-                                                             "details.", ""]
+    lines = (
+        []
+        if settings.notify_details == "summary"
+        else ["For the client's privacy this email holds no health details.", ""]
+    )
     return lines + ["This message was sent by the clinic's pre-consultation assistant."]
 
 
@@ -85,8 +89,11 @@ def digest_subject(count: int) -> str:
 def digest_body(settings: settings_module.Settings, referral_ids: Sequence[int]) -> str:
     """One email for several new referrals: a line and a link for each (no health details unless summary)."""
     ids = sorted(set(referral_ids))
-    lines = [f"{len(ids)} new pre-consultation referrals are waiting for a practitioner at {settings.clinic.name}.",
-             "Open each here (staff login needed):", ""]
+    lines = [
+        f"{len(ids)} new pre-consultation referrals are waiting for a practitioner at {settings.clinic.name}.",
+        "Open each here (staff login needed):",
+        "",
+    ]
     for referral_id in ids:
         lines.append(f"- Referral #{referral_id}: {referral_link(settings, referral_id)}")
         summary = _summary_line(settings, referral_id)
@@ -126,8 +133,13 @@ def waiting_body(settings: settings_module.Settings, conversation_id: str, reque
 def compose(settings: settings_module.Settings, batch: Sequence[outbox.Letter]) -> Tuple[str, str]:
     """The subject and body of one email for a batch of letters to one recipient."""
     waiting = [letter for letter in batch if letter.kind == outbox.KIND_LIVE_WAITING]
-    referral_ids = sorted({letter.referral_id for letter in batch
-                           if letter.referral_id is not None and letter.kind == outbox.KIND_NEW_REFERRAL})
+    referral_ids = sorted(
+        {
+            letter.referral_id
+            for letter in batch
+            if letter.referral_id is not None and letter.kind == outbox.KIND_NEW_REFERRAL
+        }
+    )
     if len(batch) == 1 or (not waiting and len(referral_ids) < 2):
         return batch[0].subject, batch[0].body
     if not waiting:
@@ -135,9 +147,13 @@ def compose(settings: settings_module.Settings, batch: Sequence[outbox.Letter]) 
     # clients waiting in the live chat come first: someone is there now
     clients = "A client is" if len(waiting) == 1 else f"{len(waiting)} clients are"
     subject = f"{clients} waiting for a person in the live chat" + (
-        f", and {len(referral_ids)} new referral{'s' if len(referral_ids) != 1 else ''}" if referral_ids else "")
-    lines = [f"{clients} waiting for a person in the live chat at {settings.clinic.name}.",
-             f"The live queue (staff login needed): {live_link(settings)}", ""]
+        f", and {len(referral_ids)} new referral{'s' if len(referral_ids) != 1 else ''}" if referral_ids else ""
+    )
+    lines = [
+        f"{clients} waiting for a person in the live chat at {settings.clinic.name}.",
+        f"The live queue (staff login needed): {live_link(settings)}",
+        "",
+    ]
     if referral_ids:
         lines.append("New pre-consultation referrals waiting for a practitioner (staff login needed):")
         for referral_id in referral_ids:
@@ -155,8 +171,9 @@ def waiting_key(conversation_id: str, requested_at: datetime) -> str:
     return f"{outbox.KIND_LIVE_WAITING}:{conversation_id[:180]}:{stamp}:"
 
 
-def queue_waiting_notices(settings: Optional[settings_module.Settings] = None, *,
-                          now: Optional[datetime] = None) -> int:
+def queue_waiting_notices(
+    settings: Optional[settings_module.Settings] = None, *, now: Optional[datetime] = None
+) -> int:
     """One "a client is waiting" notice per recipient for each live chat waiting for a person, once per request:
     a request that already has a notice (sent or not, whoever the recipients were then) gets no other."""
     from bot.live import service
@@ -182,8 +199,9 @@ def queue_waiting_notices(settings: Optional[settings_module.Settings] = None, *
     return outbox.enqueue(drafts, now=now, hold_seconds=settings.notify_digest_seconds)
 
 
-def queue_referral_notices(settings: Optional[settings_module.Settings] = None, *,
-                           now: Optional[datetime] = None) -> int:
+def queue_referral_notices(
+    settings: Optional[settings_module.Settings] = None, *, now: Optional[datetime] = None
+) -> int:
     """One notice per recipient for every referral that has none yet (dedupe keys make this safe to repeat)."""
     settings = settings or settings_module.get()
     added = 0
@@ -224,11 +242,16 @@ def deliver_due(settings: Optional[settings_module.Settings] = None, *, now: Opt
             mail.send(server, sender, batch[0].recipient, subject, body)
         except mail.MailError as exc:
             for letter in batch:
-                status = outbox.mark_failed(letter.id, str(exc), max_attempts=settings.outbox_max_attempts,
-                                            now=as_utc(now))
-            logger.warning("notification not sent outbox_ids=%s attempt=%s status=%s error=%s",
-                           ",".join(str(letter.id) for letter in batch), batch[0].attempts + 1, status,
-                           type(exc.__cause__).__name__)
+                status = outbox.mark_failed(
+                    letter.id, str(exc), max_attempts=settings.outbox_max_attempts, now=as_utc(now)
+                )
+            logger.warning(
+                "notification not sent outbox_ids=%s attempt=%s status=%s error=%s",
+                ",".join(str(letter.id) for letter in batch),
+                batch[0].attempts + 1,
+                status,
+                type(exc.__cause__).__name__,
+            )
             failed += 1
             continue
         for letter in batch:

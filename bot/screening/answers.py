@@ -20,6 +20,7 @@ Answers travel as a plain mapping (key -> value). Keys and value shapes:
     volunteered       list[dict]      facts the client mentioned outside their question:
                                       {"code": reason code, "mention": text, "confirmed": bool | None}
 """
+
 from __future__ import annotations
 
 from typing import Final

@@ -4,6 +4,7 @@ A parsed condition's `match(answers)` returns None when it does not match, or th
 triggered it (never empty). Matching is total: a missing key or a value of the wrong shape simply does not match,
 because the engine must never fail on a consultation, whatever the adapters hand it.
 """
+
 from __future__ import annotations
 
 import math
@@ -192,8 +193,10 @@ class AnswerBetween:
             return None
         if self.at_most is not None and number > self.at_most:
             return None
-        bounds = [f"at least {_fmt(self.at_least)}" if self.at_least is not None else "",
-                  f"at most {_fmt(self.at_most)}" if self.at_most is not None else ""]
+        bounds = [
+            f"at least {_fmt(self.at_least)}" if self.at_least is not None else "",
+            f"at most {_fmt(self.at_most)}" if self.at_most is not None else "",
+        ]
         name = label(self.key)
         return (f"{name[:1].upper()}{name[1:]}: {_fmt(number)} ({' and '.join(b for b in bounds if b)})",)
 
@@ -339,8 +342,9 @@ class ParseContext:
 
 def parse(raw: Any, field: str, context: ParseContext) -> Condition:
     if not isinstance(raw, Mapping) or not raw:
-        raise ConditionError(field, f"a condition must be a mapping such as {{answer: blood_thinners, is: yes}}, "
-                                    f"got {raw!r}")
+        raise ConditionError(
+            field, f"a condition must be a mapping such as {{answer: blood_thinners, is: yes}}, got {raw!r}"
+        )
     heads = [k for k in raw if k in _PARSERS]
     if len(heads) != 1:
         found = ", ".join(map(str, raw)) or "nothing"
@@ -375,11 +379,13 @@ def _choose(values: tuple[Any, ...], field: str, allowed: Sequence[str], what: s
 
 def _answer_key(key: Any, field: str, shapes: Sequence[str]) -> str:
     if not isinstance(key, str) or key not in ANSWER_SHAPES:
-        raise ConditionError(field, f"unknown answer key {key!r}; known keys (bot/screening/answers.py): "
-                                    f"{', '.join(ANSWER_SHAPES)}")
+        raise ConditionError(
+            field, f"unknown answer key {key!r}; known keys (bot/screening/answers.py): {', '.join(ANSWER_SHAPES)}"
+        )
     if ANSWER_SHAPES[key] not in shapes:
-        raise ConditionError(field, f"answer {key!r} is a {ANSWER_SHAPES[key]} answer; this test needs "
-                                    f"a {' or '.join(shapes)} answer")
+        raise ConditionError(
+            field, f"answer {key!r} is a {ANSWER_SHAPES[key]} answer; this test needs a {' or '.join(shapes)} answer"
+        )
     return str(key)
 
 
@@ -388,8 +394,10 @@ def _number_or_setting(value: Any, field: str, context: ParseContext) -> float:
         _only(value, field, ["setting"])
         name = value.get("setting")
         if not isinstance(name, str) or name not in context.settings:
-            raise ConditionError(f"{field}.setting", f"no setting named {name!r} under settings:; known: "
-                                                     f"{', '.join(map(str, context.settings)) or 'none'}")
+            raise ConditionError(
+                f"{field}.setting",
+                f"no setting named {name!r} under settings:; known: {', '.join(map(str, context.settings)) or 'none'}",
+            )
         value, field = context.settings[name], f"settings.{name}"
     number = _number(value) if isinstance(value, (int, float)) else None  # not "6": the file says numbers plainly
     if number is None:
@@ -421,14 +429,19 @@ def _parse_answer(raw: Mapping[str, Any], field: str, context: ParseContext) -> 
 
 def _parse_medication_class(raw: Mapping[str, Any], field: str, context: ParseContext) -> Condition:
     _only(raw, field, ["medication_class", "current", "within_months"])
-    classes = _choose(_one_or_many(raw["medication_class"], f"{field}.medication_class"),
-                      f"{field}.medication_class", DRUG_CLASSES, "drug class")
+    classes = _choose(
+        _one_or_many(raw["medication_class"], f"{field}.medication_class"),
+        f"{field}.medication_class",
+        DRUG_CLASSES,
+        "drug class",
+    )
     if "current" in raw and "within_months" in raw:
         raise ConditionError(field, "use either current: true or within_months, not both")
     if "current" in raw and raw["current"] is not True:
         raise ConditionError(f"{field}.current", "may only be true (leave it out to count any mention)")
-    within = _number_or_setting(raw["within_months"], f"{field}.within_months", context) \
-        if "within_months" in raw else None
+    within = (
+        _number_or_setting(raw["within_months"], f"{field}.within_months", context) if "within_months" in raw else None
+    )
     return MedicationClass(classes, current="current" in raw, within_months=within)
 
 

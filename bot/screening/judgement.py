@@ -1,4 +1,5 @@
 """Judging a consultation's answers against the rules: plain data in, plain data out, no clock and no IO."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -78,8 +79,16 @@ def judge(answers: Mapping[str, Any], rules: RuleSet) -> Judgement:
     for rule in rules.rules:
         details = rule.when.match(answers)
         if details is not None:
-            findings.append(Finding(code=rule.code, outcome=rule.outcome, rule=rule.title, rationale=rule.rationale,
-                                    client_text=rule.client_text, detail="; ".join(details)))
+            findings.append(
+                Finding(
+                    code=rule.code,
+                    outcome=rule.outcome,
+                    rule=rule.title,
+                    rationale=rule.rationale,
+                    client_text=rule.client_text,
+                    detail="; ".join(details),
+                )
+            )
     findings.sort(key=lambda f: -severity(f.outcome))  # stable: keeps rules-file order within a severity
     outcome = findings[0].outcome if findings else CLEAR
     return Judgement(outcome=outcome, findings=tuple(findings), rules_version=rules.version)

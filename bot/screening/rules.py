@@ -1,4 +1,5 @@
 """Loading data/screening/rules.yml: the clinic's screening rules, checked on load so a mistake fails loudly there."""
+
 from __future__ import annotations
 
 import re
@@ -15,31 +16,33 @@ from bot.screening.conditions import Condition, ConditionError, ParseContext, pa
 
 # The default reason codes and outcomes (docs/architecture.md, "Reason codes"). A clinic may add rules, but these
 # codes keep their meaning, so every one must be in the file (staff, tests and reports outside the code rely on them).
-DEFAULT_CODES: Mapping[str, str] = MappingProxyType({
-    "active_acne": "defer",
-    "active_herpes": "defer",
-    "isotretinoin_recent": "defer",
-    "pregnancy": "defer",
-    "skin_infection": "defer",
-    "anticoagulant": "review",
-    "bleeding_disorder": "review",
-    "herpes_history": "review",
-    "keloid_tendency": "review",
-    "unrecognised_medication": "review",
-    "unsure_answer": "review",
-    "client_requested_human": "review",
-    "skin_lesion": "review",
-    "immunosuppression": "review",
-    "diabetes_uncontrolled": "review",
-    "autoimmune": "review",
-    "vitiligo": "review",
-    "rosacea_flare": "defer",
-    "recent_sun_damage": "defer",
-    "recent_procedure": "defer",
-    "injectables_recent": "review",
-    "allergy_metal_or_anaesthetic": "review",
-    "under_18": "review",
-})
+DEFAULT_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "active_acne": "defer",
+        "active_herpes": "defer",
+        "isotretinoin_recent": "defer",
+        "pregnancy": "defer",
+        "skin_infection": "defer",
+        "anticoagulant": "review",
+        "bleeding_disorder": "review",
+        "herpes_history": "review",
+        "keloid_tendency": "review",
+        "unrecognised_medication": "review",
+        "unsure_answer": "review",
+        "client_requested_human": "review",
+        "skin_lesion": "review",
+        "immunosuppression": "review",
+        "diabetes_uncontrolled": "review",
+        "autoimmune": "review",
+        "vitiligo": "review",
+        "rosacea_flare": "defer",
+        "recent_sun_damage": "defer",
+        "recent_procedure": "defer",
+        "injectables_recent": "review",
+        "allergy_metal_or_anaesthetic": "review",
+        "under_18": "review",
+    }
+)
 
 _TOP_FIELDS = ("rules_version", "approved_by", "settings", "rules")
 _RULE_FIELDS = ("code", "outcome", "title", "client_text", "rationale", "when")
@@ -148,8 +151,11 @@ def parse_rules(raw: Any, source: str = "<rules>") -> RuleSet:
         codes.append(code)
     missing = [c for c in DEFAULT_CODES if c not in codes]
     if missing:
-        raise fail("field 'rules'", f"missing default reason code(s) {', '.join(missing)}: these codes keep their "
-                                    f"meaning (docs/architecture.md), so each needs a rule")
+        raise fail(
+            "field 'rules'",
+            f"missing default reason code(s) {', '.join(missing)}: these codes keep their "
+            f"meaning (docs/architecture.md), so each needs a rule",
+        )
 
     # Read-only all the way down: one cached RuleSet is shared by every caller.
     frozen = {k: MappingProxyType(dict(v)) if isinstance(v, Mapping) else v for k, v in settings.items()}
@@ -165,6 +171,7 @@ def _rule(item: Mapping[str, Any], where: str, context: ParseContext, fail: _Fai
     for key in _RULE_FIELDS:
         if key not in item:
             raise fail(f"{where}, field {key!r}", "missing")
+
     def failing(key: str) -> Callable[[str], RulesError]:
         return lambda problem: fail(f"{where}, field {key!r}", problem)
 
@@ -173,14 +180,22 @@ def _rule(item: Mapping[str, Any], where: str, context: ParseContext, fail: _Fai
         raise fail(f"{where}, field 'outcome'", f"must be one of {', '.join(OUTCOMES)}, got {texts['outcome']!r}")
     verdict = _VERDICT_WORDS.search(texts["client_text"])
     if verdict:
-        raise fail(f"{where}, field 'client_text'", f"the assistant never tells a client they are safe, suitable or "
-                                                   f"approved; reword {verdict.group(0)!r}")
+        raise fail(
+            f"{where}, field 'client_text'",
+            f"the assistant never tells a client they are safe, suitable or approved; reword {verdict.group(0)!r}",
+        )
     try:
         when = parse(item["when"], "when", context)
     except ConditionError as exc:
         raise fail(f"{where}, field {exc.field!r}", exc.problem) from exc
-    return Rule(code=item["code"], outcome=texts["outcome"], title=texts["title"],
-                client_text=texts["client_text"], rationale=texts["rationale"], when=when)
+    return Rule(
+        code=item["code"],
+        outcome=texts["outcome"],
+        title=texts["title"],
+        client_text=texts["client_text"],
+        rationale=texts["rationale"],
+        when=when,
+    )
 
 
 def _check_settings(settings: Mapping[str, Any], fail: _Fail) -> None:
@@ -190,8 +205,10 @@ def _check_settings(settings: Mapping[str, Any], fail: _Fail) -> None:
         raise fail("settings, field 'isotretinoin_window_months'", f"must be a positive number, got {window!r}")
     windows = settings.get("recent_procedure_windows", {})
     if not isinstance(windows, Mapping) or not all(isinstance(v, str) and v.strip() for v in windows.values()):
-        raise fail("settings, field 'recent_procedure_windows'",
-                   "must map each kind of procedure to a window in words, e.g. ablative_laser: \"6 to 12 weeks\"")
+        raise fail(
+            "settings, field 'recent_procedure_windows'",
+            'must map each kind of procedure to a window in words, e.g. ablative_laser: "6 to 12 weeks"',
+        )
 
 
 def _string(raw: Mapping[str, Any], key: str, fail: Callable[[str], RulesError]) -> str:

@@ -4,6 +4,7 @@ Sessions are opened only by `bot.store.db`; the schema is made only by the Alemb
 (`python -m bot db upgrade`). Rasa's side is `bot.store.tracker_store.DatabaseTrackerStore` (not imported here, so
 the action server and web app do not load Rasa).
 """
+
 from bot.store.consultation_reads import show, transcript
 from bot.store.consultations import (
     abandon_current,

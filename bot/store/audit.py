@@ -3,6 +3,7 @@
 Rows name the member of staff and what they touched (by id), never a client's name, contact or answer. Failed
 logins are also what the login rate limit counts, so it holds across processes and restarts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,24 +76,41 @@ class Entry:
     ip: Optional[str]
 
 
-def record(actor: Optional[str], action: str, target_type: Optional[str] = None, target_id: Optional[str] = None,
-           detail: Optional[str] = None, ip: Optional[str] = None, *, now: Optional[datetime] = None) -> None:
+def record(
+    actor: Optional[str],
+    action: str,
+    target_type: Optional[str] = None,
+    target_id: Optional[str] = None,
+    detail: Optional[str] = None,
+    ip: Optional[str] = None,
+    *,
+    now: Optional[datetime] = None,
+) -> None:
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     with session_scope() as session:
-        session.add(AuditEntry(
-            at=as_utc(now), actor=(actor or None) and actor[:254], action=action, target_type=target_type,
-            target_id=None if target_id is None else str(target_id)[:64],
-            detail=None if detail is None else detail[:500], ip=None if ip is None else ip[:64],
-        ))
+        session.add(
+            AuditEntry(
+                at=as_utc(now),
+                actor=(actor or None) and actor[:254],
+                action=action,
+                target_type=target_type,
+                target_id=None if target_id is None else str(target_id)[:64],
+                detail=None if detail is None else detail[:500],
+                ip=None if ip is None else ip[:64],
+            )
+        )
 
 
-def failed_logins(*, email: Optional[str] = None, ip: Optional[str] = None, minutes: int,
-                  now: Optional[datetime] = None) -> int:
+def failed_logins(
+    *, email: Optional[str] = None, ip: Optional[str] = None, minutes: int, now: Optional[datetime] = None
+) -> int:
     """Failed logins in the last `minutes` for this email, or from this address."""
     since = as_utc(now) - timedelta(minutes=minutes)
-    query = sa.select(sa.func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "login_failed", AuditEntry.at >= since
+    query = (
+        sa.select(sa.func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "login_failed", AuditEntry.at >= since)
     )
     if email is not None:
         query = query.where(AuditEntry.actor == email)
@@ -102,8 +120,14 @@ def failed_logins(*, email: Optional[str] = None, ip: Optional[str] = None, minu
         return int(session.execute(query).scalar_one())
 
 
-def entries(*, actor: Optional[str] = None, action: Optional[str] = None, target_id: Optional[str] = None,
-            page: int = 1, per_page: int = 50) -> Tuple[List[Entry], int]:
+def entries(
+    *,
+    actor: Optional[str] = None,
+    action: Optional[str] = None,
+    target_id: Optional[str] = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Tuple[List[Entry], int]:
     """A page of the log, newest first, and the number of matching rows."""
     query = sa.select(AuditEntry)
     if actor:
@@ -114,7 +138,9 @@ def entries(*, actor: Optional[str] = None, action: Optional[str] = None, target
         query = query.where(AuditEntry.target_id == target_id.strip())
     with session_scope(write=False) as session:
         total = int(session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
-        rows = session.execute(
-            query.order_by(AuditEntry.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
-        ).scalars().all()
+        rows = (
+            session.execute(query.order_by(AuditEntry.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page))
+            .scalars()
+            .all()
+        )
         return [Entry(r.id, r.at, r.actor, r.action, r.target_type, r.target_id, r.detail, r.ip) for r in rows], total

@@ -1,4 +1,5 @@
 """The declarative base every table module shares, with portable column types (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

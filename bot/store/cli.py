@@ -1,4 +1,5 @@
 """Commands on the store: `consultation show/expire`, `db upgrade`, `data purge/export/erase`."""
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,9 @@ def _as_text(shown: Dict[str, Any]) -> str:
         if finding.get("rationale"):
             lines.append(f"      why it matters: {finding['rationale']}")
     for note in shown.get("notes") or []:
-        lines.append(f"  - [note] {note['code']}: "
-                     f"{note['rule']}" + (f" ({note['detail']})" if note.get("detail") else ""))
+        lines.append(
+            f"  - [note] {note['code']}: {note['rule']}" + (f" ({note['detail']})" if note.get("detail") else "")
+        )
     lines.append("Answers:" if shown["answers"] else "Answers: none yet")
     for key, value in shown["answers"].items():
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
@@ -155,8 +157,11 @@ def _scrub() -> None:
     from bot.store import db
 
     if not db.scrub():
-        print("warning: another process kept the write-ahead log busy; the deleted data leaves it at the next "
-              "checkpoint (or run this command again)", file=sys.stderr)
+        print(
+            "warning: another process kept the write-ahead log busy; the deleted data leaves it at the next "
+            "checkpoint (or run this command again)",
+            file=sys.stderr,
+        )
 
 
 def _export(args: argparse.Namespace) -> int:

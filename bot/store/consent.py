@@ -7,6 +7,7 @@ than the ones a request for a person may carry (`PERSON_REQUEST_KEYS`) was conse
 
 Read-only, no Rasa import: the action server, the web app and the sweeper use it.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,7 @@ def latest_in_events(session: Session, conversation_id: str) -> Optional[bool]:
         return None
     rows = session.execute(
         sa.select(events.c.data)
-        .where(events.c.sender_id == conversation_id, events.c.type_name == "slot",
-               events.c.data.like(f'%"{SLOT}"%'))
+        .where(events.c.sender_id == conversation_id, events.c.type_name == "slot", events.c.data.like(f'%"{SLOT}"%'))
         .order_by(events.c.id.desc())
     ).scalars()
     for raw in rows:
@@ -64,10 +64,11 @@ def ever_in_events(session: Session, conversation_ids: Iterable[str]) -> Set[str
     if not ids or not has_table(session, EVENTS_TABLE):
         return found
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
+        chunk = ids[start : start + _CHUNK]
         for sender_id, raw in session.execute(
-            sa.select(events.c.sender_id, events.c.data)
-            .where(events.c.sender_id.in_(chunk), events.c.type_name == "slot", events.c.data.like(f'%"{SLOT}"%'))
+            sa.select(events.c.sender_id, events.c.data).where(
+                events.c.sender_id.in_(chunk), events.c.type_name == "slot", events.c.data.like(f'%"{SLOT}"%')
+            )
         ):
             if _slot_value(raw) is True:
                 found.add(sender_id)
@@ -79,17 +80,23 @@ def answered(session: Session, conversation_ids: Iterable[str]) -> Set[str]:
     ids = list(dict.fromkeys(conversation_ids))
     found: Set[str] = set()
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        found.update(session.execute(
-            sa.select(Consultation.conversation_id).join(Answer, Answer.consultation_id == Consultation.id)
-            .where(Consultation.conversation_id.in_(chunk), Answer.key.notin_(sorted(PERSON_REQUEST_KEYS)))
-            .distinct()
-        ).scalars())
-        found.update(session.execute(  # judged or finished: only a consented consultation gets there
-            sa.select(Consultation.conversation_id)
-            .where(Consultation.conversation_id.in_(chunk),
-                   sa.or_(Consultation.completed_at.isnot(None), Consultation.status == "complete"))
-        ).scalars())
+        chunk = ids[start : start + _CHUNK]
+        found.update(
+            session.execute(
+                sa.select(Consultation.conversation_id)
+                .join(Answer, Answer.consultation_id == Consultation.id)
+                .where(Consultation.conversation_id.in_(chunk), Answer.key.notin_(sorted(PERSON_REQUEST_KEYS)))
+                .distinct()
+            ).scalars()
+        )
+        found.update(
+            session.execute(  # judged or finished: only a consented consultation gets there
+                sa.select(Consultation.conversation_id).where(
+                    Consultation.conversation_id.in_(chunk),
+                    sa.or_(Consultation.completed_at.isnot(None), Consultation.status == "complete"),
+                )
+            ).scalars()
+        )
     return found
 
 

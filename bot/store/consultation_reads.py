@@ -1,6 +1,7 @@
 """Reading consultations as staff and the CLI see them: one consultation's record (the consultation JSON, without the
 dashboard's addresses, which bot.web.staff_urls adds) and a conversation's transcript. Reads only; the chat's writes
 are in bot.store.consultations."""
+
 from __future__ import annotations
 
 import json
@@ -64,12 +65,12 @@ def _referral_dict(referral: Referral) -> Dict[str, Any]:
 def shown(session: Session, consultation: Consultation) -> Dict[str, Any]:
     """One consultation as a dict: the consultation JSON (docs/architecture.md) except `referral.transcript_url`."""
     answers = stored_answers(session, consultation.id)
-    reasons = session.execute(
-        sa.select(Reason).where(Reason.consultation_id == consultation.id).order_by(Reason.id)
-    ).scalars().all()
-    referral = session.execute(
-        sa.select(Referral).where(Referral.consultation_id == consultation.id)
-    ).scalars().first()
+    reasons = (
+        session.execute(sa.select(Reason).where(Reason.consultation_id == consultation.id).order_by(Reason.id))
+        .scalars()
+        .all()
+    )
+    referral = session.execute(sa.select(Referral).where(Referral.consultation_id == consultation.id)).scalars().first()
     return {
         # the contract (docs/architecture.md, "The consultation JSON")
         "conversation_id": consultation.conversation_id,

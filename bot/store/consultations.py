@@ -17,6 +17,7 @@ restart), or a hand-off is left unfinished, the answers given so far are judged 
 request for a person, gets the one referral, marked `incomplete`; a clean half-finished one stays unjudged. If the
 client comes back and finishes, `complete()` judges it whole and clears the mark.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,7 @@ class JudgementLike(Protocol):
     @property
     def findings(self) -> Sequence[FindingLike]: ...
 
-    def reasons(self) -> List[Dict[str, Any]]:
-        ...
+    def reasons(self) -> List[Dict[str, Any]]: ...
 
 
 # ---------------------------------------------------------------------------------------------------------- helpers
@@ -210,9 +210,7 @@ def _ensure_referral(
     """The consultation's one referral, created if missing; the unique key settles races between processes."""
     if severity not in SEVERITIES:
         severity = "review"
-    referral = session.execute(
-        sa.select(Referral).where(Referral.consultation_id == consultation.id)
-    ).scalars().first()
+    referral = session.execute(sa.select(Referral).where(Referral.consultation_id == consultation.id)).scalars().first()
     if referral is None:
         candidate = Referral(
             consultation_id=consultation.id,
@@ -234,9 +232,9 @@ def _ensure_referral(
             )
             return candidate
         except IntegrityError:
-            referral = session.execute(
-                sa.select(Referral).where(Referral.consultation_id == consultation.id)
-            ).scalars().one()
+            referral = (
+                session.execute(sa.select(Referral).where(Referral.consultation_id == consultation.id)).scalars().one()
+            )
     changed = False
     if referral.severity != severity:
         referral.severity = severity
@@ -366,8 +364,7 @@ def _judge_unfinished(session: Session, consultation: Consultation, now: datetim
         _mark_incomplete(referral, True, now)
     session.flush()
     logger.info(
-        "consultation judged part-way conversation_id=%s consultation_id=%s outcome=%s rules_version=%s "
-        "referral_id=%s",
+        "consultation judged part-way conversation_id=%s consultation_id=%s outcome=%s rules_version=%s referral_id=%s",
         consultation.conversation_id,
         consultation.id,
         outcome,
@@ -439,9 +436,11 @@ class PersonRequest(NamedTuple):
 def _open_person_referral(session: Session, conversation_id: str) -> Optional[Tuple[Consultation, Referral]]:
     """The conversation's open referral (on any of its consultations, the latest first), if it has one."""
     row = session.execute(
-        sa.select(Consultation, Referral).join(Referral, Referral.consultation_id == Consultation.id)
+        sa.select(Consultation, Referral)
+        .join(Referral, Referral.consultation_id == Consultation.id)
         .where(Consultation.conversation_id == conversation_id, Referral.status != "closed")
-        .order_by(Consultation.sequence.desc()).limit(1)
+        .order_by(Consultation.sequence.desc())
+        .limit(1)
     ).first()
     return (row[0], row[1]) if row is not None else None
 
@@ -451,8 +450,10 @@ def _contact_values(contact: Any) -> Dict[str, str]:
     if contact is None:
         return {}
     if isinstance(contact, Mapping):
-        email, phone = contact.get("email") or contact.get("contact_email"), contact.get("phone") or contact.get(
-            "contact_phone")
+        email, phone = (
+            contact.get("email") or contact.get("contact_email"),
+            contact.get("phone") or contact.get("contact_phone"),
+        )
     else:
         email, phone = getattr(contact, "email", None), getattr(contact, "phone", None)
     values = {}
@@ -463,8 +464,9 @@ def _contact_values(contact: Any) -> Dict[str, str]:
     return values
 
 
-def record_person_request(conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None,
-                          now: Optional[datetime] = None) -> PersonRequest:
+def record_person_request(
+    conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None, now: Optional[datetime] = None
+) -> PersonRequest:
     """The client asked for a person: apply `bot.store.person_requests.decide_person_request`.
 
     `consent` is the tracker's consent slot when the caller knows it (None: the store's record decides, see
@@ -489,8 +491,7 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
             referral_open=existing is not None,
         )
         if decision.action == person_requests.ASK_CONTACT:
-            logger.info("human requested, nothing stored (no consent, no contact) conversation_id=%s",
-                        conversation_id)
+            logger.info("human requested, nothing stored (no consent, no contact) conversation_id=%s", conversation_id)
             return PersonRequest(decision.action, decision.reason, None, None)
         if existing is not None and (current is None or existing[0].id != current.id):
             # the open referral is on an earlier consultation of this chat (a restart since): it stays the one
@@ -499,15 +500,23 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
             _store_answers(session, consultation, changes, now)
             if not consultation.requested_human:
                 consultation.requested_human = True
-            if session.execute(
-                sa.select(Reason.id).where(Reason.consultation_id == consultation.id,
-                                           Reason.code == HUMAN_REQUEST_CODE)
-            ).first() is None:
+            if (
+                session.execute(
+                    sa.select(Reason.id).where(
+                        Reason.consultation_id == consultation.id, Reason.code == HUMAN_REQUEST_CODE
+                    )
+                ).first()
+                is None
+            ):
                 session.add(_human_request_reason(consultation.id))
             referral.updated_at = now
             _touch(consultation, now)
-            logger.info("human requested again conversation_id=%s consultation_id=%s referral_id=%s",
-                        conversation_id, consultation.id, referral.id)
+            logger.info(
+                "human requested again conversation_id=%s consultation_id=%s referral_id=%s",
+                conversation_id,
+                consultation.id,
+                referral.id,
+            )
             return PersonRequest(decision.action, decision.reason, consultation.id, referral.id, consented)
         consultation = _current_or_create(session, conversation_id, now)
         _store_answers(session, consultation, {"requested_human": True, **given_contact}, now)
@@ -526,8 +535,12 @@ def record_person_request(conversation_id: str, *, consent: Optional[bool] = Non
             referral.updated_at = now
         _touch(consultation, now)
         session.flush()
-        logger.info("human requested conversation_id=%s consultation_id=%s decision=%s", conversation_id,
-                    consultation.id, decision.reason)
+        logger.info(
+            "human requested conversation_id=%s consultation_id=%s decision=%s",
+            conversation_id,
+            consultation.id,
+            decision.reason,
+        )
         return PersonRequest(decision.action, decision.reason, consultation.id, referral.id, consented)
 
 
@@ -541,8 +554,9 @@ def person_requested(conversation_id: str) -> bool:
         return _open_person_referral(session, conversation_id) is not None
 
 
-def flag_human_request(conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None,
-                       now: Optional[datetime] = None) -> Optional[str]:
+def flag_human_request(
+    conversation_id: str, *, consent: Optional[bool] = None, contact: Any = None, now: Optional[datetime] = None
+) -> Optional[str]:
     """The client asked for a person: hand the consultation off and make sure practitioners get one referral (one
     per conversation). Returns the consultation id, or None when nothing was stored: no consent and no contact (see
     `record_person_request`; the caller then asks for a phone number or email, or gives the clinic's phone)."""

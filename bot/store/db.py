@@ -1,4 +1,5 @@
 """The one place that opens database connections and sessions (SQLite in WAL mode, or PostgreSQL)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,7 +32,7 @@ def database_url(url: Optional[str] = None) -> str:
     """The URL to use: the one given, else settings.database_url; `postgres://` is accepted as PostgreSQL."""
     url = url or settings.get().database_url
     if url.startswith("postgres://"):  # Heroku-style; SQLAlchemy 1.4 only knows "postgresql"
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     return url
 
 
@@ -49,8 +50,12 @@ SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 def sqlite_path(url: str) -> Optional[Path]:
     """The file of an SQLite URL (None for PostgreSQL or an in-memory database)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
-            or parsed.database.startswith("file:"):
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+        or parsed.database.startswith("file:")
+    ):
         return None
     return Path(parsed.database).expanduser()
 
@@ -114,8 +119,9 @@ def set_sqlite_pragmas(dbapi_connection: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA "
-                       "synchronous=NORMAL")  # safe with WAL: a power cut can lose the last commit, never corrupt
+        cursor.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # safe with WAL: a power cut can lose the last commit, never corrupt
         # deleted rows are overwritten with zeros, not left in free pages: erase and purge leave nothing to read
         cursor.execute("PRAGMA secure_delete=ON")
     finally:
@@ -248,8 +254,11 @@ def scrub(url: Optional[str] = None) -> bool:
             raw.close()
         protect_sqlite_files(url)
         if busy:
-            logger.warning("the database's write-ahead log could not be emptied now (another process is reading); "
-                           "erased data stays in %s-wal until the next checkpoint", sqlite_path(url))
+            logger.warning(
+                "the database's write-ahead log could not be emptied now (another process is reading); "
+                "erased data stays in %s-wal until the next checkpoint",
+                sqlite_path(url),
+            )
         return not busy
     if engine.dialect.name == "postgresql":
         try:

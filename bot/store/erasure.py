@@ -1,5 +1,6 @@
 """A client's rights over what is stored: access (`export`) and erasure (`erase`), and the deletion of consultations
 (answers, reasons, referral) that erasure and both retention purges (bot.store.retention) share."""
+
 from __future__ import annotations
 
 import logging
@@ -39,15 +40,11 @@ def erase_counts(conversation_id: str) -> Removed:
     """`erase()`, also counting the Rasa events removed."""
     with session_scope() as session:
         ids = list(
-            session.execute(
-                sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
-            ).scalars()
+            session.execute(sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)).scalars()
         )
         consultations = delete_consultations(session, ids)
         events = tracker_events.delete_conversation(session, conversation_id)
-    logger.info(
-        "erased conversation_id=%s consultations=%d events=%d", conversation_id, consultations, events
-    )
+    logger.info("erased conversation_id=%s consultations=%d events=%d", conversation_id, consultations, events)
     return Removed(consultations, events)
 
 
@@ -61,11 +58,15 @@ def export(conversation_id: str) -> Dict[str, Any]:
     """Right of access: every consultation of the conversation (`consultation_reads.shown` each; bot.web.staff_urls
     .export adds the dashboard's addresses) and the whole transcript, read in one transaction."""
     with session_scope(write=False) as session:
-        consultations = session.execute(
-            sa.select(Consultation)
-            .where(Consultation.conversation_id == conversation_id)
-            .order_by(Consultation.sequence)
-        ).scalars().all()
+        consultations = (
+            session.execute(
+                sa.select(Consultation)
+                .where(Consultation.conversation_id == conversation_id)
+                .order_by(Consultation.sequence)
+            )
+            .scalars()
+            .all()
+        )
         records = [shown(session, c) for c in consultations]
         lines = tracker_events.transcript(session, conversation_id)
     return {

@@ -25,6 +25,7 @@ Unlike Rasa's ticket lock, a turn that runs longer than that keeps its lock: two
 overlap. Rasa's `ticket` interface (issue_ticket, get_lock...) is not used by Rasa 3.6 outside `lock()`; it is
 refused here rather than half-implemented.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,12 +64,21 @@ class PostgresLockStore(LockStore):
         kwargs = getattr(endpoint_config, "kwargs", None) or {}
         self.url = db.database_url(url or configured or None)
         if db.is_sqlite(self.url):
-            raise LockError("PostgresLockStore needs a PostgreSQL DATABASE_URL (SQLite runs one Rasa server: leave "
-                            "lock_store out of endpoints.yml)")
+            raise LockError(
+                "PostgresLockStore needs a PostgreSQL DATABASE_URL (SQLite runs one Rasa server: leave "
+                "lock_store out of endpoints.yml)"
+            )
         self.wait_seconds = float(kwargs.get("wait_seconds") or LOCK_LIFETIME)
         # One connection per turn holding a lock (waiters borrow one only for each try).
-        self.engine = sa.create_engine(self.url, future=True, pool_size=10, max_overflow=50, pool_pre_ping=True,
-                                       isolation_level="AUTOCOMMIT", hide_parameters=True)
+        self.engine = sa.create_engine(
+            self.url,
+            future=True,
+            pool_size=10,
+            max_overflow=50,
+            pool_pre_ping=True,
+            isolation_level="AUTOCOMMIT",
+            hide_parameters=True,
+        )
         self.stats = {"acquired": 0, "waited": 0, "timed_out": 0}
         # The conversations whose lock this task (a request, and what it awaits) holds through this store: a nested
         # lock() of the same conversation inside a held one enters at once instead of waiting for itself. Each
@@ -77,8 +87,11 @@ class PostgresLockStore(LockStore):
         super().__init__()
         with self.engine.connect() as connection:  # fail at start, not at the first message, when unreachable
             connection.execute(sa.text("SELECT 1"))
-        logger.info("lock store: PostgreSQL advisory locks on %s (held for the whole turn; waiters give up after "
-                    "%.0f s)", db.url_for_display(self.url), self.wait_seconds)
+        logger.info(
+            "lock store: PostgreSQL advisory locks on %s (held for the whole turn; waiters give up after %.0f s)",
+            db.url_for_display(self.url),
+            self.wait_seconds,
+        )
 
     # ------------------------------------------------------------------------------------------------ the lock
 
@@ -100,8 +113,11 @@ class PostgresLockStore(LockStore):
         try:
             connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         except Exception as exc:  # the connection broke (database restarted): its locks went with it
-            logger.warning("lock store: could not unlock (%s); the server freed it with the connection "
-                           "conversation_id=%r", type(exc).__name__, conversation_id)
+            logger.warning(
+                "lock store: could not unlock (%s); the server freed it with the connection conversation_id=%r",
+                type(exc).__name__,
+                conversation_id,
+            )
             connection.invalidate()
         finally:
             connection.close()
@@ -139,8 +155,11 @@ class PostgresLockStore(LockStore):
                 break
             if time.monotonic() >= deadline:
                 self.stats["timed_out"] += 1
-                logger.warning("lock store: gave up waiting %.0f s for a turn of this conversation "
-                               "conversation_id=%r", self.wait_seconds, conversation_id)
+                logger.warning(
+                    "lock store: gave up waiting %.0f s for a turn of this conversation conversation_id=%r",
+                    self.wait_seconds,
+                    conversation_id,
+                )
                 raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
             waited = True
             await asyncio.sleep(delay)

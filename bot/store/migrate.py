@@ -1,4 +1,5 @@
 """Run the Alembic migrations (the only way the schema is made): `python -m bot db upgrade`."""
+
 from __future__ import annotations
 
 from pathlib import Path

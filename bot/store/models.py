@@ -4,6 +4,7 @@ Rasa's own `events` table (the transcripts) lives in the same database but belon
 read and deleted through `bot.store.tracker_events`, never declared here. Schema changes go through Alembic
 (`bot/store/migrations`); `tests/store` checks that the migrations and these models agree.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -82,9 +83,7 @@ class Answer(Base):
 
     __tablename__ = "answers"
 
-    consultation_id = sa.Column(
-        sa.String(32), sa.ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
-    )
+    consultation_id = sa.Column(sa.String(32), sa.ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
     key = sa.Column(sa.String(64), primary_key=True)
     value = sa.Column(sa.Text, nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False)
@@ -98,9 +97,7 @@ class Reason(Base):
     __tablename__ = "reasons"
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    consultation_id = sa.Column(
-        sa.String(32), sa.ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
-    )
+    consultation_id = sa.Column(sa.String(32), sa.ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False)
     code = sa.Column(sa.String(64), nullable=False)
     outcome = sa.Column(sa.String(16), nullable=False)
     rule = sa.Column(sa.String(128), nullable=False)

@@ -8,6 +8,7 @@ shows its notices), but a notice waits `hold_seconds` (NOTIFY_DIGEST_SECONDS) an
 already waiting; `lease_batches` hands every waiting notice of a recipient over together, sent as one digest email.
 "A client is waiting for a person" notices (KIND_LIVE_WAITING) follow the same rules, in the same digests.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,8 +79,19 @@ class Letter:
 
 
 def _letter(row: OutboxMessage) -> Letter:
-    return Letter(row.id, row.kind, row.recipient, row.subject, row.body, row.status, row.attempts, row.created_at,
-                  row.next_attempt_at, row.last_error, row.referral_id)
+    return Letter(
+        row.id,
+        row.kind,
+        row.recipient,
+        row.subject,
+        row.body,
+        row.status,
+        row.attempts,
+        row.created_at,
+        row.next_attempt_at,
+        row.last_error,
+        row.referral_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -95,10 +107,14 @@ class Draft:
 def _batch_due(session: sa.orm.Session, recipient: str, now: datetime) -> Optional[datetime]:
     """When the recipient's digest batch that is still waiting goes out, if one is waiting."""
     return session.execute(
-        sa.select(sa.func.min(OutboxMessage.next_attempt_at))
-        .where(OutboxMessage.kind.in_(DIGEST_KINDS), OutboxMessage.status == "pending", OutboxMessage.attempts == 0,
-               sa.func.lower(OutboxMessage.recipient) == recipient.lower(), OutboxMessage.next_attempt_at > now,
-               sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+        sa.select(sa.func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.kind.in_(DIGEST_KINDS),
+            OutboxMessage.status == "pending",
+            OutboxMessage.attempts == 0,
+            sa.func.lower(OutboxMessage.recipient) == recipient.lower(),
+            OutboxMessage.next_attempt_at > now,
+            sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
     ).scalar_one_or_none()
 
 
@@ -112,21 +128,30 @@ def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_sec
     added = 0
     with session_scope() as session:
         for draft in drafts:
-            if session.execute(
-                sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == draft.dedupe_key)
-            ).first() is not None:
+            if (
+                session.execute(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == draft.dedupe_key)).first()
+                is not None
+            ):
                 continue
             due = now
             if hold_seconds > 0 and draft.kind in DIGEST_KINDS:
-                due = as_utc(_batch_due(session, draft.recipient, now) or
-                             now + timedelta(seconds=hold_seconds))
+                due = as_utc(_batch_due(session, draft.recipient, now) or now + timedelta(seconds=hold_seconds))
             try:
                 with session.begin_nested():
-                    session.add(OutboxMessage(
-                        kind=draft.kind, dedupe_key=draft.dedupe_key[:255], referral_id=draft.referral_id,
-                        recipient=draft.recipient, subject=draft.subject[:200], body=draft.body, status="pending",
-                        attempts=0, created_at=now, next_attempt_at=due,
-                    ))
+                    session.add(
+                        OutboxMessage(
+                            kind=draft.kind,
+                            dedupe_key=draft.dedupe_key[:255],
+                            referral_id=draft.referral_id,
+                            recipient=draft.recipient,
+                            subject=draft.subject[:200],
+                            body=draft.body,
+                            status="pending",
+                            attempts=0,
+                            created_at=now,
+                            next_attempt_at=due,
+                        )
+                    )
                 added += 1
             except IntegrityError:  # another loop queued it at the same moment
                 continue
@@ -136,10 +161,14 @@ def enqueue(drafts: Iterable[Draft], *, now: Optional[datetime] = None, hold_sec
 def has_notice(dedupe_key_prefix: str) -> bool:
     """Whether a notice whose dedupe key starts with this prefix was ever queued (sent or not)."""
     with session_scope(write=False) as session:
-        return session.execute(
-            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(dedupe_key_prefix, autoescape=True))
-            .limit(1)
-        ).first() is not None
+        return (
+            session.execute(
+                sa.select(OutboxMessage.id)
+                .where(OutboxMessage.dedupe_key.startswith(dedupe_key_prefix, autoescape=True))
+                .limit(1)
+            ).first()
+            is not None
+        )
 
 
 def referrals_without_notice(*, now: Optional[datetime] = None, limit: int = 100) -> List[int]:
@@ -147,13 +176,14 @@ def referrals_without_notice(*, now: Optional[datetime] = None, limit: int = 100
     since = as_utc(now) - timedelta(days=LOOKBACK_DAYS)
     noticed = sa.exists().where(OutboxMessage.referral_id == Referral.id, OutboxMessage.kind == KIND_NEW_REFERRAL)
     with session_scope(write=False) as session:
-        return list(session.execute(
-            sa.select(Referral.id).where(Referral.created_at >= since, ~noticed).order_by(Referral.id).limit(limit)
-        ).scalars())
+        return list(
+            session.execute(
+                sa.select(Referral.id).where(Referral.created_at >= since, ~noticed).order_by(Referral.id).limit(limit)
+            ).scalars()
+        )
 
 
-def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
-                  lease_seconds: int = 120) -> List[List[Letter]]:
+def lease_batches(*, now: Optional[datetime] = None, limit: int = 20, lease_seconds: int = 120) -> List[List[Letter]]:
     """Pending messages whose time has come, leased to the caller for `lease_seconds`, in batches: one email each.
 
     Digest notices (DIGEST_KINDS) go by recipient: once one of a recipient's is due, every other notice of theirs
@@ -177,9 +207,13 @@ def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
             taken = {r.id for r in rows}
             joining = (
                 sa.select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.kind.in_(DIGEST_KINDS),
-                       sa.func.lower(OutboxMessage.recipient).in_(recipients), OutboxMessage.created_at <= now,
-                       free)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.kind.in_(DIGEST_KINDS),
+                    sa.func.lower(OutboxMessage.recipient).in_(recipients),
+                    OutboxMessage.created_at <= now,
+                    free,
+                )
                 .order_by(OutboxMessage.id)
             )
             if postgres:
@@ -195,8 +229,7 @@ def lease_batches(*, now: Optional[datetime] = None, limit: int = 20,
 
 def lease_due(*, now: Optional[datetime] = None, limit: int = 20, lease_seconds: int = 120) -> List[Letter]:
     """`lease_batches`, flat."""
-    return [letter for batch in lease_batches(now=now, limit=limit, lease_seconds=lease_seconds)
-            for letter in batch]
+    return [letter for batch in lease_batches(now=now, limit=limit, lease_seconds=lease_seconds) for letter in batch]
 
 
 def backoff(attempts: int, *, base_seconds: float = 30.0, cap_seconds: float = 3600.0) -> timedelta:
@@ -208,15 +241,21 @@ def mark_sent(message_id: int, *, now: Optional[datetime] = None) -> None:
     now = as_utc(now)
     with session_scope() as session:
         session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id == message_id)
-            .values(status="sent", sent_at=now, locked_until=None, last_error=None,
-                    attempts=OutboxMessage.attempts + 1)
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="sent", sent_at=now, locked_until=None, last_error=None, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
 
 
-def mark_failed(message_id: int, error: str, *, max_attempts: int, now: Optional[datetime] = None,
-                wait: Callable[[int], timedelta] = backoff) -> str:
+def mark_failed(
+    message_id: int,
+    error: str,
+    *,
+    max_attempts: int,
+    now: Optional[datetime] = None,
+    wait: Callable[[int], timedelta] = backoff,
+) -> str:
     """One more failed attempt: try again after a backoff, or give up (status failed) after `max_attempts`.
     Returns the new status."""
     now = as_utc(now)
@@ -239,18 +278,25 @@ def undelivered(*, limit: int = 100) -> Tuple[List[Letter], int]:
     where = OutboxMessage.status.in_(("pending", "failed"))
     with session_scope(write=False) as session:
         total = int(session.execute(sa.select(sa.func.count()).select_from(OutboxMessage).where(where)).scalar_one())
-        rows = session.execute(
-            sa.select(OutboxMessage).where(where).order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                sa.select(OutboxMessage).where(where).order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         return [_letter(r) for r in rows], total
 
 
 def count_undelivered() -> int:
     with session_scope(write=False) as session:
-        return int(session.execute(
-            sa.select(sa.func.count()).select_from(OutboxMessage)
-            .where(OutboxMessage.status.in_(("pending", "failed")))
-        ).scalar_one())
+        return int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "failed")))
+            ).scalar_one()
+        )
 
 
 def retry(ids: Optional[Sequence[int]] = None, *, now: Optional[datetime] = None) -> int:
@@ -260,15 +306,23 @@ def retry(ids: Optional[Sequence[int]] = None, *, now: Optional[datetime] = None
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(list(ids)))
     with session_scope() as session:
-        return int(session.execute(
-            query.values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0)
+        return int(
+            session.execute(
+                query.values(status="pending", attempts=0, next_attempt_at=now, locked_until=None).execution_options(
+                    synchronize_session=False
+                )
+            ).rowcount
+            or 0
+        )
 
 
 def by_referral(referral_id: int) -> List[Letter]:
     with session_scope(write=False) as session:
-        rows = session.execute(
-            sa.select(OutboxMessage).where(OutboxMessage.referral_id == referral_id).order_by(OutboxMessage.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                sa.select(OutboxMessage).where(OutboxMessage.referral_id == referral_id).order_by(OutboxMessage.id)
+            )
+            .scalars()
+            .all()
+        )
         return [_letter(r) for r in rows]

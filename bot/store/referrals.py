@@ -7,6 +7,7 @@ step is one conditional UPDATE (so two practitioners pressing "claim" at once ca
 A claimed referral is closed only by the practitioner who claimed it; an admin may close it as an override
 (`override=True`), recorded as the step `close_override` so the history and the audit log show it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,10 @@ class NotClaimer(ReferralError):
     """Someone other than the practitioner who claimed the referral tried to close it."""
 
     def __init__(self, referral_id: int, claimed_by: str) -> None:
-        super().__init__(f"Referral #{referral_id} is claimed by {claimed_by}: only they can close it. Add a note "
-                         "for them instead, or ask an admin to close it as an override.")
+        super().__init__(
+            f"Referral #{referral_id} is claimed by {claimed_by}: only they can close it. Add a note "
+            "for them instead, or ask an admin to close it as an override."
+        )
         self.claimed_by = claimed_by
 
 
@@ -108,8 +111,10 @@ def queue(statuses: Sequence[str] = OPEN, *, page: int = 1, per_page: int = 50) 
     statuses = [s for s in statuses if s in STEPS["close"][0] + ("closed",)] or list(OPEN)
     where = Referral.status.in_(statuses)
     messages = (
-        sa.select(sa.func.count()).select_from(HandoffMessage)
-        .where(HandoffMessage.consultation_id == Referral.consultation_id).scalar_subquery()
+        sa.select(sa.func.count())
+        .select_from(HandoffMessage)
+        .where(HandoffMessage.consultation_id == Referral.consultation_id)
+        .scalar_subquery()
     )
     query = (
         sa.select(Referral, Consultation.conversation_id, Consultation.name, messages)
@@ -127,16 +132,28 @@ def queue(statuses: Sequence[str] = OPEN, *, page: int = 1, per_page: int = 50) 
         if ids:
             for cid, code in session.execute(
                 sa.select(Reason.consultation_id, Reason.code)
-                .where(Reason.consultation_id.in_(ids), Reason.outcome != "clear").order_by(Reason.id)
+                .where(Reason.consultation_id.in_(ids), Reason.outcome != "clear")
+                .order_by(Reason.id)
             ):
                 codes.setdefault(cid, []).append(code)
         items: List[QueueItem] = []
         for row in rows:
             referral = row[0]
-            items.append(QueueItem(referral.id, referral.consultation_id, row[1], referral.status, referral.severity,
-                                   referral.created_at, referral.claimed_by, row[2],
-                                   tuple(codes.get(referral.consultation_id, ())), int(row[3] or 0),
-                                   bool(referral.incomplete)))
+            items.append(
+                QueueItem(
+                    referral.id,
+                    referral.consultation_id,
+                    row[1],
+                    referral.status,
+                    referral.severity,
+                    referral.created_at,
+                    referral.claimed_by,
+                    row[2],
+                    tuple(codes.get(referral.consultation_id, ())),
+                    int(row[3] or 0),
+                    bool(referral.incomplete),
+                )
+            )
         return items, total
 
 
@@ -156,14 +173,25 @@ def consultation_of(referral_id: int) -> Optional[str]:
 
 def history(referral_id: int) -> List[Step]:
     with session_scope(write=False) as session:
-        rows = session.execute(
-            sa.select(ReferralEvent).where(ReferralEvent.referral_id == referral_id).order_by(ReferralEvent.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                sa.select(ReferralEvent).where(ReferralEvent.referral_id == referral_id).order_by(ReferralEvent.id)
+            )
+            .scalars()
+            .all()
+        )
         return [Step(r.at, r.actor, r.action, r.from_status, r.to_status, r.note) for r in rows]
 
 
-def advance(referral_id: int, step: str, actor: str, note: Optional[str] = None, *,
-            now: Optional[datetime] = None, override: bool = False) -> str:
+def advance(
+    referral_id: int,
+    step: str,
+    actor: str,
+    note: Optional[str] = None,
+    *,
+    now: Optional[datetime] = None,
+    override: bool = False,
+) -> str:
     """Move the referral on by `step` (claim, contact, close); returns the new status.
 
     Closing needs an outcome note, and a claimed referral is closed only by its claimer (NotClaimer otherwise);
@@ -196,23 +224,32 @@ def advance(referral_id: int, step: str, actor: str, note: Optional[str] = None,
             values.update(claimed_by=actor, claimed_at=now)
         guard = [Referral.id == referral_id, Referral.status == current.status]
         if step == "close" and not override:  # the claimer read above is still the claimer
-            guard.append(Referral.claimed_by.is_(None) if current.claimed_by is None
-                         else Referral.claimed_by == current.claimed_by)
+            guard.append(
+                Referral.claimed_by.is_(None)
+                if current.claimed_by is None
+                else Referral.claimed_by == current.claimed_by
+            )
         changed = session.execute(
-            sa.update(Referral).where(*guard).values(**values)
-            .execution_options(synchronize_session=False)
+            sa.update(Referral).where(*guard).values(**values).execution_options(synchronize_session=False)
         ).rowcount
         if not changed:  # PostgreSQL: another transaction moved it between our read and our update
             raise ReferralError(f"referral #{referral_id} was changed by someone else: reload the page")
-        session.add(ReferralEvent(referral_id=referral_id, at=now, actor=actor,
-                                  action=OVERRIDE_CLOSE if override else step,
-                                  from_status=current.status, to_status=target, note=note))
+        session.add(
+            ReferralEvent(
+                referral_id=referral_id,
+                at=now,
+                actor=actor,
+                action=OVERRIDE_CLOSE if override else step,
+                from_status=current.status,
+                to_status=target,
+                note=note,
+            )
+        )
     logger.info("referral step referral_id=%s step=%s", referral_id, OVERRIDE_CLOSE if override else step)
     return target
 
 
-def add_note(referral_id: int, actor: str, note: str, *, action: str = "note",
-             now: Optional[datetime] = None) -> None:
+def add_note(referral_id: int, actor: str, note: str, *, action: str = "note", now: Optional[datetime] = None) -> None:
     note_text = _clean_note(note)
     if not note_text and action == "note":
         raise ReferralError("the note is empty")
@@ -221,5 +258,14 @@ def add_note(referral_id: int, actor: str, note: str, *, action: str = "note",
         status = session.execute(sa.select(Referral.status).where(Referral.id == referral_id)).scalar_one_or_none()
         if status is None:
             raise ReferralError(f"no referral #{referral_id}")
-        session.add(ReferralEvent(referral_id=referral_id, at=now, actor=actor, action=action,
-                                  from_status=status, to_status=status, note=note_text))
+        session.add(
+            ReferralEvent(
+                referral_id=referral_id,
+                at=now,
+                actor=actor,
+                action=action,
+                from_status=status,
+                to_status=status,
+                note=note_text,
+            )
+        )

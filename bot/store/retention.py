@@ -16,6 +16,7 @@ The supervisor's sweeper (bot/serve.py) calls `sweep()` every round; it runs the
 PURGE_EVERY_SECONDS, then checkpoints and truncates SQLite's WAL (`bot.store.db.scrub`, when present) so deleted
 text does not linger in the log file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,10 +53,13 @@ def _quiet_conversations(session: sa.orm.Session, cutoff: datetime) -> List[str]
     """Conversations whose latest Rasa event is older than `cutoff`."""
     if not has_table(session, EVENTS_TABLE):
         return []
-    return list(session.execute(
-        sa.select(events.c.sender_id).group_by(events.c.sender_id)
-        .having(sa.func.max(events.c.timestamp) < cutoff.timestamp())
-    ).scalars())
+    return list(
+        session.execute(
+            sa.select(events.c.sender_id)
+            .group_by(events.c.sender_id)
+            .having(sa.func.max(events.c.timestamp) < cutoff.timestamp())
+        ).scalars()
+    )
 
 
 def consentless(older_than_hours: int, *, now: Optional[datetime] = None) -> List[str]:
@@ -70,15 +74,24 @@ def consentless(older_than_hours: int, *, now: Optional[datetime] = None) -> Lis
             return []
         kept = set()
         for start in range(0, len(candidates), 500):
-            chunk = candidates[start:start + 500]
-            kept.update(session.execute(
-                sa.select(Consultation.conversation_id)
-                .outerjoin(Referral, Referral.consultation_id == Consultation.id)
-                .where(Consultation.conversation_id.in_(chunk),
-                       sa.or_(Consultation.last_activity_at >= cutoff, Consultation.updated_at >= cutoff,
-                              sa.and_(Referral.id.isnot(None),
-                                      sa.or_(Referral.status != "closed", Referral.updated_at >= cutoff))))
-            ).scalars())
+            chunk = candidates[start : start + 500]
+            kept.update(
+                session.execute(
+                    sa.select(Consultation.conversation_id)
+                    .outerjoin(Referral, Referral.consultation_id == Consultation.id)
+                    .where(
+                        Consultation.conversation_id.in_(chunk),
+                        sa.or_(
+                            Consultation.last_activity_at >= cutoff,
+                            Consultation.updated_at >= cutoff,
+                            sa.and_(
+                                Referral.id.isnot(None),
+                                sa.or_(Referral.status != "closed", Referral.updated_at >= cutoff),
+                            ),
+                        ),
+                    )
+                ).scalars()
+            )
         return [cid for cid in candidates if cid not in kept]
 
 
@@ -92,26 +105,37 @@ def purge_consentless(older_than_hours: int, *, now: Optional[datetime] = None) 
     doomed = consentless(older_than_hours, now=now)
     conversations = consultations = removed_events = 0
     for start in range(0, len(doomed), _BATCH):
-        chunk = doomed[start:start + _BATCH]
+        chunk = doomed[start : start + _BATCH]
         with session_scope() as session:
             # checked again in the deleting transaction: a client who came back meanwhile keeps everything
-            still_quiet = set(session.execute(
-                sa.select(events.c.sender_id).where(events.c.sender_id.in_(chunk)).group_by(events.c.sender_id)
-                .having(sa.func.max(events.c.timestamp) < cutoff.timestamp())
-            ).scalars())
+            still_quiet = set(
+                session.execute(
+                    sa.select(events.c.sender_id)
+                    .where(events.c.sender_id.in_(chunk))
+                    .group_by(events.c.sender_id)
+                    .having(sa.func.max(events.c.timestamp) < cutoff.timestamp())
+                ).scalars()
+            )
             consented = {cid for cid, yes in consent.by_conversation(session, list(still_quiet)).items() if yes}
             for conversation_id in chunk:
                 if conversation_id not in still_quiet or conversation_id in consented:
                     continue
-                ids = list(session.execute(
-                    sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
-                ).scalars())
+                ids = list(
+                    session.execute(
+                        sa.select(Consultation.id).where(Consultation.conversation_id == conversation_id)
+                    ).scalars()
+                )
                 consultations += delete_consultations(session, ids)
                 removed_events += tracker_events.delete_conversation(session, conversation_id)
                 conversations += 1
     if conversations:
-        logger.info("consent-less conversations purged conversations=%d consultations=%d events=%d cutoff=%s",
-                    conversations, consultations, removed_events, cutoff.isoformat())
+        logger.info(
+            "consent-less conversations purged conversations=%d consultations=%d events=%d cutoff=%s",
+            conversations,
+            consultations,
+            removed_events,
+            cutoff.isoformat(),
+        )
     return Purged(conversations, consultations, removed_events)
 
 
@@ -133,7 +157,7 @@ def purge_counts(older_than_days: int, *, now: Optional[datetime] = None) -> Rem
     consultations = 0
     for start in range(0, len(ids), _PURGE_BATCH):  # short transactions: the chat keeps writing meanwhile
         with session_scope() as session:
-            consultations += delete_consultations(session, ids[start:start + _PURGE_BATCH])
+            consultations += delete_consultations(session, ids[start : start + _PURGE_BATCH])
     with session_scope() as session:
         events = tracker_events.purge_before(session, cutoff)
     logger.info("purge done cutoff=%s consultations=%d events=%d", cutoff.isoformat(), consultations, events)
@@ -154,8 +178,9 @@ def scrub() -> None:
         scrubber()
 
 
-def sweep(settings: Optional[settings_module.Settings] = None, *, now: Optional[datetime] = None,
-          force: bool = False) -> Optional[Purged]:
+def sweep(
+    settings: Optional[settings_module.Settings] = None, *, now: Optional[datetime] = None, force: bool = False
+) -> Optional[Purged]:
     """The sweeper's call: purge consent-less conversations (at most every PURGE_EVERY_SECONDS unless `force`),
     then scrub. Never raises: an error is logged and the next round tries again. Returns what was purged, or None
     when it did not run."""

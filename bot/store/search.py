@@ -4,6 +4,7 @@ Every query is shaped to use an index at 100,000 consultations (bench/dashboard_
 rides `created_at` (or `status`/`outcome` + `created_at`), an email or phone is a prefix range on its own index, an
 id is a key lookup. A name is matched anywhere in the name, ignoring case: one pass over the name index.
 """
+
 from __future__ import annotations
 
 import re
@@ -100,8 +101,7 @@ def _name_contains(text: str, sqlite: bool, scan: bool = False) -> Any:
     # SQLite's LIKE ignores ASCII case already. Matching inside the name index (name + rowid, a covering scan) and
     # then fetching those rows costs a few ms at 100,000 rows; filtering rows in date order would read every row.
     rowid = sa.literal_column("rowid")
-    matching = sa.select(rowid).select_from(Consultation.__table__).where(
-        Consultation.name.like(pattern, escape="\\"))
+    matching = sa.select(rowid).select_from(Consultation.__table__).where(Consultation.name.like(pattern, escape="\\"))
     return sa.literal_column("consultations.rowid").in_(matching)
 
 
@@ -140,9 +140,17 @@ def _is_sqlite(session: Any) -> bool:
 def _select(filters: Filters, sqlite: bool, scan: bool = False) -> Any:
     return (
         sa.select(
-            Consultation.id, Consultation.conversation_id, Consultation.created_at, Consultation.name,
-            Consultation.contact_email, Consultation.contact_phone, Consultation.status, Consultation.outcome,
-            Consultation.requested_human, Referral.id.label("referral_id"), Referral.status.label("referral_status"),
+            Consultation.id,
+            Consultation.conversation_id,
+            Consultation.created_at,
+            Consultation.name,
+            Consultation.contact_email,
+            Consultation.contact_phone,
+            Consultation.status,
+            Consultation.outcome,
+            Consultation.requested_human,
+            Referral.id.label("referral_id"),
+            Referral.status.label("referral_status"),
         )
         .outerjoin(Referral, Referral.consultation_id == Consultation.id)
         .where(*_where(filters, sqlite, scan))
@@ -151,15 +159,28 @@ def _select(filters: Filters, sqlite: bool, scan: bool = False) -> Any:
 
 
 def _row(r: Any) -> Row:
-    return Row(r.id, r.conversation_id, r.created_at, r.name, r.contact_email, r.contact_phone, r.status, r.outcome,
-               bool(r.requested_human), r.referral_id, r.referral_status)
+    return Row(
+        r.id,
+        r.conversation_id,
+        r.created_at,
+        r.name,
+        r.contact_email,
+        r.contact_phone,
+        r.status,
+        r.outcome,
+        bool(r.requested_human),
+        r.referral_id,
+        r.referral_status,
+    )
 
 
 def count(filters: Filters) -> int:
     with session_scope(write=False) as session:
-        return int(session.execute(
-            sa.select(sa.func.count()).select_from(Consultation).where(*_where(filters, _is_sqlite(session)))
-        ).scalar_one())
+        return int(
+            session.execute(
+                sa.select(sa.func.count()).select_from(Consultation).where(*_where(filters, _is_sqlite(session)))
+            ).scalar_one()
+        )
 
 
 def find(filters: Filters, *, page: int = 1, per_page: int = 50) -> Tuple[List[Row], int]:
@@ -167,9 +188,11 @@ def find(filters: Filters, *, page: int = 1, per_page: int = 50) -> Tuple[List[R
     page = max(1, page)
     with session_scope(write=False) as session:
         sqlite = _is_sqlite(session)
-        total = int(session.execute(
-            sa.select(sa.func.count()).select_from(Consultation).where(*_where(filters, sqlite))
-        ).scalar_one())
+        total = int(
+            session.execute(
+                sa.select(sa.func.count()).select_from(Consultation).where(*_where(filters, sqlite))
+            ).scalar_one()
+        )
         # a common name: scan newest first and stop at the page; a rare one: look the few matches up by name
         scan = sqlite and total > SCAN_ABOVE and (page * per_page) < total // 2
         rows = session.execute(_select(filters, sqlite, scan).offset((page - 1) * per_page).limit(per_page)).all()

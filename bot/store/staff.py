@@ -1,4 +1,5 @@
 """Staff accounts (argon2-hashed passwords, one role each) and their login sessions (server-side, revocable)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -125,8 +126,9 @@ def add(email: str, password: str, role: str, *, now: Optional[datetime] = None)
     with session_scope() as session:
         if session.execute(sa.select(StaffUser.id).where(StaffUser.email == email)).first() is not None:
             raise StaffError(f"there is already an account for {email}")
-        row = StaffUser(email=email, password_hash=_hasher.hash(password), role=role, active=True,
-                        created_at=now, updated_at=now)
+        row = StaffUser(
+            email=email, password_hash=_hasher.hash(password), role=role, active=True, created_at=now, updated_at=now
+        )
         session.add(row)
         session.flush()
         logger.info("staff account added staff_id=%s role=%s", row.id, role)
@@ -155,14 +157,21 @@ def active_emails(role: str) -> List[str]:
     with session_scope(write=False) as session:
         return list(
             session.execute(
-                sa.select(StaffUser.email).where(StaffUser.role == role, StaffUser.active.is_(True))
+                sa.select(StaffUser.email)
+                .where(StaffUser.role == role, StaffUser.active.is_(True))
                 .order_by(StaffUser.email)
             ).scalars()
         )
 
 
-def update(staff_id: int, *, role: Optional[str] = None, active: Optional[bool] = None,
-           password: Optional[str] = None, now: Optional[datetime] = None) -> Staff:
+def update(
+    staff_id: int,
+    *,
+    role: Optional[str] = None,
+    active: Optional[bool] = None,
+    password: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> Staff:
     """Change a role, (de)activate, or set a new password; deactivating or a new password ends their sessions."""
     now = as_utc(now)
     if role is not None:
@@ -188,10 +197,13 @@ def update(staff_id: int, *, role: Optional[str] = None, active: Optional[bool] 
 
 def count_active_admins() -> int:
     with session_scope(write=False) as session:
-        return int(session.execute(
-            sa.select(sa.func.count()).select_from(StaffUser)
-            .where(StaffUser.role == "admin", StaffUser.active.is_(True))
-        ).scalar_one())
+        return int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(StaffUser)
+                .where(StaffUser.role == "admin", StaffUser.active.is_(True))
+            ).scalar_one()
+        )
 
 
 # ------------------------------------------------------------------------------------------------------ sessions
@@ -216,24 +228,32 @@ def authenticate(email: str, password: str, *, now: Optional[datetime] = None) -
         return _staff(row)
 
 
-def start_session(staff: Staff, *, idle_minutes: int, max_hours: int,
-                  now: Optional[datetime] = None) -> Tuple[str, SignedIn]:
+def start_session(
+    staff: Staff, *, idle_minutes: int, max_hours: int, now: Optional[datetime] = None
+) -> Tuple[str, SignedIn]:
     """A new login session; returns the cookie token (shown once, stored hashed) and who signed in."""
     now = as_utc(now)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     with session_scope() as session:
-        session.add(StaffSession(token_hash=_token_hash(token), staff_id=staff.id, csrf_token=csrf,
-                                 created_at=now, last_seen_at=now,
-                                 expires_at=now + timedelta(hours=max_hours)))
+        session.add(
+            StaffSession(
+                token_hash=_token_hash(token),
+                staff_id=staff.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=max_hours),
+            )
+        )
         # an old session of this account that ran out is of no use to anyone
-        session.execute(sa.delete(StaffSession).where(StaffSession.staff_id == staff.id,
-                                                      StaffSession.expires_at < now))
+        session.execute(sa.delete(StaffSession).where(StaffSession.staff_id == staff.id, StaffSession.expires_at < now))
     return token, SignedIn(staff, csrf)
 
 
-def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = None,
-                   touch: bool = True) -> Optional[SignedIn]:
+def resume_session(
+    token: str, *, idle_minutes: int, now: Optional[datetime] = None, touch: bool = True
+) -> Optional[SignedIn]:
     """Who this cookie token belongs to, if the session is live (not idle too long, not past its end, account
     active); marks it seen unless `touch` is false (a page's own background poll is not the person at work). A dead
     session is deleted."""
@@ -243,7 +263,8 @@ def resume_session(token: str, *, idle_minutes: int, now: Optional[datetime] = N
     key = _token_hash(token)
     with session_scope(write=False) as session:
         found = session.execute(
-            sa.select(StaffSession, StaffUser).join(StaffUser, StaffUser.id == StaffSession.staff_id)
+            sa.select(StaffSession, StaffUser)
+            .join(StaffUser, StaffUser.id == StaffSession.staff_id)
             .where(StaffSession.token_hash == key)
         ).first()
     if found is None:

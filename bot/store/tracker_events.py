@@ -5,6 +5,7 @@ as a lightweight table, not declared in our metadata or migrations; until Rasa h
 Rasa's columns: id, sender_id (= conversation id), type_name, timestamp (epoch seconds, float), intent_name,
 action_name, data (the event as JSON text).
 """
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,11 @@ def transcript(
             if not isinstance(metadata, dict):
                 metadata = {}
             if metadata.get("author") == "staff":  # a practitioner wrote it in the live chat (bot/live)
-                line.update(sender="staff", name=str(metadata.get("name") or "") or None,
-                            role=str(metadata.get("role") or "") or None)
+                line.update(
+                    sender="staff",
+                    name=str(metadata.get("name") or "") or None,
+                    role=str(metadata.get("role") or "") or None,
+                )
             lines.append(line)
         else:
             if text in offered:
@@ -134,11 +138,7 @@ def purge_before(session: Session, cutoff: datetime) -> int:
     limit = _epoch(cutoff)
     deleted = 0
 
-    quiet = (
-        sa.select(events.c.sender_id)
-        .group_by(events.c.sender_id)
-        .having(sa.func.max(events.c.timestamp) < limit)
-    )
+    quiet = sa.select(events.c.sender_id).group_by(events.c.sender_id).having(sa.func.max(events.c.timestamp) < limit)
     result = session.execute(sa.delete(events).where(events.c.sender_id.in_(quiet)))
     deleted += int(result.rowcount or 0)
 

@@ -1,4 +1,5 @@
 """Admin pages: staff accounts and the audit log; and the undelivered notifications (admins and practitioners)."""
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,17 @@ PER_PAGE = 50
 @router.get("/staff/admin/staff", response_class=HTMLResponse)
 def staff_list(request: Request, who: SignedIn = Depends(auth.need("manage_staff"))) -> Response:
     audit.record(who.staff.email, "view_page", detail="staff accounts", ip=auth.client_ip(request))
-    return render(request, who, "staff/admin_staff.html", {
-        "people": staff_store.all_staff(), "roles": staff_store.ROLES, "flash": request.query_params.get("done", ""),
-        "min_password": staff_store.MIN_PASSWORD_LENGTH,
-    })
+    return render(
+        request,
+        who,
+        "staff/admin_staff.html",
+        {
+            "people": staff_store.all_staff(),
+            "roles": staff_store.ROLES,
+            "flash": request.query_params.get("done", ""),
+            "min_password": staff_store.MIN_PASSWORD_LENGTH,
+        },
+    )
 
 
 @router.post("/staff/admin/staff")
@@ -32,12 +40,14 @@ async def staff_add(request: Request, who: SignedIn = Depends(auth.need("manage_
     form = await request.form()
     auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
     try:
-        added = staff_store.add(str(form.get("email") or ""), str(form.get("password") or ""),
-                                str(form.get("role") or ""))
+        added = staff_store.add(
+            str(form.get("email") or ""), str(form.get("password") or ""), str(form.get("role") or "")
+        )
     except StaffError as exc:
         raise BadRequest(str(exc)) from None
-    audit.record(who.staff.email, "staff_added", "staff", str(added.id), detail=f"role={added.role}",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email, "staff_added", "staff", str(added.id), detail=f"role={added.role}", ip=auth.client_ip(request)
+    )
     return RedirectResponse("/staff/admin/staff?done=added", status_code=303)
 
 
@@ -61,8 +71,9 @@ async def staff_change(raw_id: str, request: Request, who: SignedIn = Depends(au
     except StaffError as exc:
         raise BadRequest(str(exc)) from None
     what = [f"role={changed.role}", f"active={changed.active}"] + (["password reset"] if password else [])
-    audit.record(who.staff.email, "staff_changed", "staff", str(staff_id), detail=" ".join(what),
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email, "staff_changed", "staff", str(staff_id), detail=" ".join(what), ip=auth.client_ip(request)
+    )
     return RedirectResponse("/staff/admin/staff?done=changed", status_code=303)
 
 
@@ -80,18 +91,31 @@ def audit_log(request: Request, who: SignedIn = Depends(auth.need("read_audit"))
     target = (params.get("target") or "").strip()[:64] or None
     entries, total = audit.entries(actor=actor, action=action, target_id=target, page=page, per_page=PER_PAGE)
     audit.record(who.staff.email, "view_page", detail="audit log", ip=auth.client_ip(request))
-    return render(request, who, "staff/audit.html", {
-        "entries": entries, "total": total, "page": page, "pages": max(1, math.ceil(total / PER_PAGE)),
-        "actions": audit.ACTIONS, "filters": {"action": action or "", "actor": actor or "", "target": target or ""},
-    })
+    return render(
+        request,
+        who,
+        "staff/audit.html",
+        {
+            "entries": entries,
+            "total": total,
+            "page": page,
+            "pages": max(1, math.ceil(total / PER_PAGE)),
+            "actions": audit.ACTIONS,
+            "filters": {"action": action or "", "actor": actor or "", "target": target or ""},
+        },
+    )
 
 
 @router.get("/staff/outbox", response_class=HTMLResponse)
 def outbox_page(request: Request, who: SignedIn = Depends(auth.need("read_outbox"))) -> Response:
     letters, total = outbox.undelivered()
     audit.record(who.staff.email, "view_page", detail="undelivered notifications", ip=auth.client_ip(request))
-    return render(request, who, "staff/outbox.html", {"letters": letters, "total": total,
-                                                      "flash": request.query_params.get("done", "")})
+    return render(
+        request,
+        who,
+        "staff/outbox.html",
+        {"letters": letters, "total": total, "flash": request.query_params.get("done", "")},
+    )
 
 
 @router.post("/staff/outbox/retry")
@@ -99,6 +123,7 @@ async def outbox_retry(request: Request, who: SignedIn = Depends(auth.need("retr
     form = await request.form()
     auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
     count = outbox.retry()
-    audit.record(who.staff.email, "outbox_retry", "outbox", None, detail=f"messages={count}",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email, "outbox_retry", "outbox", None, detail=f"messages={count}", ip=auth.client_ip(request)
+    )
     return RedirectResponse("/staff/outbox?done=retry", status_code=303)

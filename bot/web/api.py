@@ -5,6 +5,7 @@
 the practitioner's closing note, is null, as the reception page never shows it.
 The OpenAPI schema is at /api/openapi.json, behind login too.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -178,8 +179,10 @@ class ErrorOut(ApiModel):
     detail: Any = None
 
 
-ERRORS: Dict[Union[int, str], Dict[str, Any]] = {401: {"model": ErrorOut, "description": "not signed in"},
-          403: {"model": ErrorOut, "description": "the role does not allow it"}}
+ERRORS: Dict[Union[int, str], Dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not signed in"},
+    403: {"model": ErrorOut, "description": "the role does not allow it"},
+}
 
 
 @router.get("/consultations", response_model=ConsultationPage, responses=ERRORS)
@@ -197,35 +200,54 @@ def list_consultations(
     since, until = present.day_bounds(date_from, date_to)
     filters = search.Filters(q=q, status=status, outcome=outcome, since=since, until=until)
     rows, total = search.find(filters, page=page, per_page=per_page)
-    audit.record(who.staff.email, "list_consultations", detail=f"api {filters.describe()} page={page}",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email,
+        "list_consultations",
+        detail=f"api {filters.describe()} page={page}",
+        ip=auth.client_ip(request),
+    )
     return {"total": total, "page": page, "per_page": per_page, "items": [r.as_dict() for r in rows]}
 
 
-@router.get("/consultations/{consultation_id}", response_model=ConsultationOut, responses={
-    **ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}})
-def get_consultation(consultation_id: str, request: Request,
-                     who: SignedIn = Depends(auth.need("read_consultations"))) -> JSONResponse:
+@router.get(
+    "/consultations/{consultation_id}",
+    response_model=ConsultationOut,
+    responses={**ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}},
+)
+def get_consultation(
+    consultation_id: str, request: Request, who: SignedIn = Depends(auth.need("read_consultations"))
+) -> JSONResponse:
     shown = staff_urls.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
-    audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], detail="api",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email, "view_consultation", "consultation", shown["id"], detail="api", ip=auth.client_ip(request)
+    )
     if not auth.can(who, "read_referrals"):  # reception: no practitioner's notes, as on the page
         shown = present.without_practitioner_notes(shown)
     # show()'s JSON (the CLI's), with referral.outcome_note null for roles that do not read referrals
     return JSONResponse(shown, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/consultations/{consultation_id}/transcript", response_model=List[Line], responses={
-    **ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}})
-def get_transcript(consultation_id: str, request: Request,
-                   who: SignedIn = Depends(auth.need("read_consultations"))) -> List[Dict[str, Any]]:
+@router.get(
+    "/consultations/{consultation_id}/transcript",
+    response_model=List[Line],
+    responses={**ERRORS, 404: {"model": ErrorOut, "description": "no such consultation"}},
+)
+def get_transcript(
+    consultation_id: str, request: Request, who: SignedIn = Depends(auth.need("read_consultations"))
+) -> List[Dict[str, Any]]:
     shown = consultation_reads.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
-    audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], detail="api transcript",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email,
+        "view_consultation",
+        "consultation",
+        shown["id"],
+        detail="api transcript",
+        ip=auth.client_ip(request),
+    )
     return consultation_reads.transcript(shown["conversation_id"])
 
 
@@ -242,28 +264,59 @@ def list_referrals(
 ) -> Dict[str, Any]:
     items, total = referrals.queue(VIEWS[show], page=page)
     audit.record(who.staff.email, "view_queue", detail=f"api show={show} page={page}", ip=auth.client_ip(request))
-    return {"total": total, "page": page, "items": [
-        {"referral_id": i.referral_id, "consultation_id": i.consultation_id, "status": i.status,
-         "severity": i.severity, "created_at": _iso(i.created_at), "claimed_by": i.claimed_by, "name": i.name,
-         "codes": list(i.codes), "messages": i.messages}
-        for i in items
-    ]}
+    return {
+        "total": total,
+        "page": page,
+        "items": [
+            {
+                "referral_id": i.referral_id,
+                "consultation_id": i.consultation_id,
+                "status": i.status,
+                "severity": i.severity,
+                "created_at": _iso(i.created_at),
+                "claimed_by": i.claimed_by,
+                "name": i.name,
+                "codes": list(i.codes),
+                "messages": i.messages,
+            }
+            for i in items
+        ],
+    }
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralDetail, responses={
-    **ERRORS, 404: {"model": ErrorOut, "description": "no such referral"}})
-def get_referral(referral_id: int, request: Request,
-                 who: SignedIn = Depends(auth.need("read_referrals"))) -> Dict[str, Any]:
+@router.get(
+    "/referrals/{referral_id}",
+    response_model=ReferralDetail,
+    responses={**ERRORS, 404: {"model": ErrorOut, "description": "no such referral"}},
+)
+def get_referral(
+    referral_id: int, request: Request, who: SignedIn = Depends(auth.need("read_referrals"))
+) -> Dict[str, Any]:
     view = referral_view(referral_id) if 0 < referral_id < 2**63 else None
     if view is None:
         raise NotFound("referral")
-    audit.record(who.staff.email, "view_referral", "referral", str(referral_id),
-                 detail=f"api consultation={view['consultation']['id']}", ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email,
+        "view_referral",
+        "referral",
+        str(referral_id),
+        detail=f"api consultation={view['consultation']['id']}",
+        ip=auth.client_ip(request),
+    )
     return {
         "referral": view["referral"],
         "consultation": view["consultation"],
-        "history": [{"at": _iso(s.at), "actor": s.actor, "action": s.action, "from_status": s.from_status,
-                     "to_status": s.to_status, "note": s.note} for s in view["history"]],
+        "history": [
+            {
+                "at": _iso(s.at),
+                "actor": s.actor,
+                "action": s.action,
+                "from_status": s.from_status,
+                "to_status": s.to_status,
+                "note": s.note,
+            }
+            for s in view["history"]
+        ],
         "messages": [{"received_at": _iso(m.received_at), "text": m.text} for m in view["messages"]],
     }
 

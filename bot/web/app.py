@@ -1,5 +1,6 @@
 """The FastAPI application: one app serves the clinic page (bot.web.clinic), the staff side (bot.web.staff) and the
 staff JSON API (bot.web.api)."""
+
 from __future__ import annotations
 
 import importlib
@@ -26,7 +27,7 @@ STAFF_HEADERS = {
     "Referrer-Policy": "same-origin",
     # everything is served from here: no CDN, no inline script
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 }
 
 

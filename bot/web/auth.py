@@ -4,6 +4,7 @@ Sessions live in the database (bot.store.staff): the cookie holds only a random 
 every instance of the web app sees the same sessions. Forms carry the session's CSRF token; the login form, which has
 no session yet, carries an HMAC of a short-lived cookie instead.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,8 +83,13 @@ def current(request: Request) -> Optional[SignedIn]:
     if "staff_signed_in" in request.scope:
         return request.scope["staff_signed_in"]
     token = request.cookies.get(SESSION_COOKIE, "")
-    who = staff_store.resume_session(token, idle_minutes=settings().session_idle_minutes,
-                                     touch=not is_background_poll(request)) if token else None
+    who = (
+        staff_store.resume_session(
+            token, idle_minutes=settings().session_idle_minutes, touch=not is_background_poll(request)
+        )
+        if token
+        else None
+    )
     request.scope["staff_signed_in"] = who
     return who
 

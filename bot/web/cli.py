@@ -1,4 +1,5 @@
 """`python -m bot web serve` (the web app with uvicorn on WEB_PORT) and `python -m bot staff add|password|list`."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ def _serve(args: argparse.Namespace) -> int:
     install_log_escaping()
     current = settings.get()
     port = args.port or current.web_port
-    uvicorn.run("bot.web.app:create_app", factory=True, host=args.host, port=port,
-                **uvicorn_options(current.trusted_proxies))
+    uvicorn.run(
+        "bot.web.app:create_app", factory=True, host=args.host, port=port, **uvicorn_options(current.trusted_proxies)
+    )
     return 0
 
 

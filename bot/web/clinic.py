@@ -18,6 +18,7 @@ Rate limits (token buckets, CHAT_RATE_ADDRESS per client address, CHAT_RATE_CONV
 with a friendly JSON message. The client address is the TCP peer, or X-Forwarded-For only from TRUSTED_PROXIES.
 The REST channel inside Rasa checks the id and secret again (bot/chat/rest.py), so skipping this proxy gains nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -107,8 +108,11 @@ def _origin(url: str) -> str:
 
 
 def allowed_origins(settings: settings_module.Settings) -> Set[str]:
-    own = {_origin(settings.public_base_url), f"http://localhost:{settings.web_port}",
-           f"http://127.0.0.1:{settings.web_port}"}
+    own = {
+        _origin(settings.public_base_url),
+        f"http://localhost:{settings.web_port}",
+        f"http://127.0.0.1:{settings.web_port}",
+    }
     return own | {o.lower() for o in settings.chat_origins}
 
 
@@ -126,8 +130,11 @@ LIVE_HEADERS = "X-Chat-Live, X-Chat-Last-Event"
 
 
 def _cors(origin: Optional[str]) -> Dict[str, str]:
-    return ({"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": LIVE_HEADERS}
-            if origin else {})
+    return (
+        {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": LIVE_HEADERS}
+        if origin
+        else {}
+    )
 
 
 _limiters: Dict[Tuple[str, Tuple[int, float]], ownership.RateLimiter] = {}
@@ -153,11 +160,14 @@ def _guard(request: Request, settings: settings_module.Settings) -> Tuple[Option
     """The request's allowed origin (None without an Origin header), or the refusal to send: origin, then address."""
     origin = request.headers.get("origin")
     if not origin_allowed(request, settings):
-        return None, _json({"error": "origin_refused", "message": "This website may not use the clinic's chat."},
-                           403, None)
-    address = ownership.client_address(request.client.host if request.client else None,
-                                       request.headers.get("x-forwarded-for"),
-                                       getattr(settings, "trusted_proxies", ()))
+        return None, _json(
+            {"error": "origin_refused", "message": "This website may not use the clinic's chat."}, 403, None
+        )
+    address = ownership.client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        getattr(settings, "trusted_proxies", ()),
+    )
     ok, wait = _limiter("address", settings.chat_rate_address).allow(address)
     if not ok:
         return origin, _limited(wait, origin)
@@ -171,9 +181,15 @@ def chat_preflight(request: Request) -> Response:
     origin = request.headers.get("origin")
     if origin is None or not origin_allowed(request, settings_module.get()):
         return Response(status_code=403)
-    return Response(status_code=204, headers={
-        **_cors(origin), "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type",
-        "Access-Control-Max-Age": "600"})
+    return Response(
+        status_code=204,
+        headers={
+            **_cors(origin),
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+        },
+    )
 
 
 @router.post("/chat/session", include_in_schema=False)
@@ -202,7 +218,7 @@ async def chat_message(request: Request) -> JSONResponse:
     except ValueError:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-        return _json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}"}, 400, origin)
+        return _json({"error": 'send {"sender": ID, "secret": SECRET, "message": TEXT}'}, 400, origin)
     sender = body.get("sender")
     if not isinstance(sender, str) or not ownership.verify(settings.chat_key, sender, body.get("secret")):
         return _json(ownership.REFUSED, 403, origin)
@@ -215,18 +231,15 @@ async def chat_message(request: Request) -> JSONResponse:
     try:
         chat = await asyncio.to_thread(live.status, sender)
         if chat is not None and chat.paused:  # with a person: kept for them, never read by Rasa's NLU
-            replies = await asyncio.to_thread(live.client_message, sender, payload.get("message_id"),
-                                              body["message"])
+            replies = await asyncio.to_thread(live.client_message, sender, payload.get("message_id"), body["message"])
             return _json(replies, 200, origin, **await asyncio.to_thread(_live_headers, sender))
     except live.NotLive:  # handed back between the two reads: the assistant answers
         pass
     except live.AssistantUnavailable:
-        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503,
-                     origin)
+        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503, origin)
     except Exception:  # the database briefly unavailable: say "one moment"; the widget sends the same id again
         logger.exception("live chat state unreadable conversation_id=%s", sender)
-        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503,
-                     origin)
+        return _json({"error": "unavailable", "message": "The assistant isn't available at the moment."}, 503, origin)
     response = await _forward(settings, payload, origin)
     if response.status_code == 200:
         try:
@@ -257,7 +270,7 @@ async def chat_stream(request: Request) -> Response:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return _json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"after\": EVENT_ID}"}, 400, origin)
+        return _json({"error": 'send {"sender": ID, "secret": SECRET, "after": EVENT_ID}'}, 400, origin)
     sender = body.get("sender")
     if not ownership.verify(settings.chat_key, sender, body.get("secret")):
         return _json(ownership.REFUSED, 403, origin)
@@ -266,8 +279,11 @@ async def chat_stream(request: Request) -> Response:
         after = int(after)
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         after = 0
-    return StreamingResponse(live_stream.stream(str(sender), after), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **_cors(origin)})
+    return StreamingResponse(
+        live_stream.stream(str(sender), after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **_cors(origin)},
+    )
 
 
 async def _forward(settings: settings_module.Settings, payload: Dict[str, str], origin: Optional[str]) -> JSONResponse:
@@ -275,8 +291,10 @@ async def _forward(settings: settings_module.Settings, payload: Dict[str, str], 
 
     unavailable = {"error": "unavailable", "message": "The assistant isn't available at the moment."}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT_SECONDS)) as session, \
-                session.post(f"{rasa_api.base_url(settings)}/webhooks/rest/webhook", json=payload) as upstream:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT_SECONDS)) as session,
+            session.post(f"{rasa_api.base_url(settings)}/webhooks/rest/webhook", json=payload) as upstream,
+        ):
             status = upstream.status
             try:
                 replies = await upstream.json(content_type=None)

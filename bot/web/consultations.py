@@ -1,4 +1,5 @@
 """Reception's pages: the consultations list (search, filters, pages), one consultation's transcript, CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,17 @@ from bot.web.pages import render
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-CSV_COLUMNS = ("consultation_id", "conversation_id", "started", "name", "email", "phone", "status", "outcome",
-               "referral_status")
+CSV_COLUMNS = (
+    "consultation_id",
+    "conversation_id",
+    "started",
+    "name",
+    "email",
+    "phone",
+    "status",
+    "outcome",
+    "referral_status",
+)
 
 
 def filters_from(params: Mapping[str, Any]) -> Tuple[search.Filters, Dict[str, str]]:
@@ -28,8 +38,13 @@ def filters_from(params: Mapping[str, Any]) -> Tuple[search.Filters, Dict[str, s
     since_day = present.parse_day(params.get("from"))
     until_day = present.parse_day(params.get("to"))
     since, until = present.day_bounds(since_day, until_day)
-    filters = search.Filters(q=str(params.get("q") or ""), status=params.get("status") or None,
-                             outcome=params.get("outcome") or None, since=since, until=until)
+    filters = search.Filters(
+        q=str(params.get("q") or ""),
+        status=params.get("status") or None,
+        outcome=params.get("outcome") or None,
+        since=since,
+        until=until,
+    )
     echo = {
         "q": filters.q,
         "status": filters.status or "",
@@ -53,18 +68,29 @@ def consultation_list(request: Request, who: SignedIn = Depends(auth.need("read_
     page = page_number(request.query_params.get("page"))
     rows, total = search.find(filters, page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
-    audit.record(who.staff.email, "list_consultations", detail=f"{filters.describe()} page={page}",
-                 ip=auth.client_ip(request))
-    return render(request, who, "staff/consultations.html", {
-        "rows": rows, "total": total, "page": page, "pages": pages, "filters": echo,
-        "statuses": ("in_progress", "complete", "abandoned", "handed_off"),
-        "outcomes": ("clear", "review", "defer"),
-    })
+    audit.record(
+        who.staff.email, "list_consultations", detail=f"{filters.describe()} page={page}", ip=auth.client_ip(request)
+    )
+    return render(
+        request,
+        who,
+        "staff/consultations.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "filters": echo,
+            "statuses": ("in_progress", "complete", "abandoned", "handed_off"),
+            "outcomes": ("clear", "review", "defer"),
+        },
+    )
 
 
 @router.get("/staff/consultations/{consultation_id}", response_class=HTMLResponse)
-def consultation_page(consultation_id: str, request: Request,
-                      who: SignedIn = Depends(auth.need("read_consultations"))) -> Response:
+def consultation_page(
+    consultation_id: str, request: Request, who: SignedIn = Depends(auth.need("read_consultations"))
+) -> Response:
     shown = staff_urls.show(consultation_id[:255])
     if shown is None:
         raise NotFound("consultation")
@@ -72,9 +98,16 @@ def consultation_page(consultation_id: str, request: Request,
         shown = present.without_practitioner_notes(shown)
     lines = consultation_reads.transcript(shown["conversation_id"])
     audit.record(who.staff.email, "view_consultation", "consultation", shown["id"], ip=auth.client_ip(request))
-    return render(request, who, "staff/consultation.html", {
-        "c": shown, "lines": lines, "messages": person_requests.messages(shown["id"]),
-    })
+    return render(
+        request,
+        who,
+        "staff/consultation.html",
+        {
+            "c": shown,
+            "lines": lines,
+            "messages": person_requests.messages(shown["id"]),
+        },
+    )
 
 
 def _cell(value: Any) -> str:
@@ -91,9 +124,22 @@ def _csv(filters: search.Filters) -> Iterator[bytes]:
     buffer.write("\ufeff")  # so spreadsheet programs read UTF-8 names correctly
     writer.writerow(CSV_COLUMNS)
     for n, row in enumerate(search.each(filters), start=1):
-        writer.writerow([_cell(v) for v in (
-            row.id, row.conversation_id, present.iso(row.created_at), row.name, row.contact_email,
-            row.contact_phone, row.status, row.outcome, row.referral_status)])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.id,
+                    row.conversation_id,
+                    present.iso(row.created_at),
+                    row.name,
+                    row.contact_email,
+                    row.contact_phone,
+                    row.status,
+                    row.outcome,
+                    row.referral_status,
+                )
+            ]
+        )
         if n % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -107,10 +153,20 @@ async def export(request: Request, who: SignedIn = Depends(auth.need("export")))
     auth.check_csrf(who, form.get(auth.CSRF_FIELD))  # type: ignore[arg-type]
     filters, _echo = filters_from(form)
     rows = search.count(filters)
-    audit.record(who.staff.email, "export", "consultations", None, detail=f"{filters.describe()} rows={rows}",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email,
+        "export",
+        "consultations",
+        None,
+        detail=f"{filters.describe()} rows={rows}",
+        ip=auth.client_ip(request),
+    )
     stamp = datetime.now(timezone.utc).astimezone(present.zone()).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(_csv(filters), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="consultations-{stamp}.csv"',
-        "Cache-Control": "no-store",
-    })
+    return StreamingResponse(
+        _csv(filters),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="consultations-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

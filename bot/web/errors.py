@@ -1,4 +1,5 @@
 """Errors the staff side raises and how they look: an HTML page for people, JSON for the API; never a traceback."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,9 @@ def _wants_json(request: Request) -> bool:
 
 def _page(request: Request, status: int, title: str, message: str) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": title, "detail": message}, status_code=status,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"error": title, "detail": message}, status_code=status, headers={"Cache-Control": "no-store"}
+        )
     who: Optional[auth.SignedIn] = None
     try:
         who = auth.current(request)
@@ -39,8 +41,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(auth.NotSignedIn)
     async def not_signed_in(request: Request, exc: auth.NotSignedIn) -> Response:
         if _wants_json(request):
-            return JSONResponse({"error": "not signed in", "detail": "log in at /staff/login"}, status_code=401,
-                                headers={"Cache-Control": "no-store"})
+            return JSONResponse(
+                {"error": "not signed in", "detail": "log in at /staff/login"},
+                status_code=401,
+                headers={"Cache-Control": "no-store"},
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(auth.login_url(target if request.method == "GET" else "/staff"), status_code=303)
 
@@ -51,8 +56,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(auth.CsrfRejected)
     async def csrf_rejected(request: Request, exc: auth.CsrfRejected) -> Response:
-        return _page(request, 400, "Form expired",
-                     "This form was not sent from a current page of the dashboard. Go back, reload and try again.")
+        return _page(
+            request,
+            400,
+            "Form expired",
+            "This form was not sent from a current page of the dashboard. Go back, reload and try again.",
+        )
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
@@ -65,9 +74,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
-            return JSONResponse({"error": "invalid request",
-                                 "detail": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]},
-                                status_code=422)
+            return JSONResponse(
+                {
+                    "error": "invalid request",
+                    "detail": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()],
+                },
+                status_code=422,
+            )
         return _page(request, 400, "Cannot read that", "Part of the address or form was not understood.")
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,5 +1,6 @@
 """What a staff route raises when it cannot answer (no HTML here): bot.web.errors turns these into a page for people
 or JSON for the API."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ A pure ASGI middleware: it wraps `receive`, adds up the body chunks, and the mom
 the path it stops reading and answers 413. A declared Content-Length over the cap is refused before any byte is
 read. (Checking Content-Length alone let a chunked upload of any size be read whole.)
 """
+
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, MutableMapping, Optional, Tuple
@@ -58,9 +59,17 @@ DRAIN_SECONDS = 1.0
 
 
 async def _send_413(send: Send, receive: Optional[Receive] = None) -> None:
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(TOO_LARGE)).encode()), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(TOO_LARGE)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     if receive is not None:
         await _drain(receive)
     await send({"type": "http.response.body", "body": TOO_LARGE, "more_body": False})

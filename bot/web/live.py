@@ -6,6 +6,7 @@ needs a login and a role (PERMISSIONS in bot.web.auth: read_live to see, work_li
 session's CSRF token; reading is audited (a live conversation is a consultation view), and so is every step, by the
 service. Polls are audited at most once a minute per person and conversation, so the log stays readable.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,8 +76,9 @@ def _seconds_since(moment: Optional[datetime], now: datetime) -> Optional[int]:
     return max(0, int((now - moment).total_seconds()))
 
 
-def chat_json(chat: service.LiveChat, who: SignedIn, *, now: Optional[datetime] = None,
-              shown: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def chat_json(
+    chat: service.LiveChat, who: SignedIn, *, now: Optional[datetime] = None, shown: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
     """One live chat as the queue and the conversation view show it (the answers so far included)."""
     now = now or datetime.now(timezone.utc)
     answers = (shown or {}).get("answers") or {}
@@ -113,8 +115,9 @@ def queue_json(who: SignedIn, *, include_done: bool = False) -> Dict[str, Any]:
     }
 
 
-def _audit_poll(who: SignedIn, action: str, target_type: Optional[str], target_id: Optional[str], detail: str,
-                request: Request) -> None:
+def _audit_poll(
+    who: SignedIn, action: str, target_type: Optional[str], target_id: Optional[str], detail: str, request: Request
+) -> None:
     """Audit a poll unless the same person's same read was audited in the last POLL_AUDIT_SECONDS."""
     recent, _total = audit.entries(actor=who.staff.email, action=action, target_id=target_id, per_page=1)
     if recent:
@@ -124,8 +127,9 @@ def _audit_poll(who: SignedIn, action: str, target_type: Optional[str], target_i
     audit.record(who.staff.email, action, target_type, target_id, detail=detail, ip=auth.client_ip(request))
 
 
-def _audit_view(who: SignedIn, chat: service.LiveChat, shown: Optional[Dict[str, Any]], request: Request, *,
-                poll: bool) -> None:
+def _audit_view(
+    who: SignedIn, chat: service.LiveChat, shown: Optional[Dict[str, Any]], request: Request, *, poll: bool
+) -> None:
     """Reading a live conversation is a consultation view (target: the consultation, or the conversation before
     there is one)."""
     target_type, target_id = ("consultation", str(shown["id"])) if shown else ("conversation", chat.conversation_id)
@@ -133,8 +137,9 @@ def _audit_view(who: SignedIn, chat: service.LiveChat, shown: Optional[Dict[str,
     if poll:
         _audit_poll(who, "view_consultation", target_type, target_id, detail, request)
     else:
-        audit.record(who.staff.email, "view_consultation", target_type, target_id, detail=detail,
-                     ip=auth.client_ip(request))
+        audit.record(
+            who.staff.email, "view_consultation", target_type, target_id, detail=detail, ip=auth.client_ip(request)
+        )
 
 
 def _json(body: Any, status_code: int = 200) -> JSONResponse:
@@ -167,12 +172,14 @@ def signal(who: SignedIn = Depends(auth.need("read_live"))) -> Response:
     waiting = [c for c in service.queue() if c.state in ("waiting", "timed_out")]
     newest = max((c.requested_at for c in waiting), default=None)
     oldest = min((c.requested_at for c in waiting), default=None)
-    return _json({
-        "waiting": service.waiting_count(),
-        "newest_requested_at": present.iso(newest) or None,
-        "oldest_waiting_seconds": _seconds_since(oldest, datetime.now(timezone.utc)),
-        "can_take": auth.can(who, "work_live"),
-    })
+    return _json(
+        {
+            "waiting": service.waiting_count(),
+            "newest_requested_at": present.iso(newest) or None,
+            "oldest_waiting_seconds": _seconds_since(oldest, datetime.now(timezone.utc)),
+            "can_take": auth.can(who, "work_live"),
+        }
+    )
 
 
 @router.get("/staff/live/{raw_id}", response_class=HTMLResponse)
@@ -181,12 +188,21 @@ def conversation_page(raw_id: str, request: Request, who: SignedIn = Depends(aut
     shown = _consultation(chat, who)
     _audit_view(who, chat, shown, request, poll=False)
     messages = service.thread(chat.conversation_id)
-    return render(request, who, "staff/live_chat.html", {
-        "chat": chat, "live": chat_json(chat, who, shown=shown), "c": shown, "messages": messages,
-        "last_id": max((m["id"] for m in messages), default=0), "max_reply": MAX_REPLY_CHARS,
-        "flash": DONE_WORDS.get(request.query_params.get("done", ""), ""),
-        "incomplete_marker": present.INCOMPLETE_MARKER,
-    })
+    return render(
+        request,
+        who,
+        "staff/live_chat.html",
+        {
+            "chat": chat,
+            "live": chat_json(chat, who, shown=shown),
+            "c": shown,
+            "messages": messages,
+            "last_id": max((m["id"] for m in messages), default=0),
+            "max_reply": MAX_REPLY_CHARS,
+            "flash": DONE_WORDS.get(request.query_params.get("done", ""), ""),
+            "incomplete_marker": present.INCOMPLETE_MARKER,
+        },
+    )
 
 
 def _after(raw: Optional[str]) -> int:
@@ -202,8 +218,13 @@ def thread_poll(raw_id: str, request: Request, who: SignedIn = Depends(auth.need
     shown = _consultation(chat, who)
     _audit_view(who, chat, shown, request, poll=True)
     messages = service.thread(chat.conversation_id, after=_after(request.query_params.get("after")))
-    return _json({"chat": chat_json(chat, who, shown=shown), "messages": messages,
-                  "can_send": auth.can(who, "work_live") and chat.state == "taken" and chat.taken_by == who.staff.id})
+    return _json(
+        {
+            "chat": chat_json(chat, who, shown=shown),
+            "messages": messages,
+            "can_send": auth.can(who, "work_live") and chat.state == "taken" and chat.taken_by == who.staff.id,
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- acting
@@ -234,8 +255,13 @@ async def take(raw_id: str, request: Request, who: SignedIn = Depends(auth.need(
     try:
         service.take(chat.conversation_id, who)
     except service.AlreadyTaken as exc:
-        return _refused(request, chat.conversation_id, 409, "already_taken",
-                        f"{exc.by_name or 'Someone else'} has already taken this chat.")
+        return _refused(
+            request,
+            chat.conversation_id,
+            409,
+            "already_taken",
+            f"{exc.by_name or 'Someone else'} has already taken this chat.",
+        )
     except service.NotLive:
         return _refused(request, chat.conversation_id, 409, "not_live", NOT_LIVE)
     return _done(request, chat.conversation_id, "take")
@@ -249,8 +275,13 @@ async def send(raw_id: str, request: Request, who: SignedIn = Depends(auth.need(
     if not text:
         return _refused(request, chat.conversation_id, 400, "empty", "Write a message before sending.")
     if len(text) > MAX_REPLY_CHARS:
-        return _refused(request, chat.conversation_id, 400, "too_long",
-                        f"A message can be at most {MAX_REPLY_CHARS} characters; split it in two.")
+        return _refused(
+            request,
+            chat.conversation_id,
+            400,
+            "too_long",
+            f"A message can be at most {MAX_REPLY_CHARS} characters; split it in two.",
+        )
     try:
         sent = service.send(chat.conversation_id, who, text)
     except service.NotHolder:
@@ -310,4 +341,3 @@ async def end(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("
     except service.AssistantUnavailable:
         return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not ended"))
     return _done(request, chat.conversation_id, "end")
-

@@ -1,5 +1,6 @@
 """Rendering staff pages: one Jinja2 environment (autoescaped), the signed-in person and their CSRF token in every
 page, and the count of undelivered notifications for those who act on it."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -38,8 +39,13 @@ def query_with(params: Dict[str, Any], **changes: Any) -> str:
 templates.env.globals["query_with"] = query_with
 
 
-def render(request: Request, who: Optional[SignedIn], template: str, context: Optional[Dict[str, Any]] = None,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request,
+    who: Optional[SignedIn],
+    template: str,
+    context: Optional[Dict[str, Any]] = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     undelivered = 0
     if who is not None and auth.can(who, "read_outbox"):
         undelivered = outbox.count_undelivered()

@@ -1,4 +1,5 @@
 """How the staff pages show things: times in the clinic's zone, answer labels, statuses in words."""
+
 from __future__ import annotations
 
 import copy
@@ -157,8 +158,9 @@ def _medicine(fact: Any) -> str:
     if fact.get("current") is True:
         parts.append("taking now")
     elif fact.get("months_ago") is not None:
-        parts.append(f"stopped {fact['months_ago']:g} months ago" if isinstance(fact["months_ago"], (int, float))
-                     else "stopped")
+        parts.append(
+            f"stopped {fact['months_ago']:g} months ago" if isinstance(fact["months_ago"], (int, float)) else "stopped"
+        )
     return f"{name} ({', '.join(parts)})" if parts else name
 
 

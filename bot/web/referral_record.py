@@ -1,5 +1,6 @@
 """What staff read about referrals, shared by the practitioners' pages (bot.web.referrals) and the JSON API
 (bot.web.api): the queue's views and everything about one referral. Plain data, no HTML."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional

@@ -1,4 +1,5 @@
 """Practitioners' pages: the referral queue, one referral (claim, contacted, close, notes, hand back), its print."""
+
 from __future__ import annotations
 
 import math
@@ -44,11 +45,21 @@ def queue(request: Request, who: SignedIn = Depends(auth.need("read_referrals"))
         page = 1
     items, total = referrals.queue(VIEWS[view], page=page, per_page=PER_PAGE)
     audit.record(who.staff.email, "view_queue", detail=f"show={view} page={page}", ip=auth.client_ip(request))
-    return render(request, who, "staff/referrals.html", {
-        "items": items, "total": total, "page": page, "pages": max(1, math.ceil(total / PER_PAGE)),
-        "view": view, "views": list(VIEWS), "counts": referrals.counts(),
-        "incomplete_marker": present.INCOMPLETE_MARKER,
-    })
+    return render(
+        request,
+        who,
+        "staff/referrals.html",
+        {
+            "items": items,
+            "total": total,
+            "page": page,
+            "pages": max(1, math.ceil(total / PER_PAGE)),
+            "view": view,
+            "views": list(VIEWS),
+            "counts": referrals.counts(),
+            "incomplete_marker": present.INCOMPLETE_MARKER,
+        },
+    )
 
 
 @router.get("/staff/referrals/{raw_id}", response_class=HTMLResponse)
@@ -58,15 +69,31 @@ def referral_page(raw_id: str, request: Request, who: SignedIn = Depends(auth.ne
     if view is None:
         raise NotFound("referral")
     c = view["consultation"]
-    audit.record(who.staff.email, "view_referral", "referral", str(referral_id), detail=f"consultation={c['id']}",
-                 ip=auth.client_ip(request))
+    audit.record(
+        who.staff.email,
+        "view_referral",
+        "referral",
+        str(referral_id),
+        detail=f"consultation={c['id']}",
+        ip=auth.client_ip(request),
+    )
     chat = live_service.get(c["conversation_id"], with_reasons=False) if c["requested_human"] else None
     paused = (chat is not None and chat.paused) or (
-        rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False)
-    return render(request, who, "staff/referral.html", {
-        **view, "c": c, "lines": consultation_reads.transcript(c["conversation_id"]), "paused": paused,
-        "flash": request.query_params.get("done", ""), "incomplete_marker": present.INCOMPLETE_MARKER,
-    })
+        rasa_pause.is_paused(c["conversation_id"]) if c["requested_human"] else False
+    )
+    return render(
+        request,
+        who,
+        "staff/referral.html",
+        {
+            **view,
+            "c": c,
+            "lines": consultation_reads.transcript(c["conversation_id"]),
+            "paused": paused,
+            "flash": request.query_params.get("done", ""),
+            "incomplete_marker": present.INCOMPLETE_MARKER,
+        },
+    )
 
 
 @router.get("/staff/referrals/{raw_id}/print", response_class=HTMLResponse)
@@ -76,9 +103,17 @@ def referral_print(raw_id: str, request: Request, who: SignedIn = Depends(auth.n
     if view is None:
         raise NotFound("referral")
     audit.record(who.staff.email, "print_referral", "referral", str(referral_id), ip=auth.client_ip(request))
-    return render(request, who, "staff/referral_print.html", {**view, "c": view["consultation"],
-                                                                "now": datetime.now(timezone.utc),
-                                                                "incomplete_marker": present.INCOMPLETE_MARKER})
+    return render(
+        request,
+        who,
+        "staff/referral_print.html",
+        {
+            **view,
+            "c": view["consultation"],
+            "now": datetime.now(timezone.utc),
+            "incomplete_marker": present.INCOMPLETE_MARKER,
+        },
+    )
 
 
 OVERRIDE_ROLE = "admin"  # may close a referral someone else claimed, as an audited override
@@ -112,8 +147,7 @@ def _hand_back(conversation_id: str, who: SignedIn) -> None:
 
 
 @router.post("/staff/referrals/{raw_id}/{step}")
-async def referral_step(raw_id: str, step: str, request: Request,
-                        who: SignedIn = Depends(auth.signed_in)) -> Response:
+async def referral_step(raw_id: str, step: str, request: Request, who: SignedIn = Depends(auth.signed_in)) -> Response:
     """A practitioner's step on a referral. Closing a claimed one is the claimer's; an admin may close any open
     referral only as an override (the form's `override=yes`), audited as `referral_closed` with the detail
     "admin override (claimed by ...)", and recorded in the referral's history as `close_override`."""
@@ -131,10 +165,16 @@ async def referral_step(raw_id: str, step: str, request: Request,
     ip = auth.client_ip(request)
     try:
         if override:
-            claimer = (view_claimer(referral_id) or "nobody")
+            claimer = view_claimer(referral_id) or "nobody"
             referrals.advance(referral_id, step, actor, note, override=True)
-            audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id),
-                         detail=f"{OVERRIDE_DETAIL} (claimed by {claimer})", ip=ip)
+            audit.record(
+                actor,
+                STEP_AUDIT[step],
+                "referral",
+                str(referral_id),
+                detail=f"{OVERRIDE_DETAIL} (claimed by {claimer})",
+                ip=ip,
+            )
         elif step in referrals.STEPS:
             referrals.advance(referral_id, step, actor, note)
             audit.record(actor, STEP_AUDIT[step], "referral", str(referral_id), ip=ip)

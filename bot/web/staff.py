@@ -1,4 +1,5 @@
 """The staff side under /staff: login and logout here; reception, practitioner and admin pages in their modules."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,10 +45,14 @@ class LoginCheck:
 
     def message(self, rate: LoginRate) -> str:
         if self.refused == "address":
-            return (f"Too many failed attempts from this network. Wait {rate.minutes} minutes and try again, "
-                    "or ask an admin.")
-        return (f"Too many failed attempts for this account from this device or network. Wait {rate.minutes} "
-                "minutes, sign in from your usual device, or ask an admin to set a new password.")
+            return (
+                f"Too many failed attempts from this network. Wait {rate.minutes} minutes and try again, "
+                "or ask an admin."
+            )
+        return (
+            f"Too many failed attempts for this account from this device or network. Wait {rate.minutes} "
+            "minutes, sign in from your usual device, or ask an admin to set a new password."
+        )
 
 
 def login_backoff(account_failures: int, allowed: int) -> float:
@@ -58,8 +63,7 @@ def login_backoff(account_failures: int, allowed: int) -> float:
     return min(LOGIN_BACKOFF_BASE_SECONDS * (2 ** min(over, 32)), LOGIN_BACKOFF_CAP_SECONDS)
 
 
-def login_verdict(*, pair_failures: int, address_failures: int, account_failures: int, rate: LoginRate
-                  ) -> LoginCheck:
+def login_verdict(*, pair_failures: int, address_failures: int, account_failures: int, rate: LoginRate) -> LoginCheck:
     """The rule, without the database. Failures are counted per (address, account) and per address, so an attacker
     locks out only themselves: the owner, from their own address, is never refused for someone else's guesses, and
     guesses at one account from many addresses are slowed (backoff), not turned into a lock-out."""
@@ -93,15 +97,28 @@ def home(who: SignedIn = Depends(auth.signed_in)) -> Response:
 
 def _login_page(request: Request, *, error: str = "", email: str = "", status_code: int = 200) -> Response:
     nonce = auth.new_login_nonce()
-    response = render(request, None, "staff/login.html", {
-        "login_token": auth.login_token(nonce),
-        "next": auth.safe_next(request.query_params.get("next")),
-        "error": error,
-        "email": email,
-    }, status_code=status_code)
+    response = render(
+        request,
+        None,
+        "staff/login.html",
+        {
+            "login_token": auth.login_token(nonce),
+            "next": auth.safe_next(request.query_params.get("next")),
+            "error": error,
+            "email": email,
+        },
+        status_code=status_code,
+    )
     settings = auth.settings()
-    response.set_cookie(auth.LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_MAX_AGE, httponly=True, samesite="strict",
-                        secure=settings.cookie_secure, path="/staff/login")
+    response.set_cookie(
+        auth.LOGIN_COOKIE,
+        nonce,
+        max_age=LOGIN_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/staff/login",
+    )
     return response
 
 
@@ -133,15 +150,24 @@ async def login(request: Request) -> Response:
     staff = await run_in_threadpool(staff_store.authenticate, email, password)  # argon2: off the event loop
     if staff is None:
         audit.record(email or None, "login_failed", ip=ip)
-        return _login_page(request, email=email, status_code=401,
-                           error="That email and password do not match an active account.")
-    token, who = staff_store.start_session(staff, idle_minutes=settings.session_idle_minutes,
-                                           max_hours=settings.session_max_hours)
+        return _login_page(
+            request, email=email, status_code=401, error="That email and password do not match an active account."
+        )
+    token, who = staff_store.start_session(
+        staff, idle_minutes=settings.session_idle_minutes, max_hours=settings.session_max_hours
+    )
     audit.record(staff.email, "login", "staff", str(staff.id), detail=staff.role, ip=ip)
     next_path = auth.safe_next(str(form.get("next") or ""))
     response = RedirectResponse(_home_for(who) if next_path == "/staff" else next_path, status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, token, max_age=settings.session_max_hours * 3600, httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     response.delete_cookie(auth.LOGIN_COOKIE, path="/staff/login")
     return response
 

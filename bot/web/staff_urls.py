@@ -1,5 +1,6 @@
 """The dashboard's addresses (from PUBLIC_BASE_URL), and the consultation JSON with them filled in: the one place
 that knows where the staff pages are. Plain functions, no FastAPI, so the CLI and the notifier use them too."""
+
 from __future__ import annotations
 
 import copy

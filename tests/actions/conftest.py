@@ -1,4 +1,5 @@
 """Real Rasa SDK trackers and dispatchers for the actions, on a real (temporary) database."""
+
 from __future__ import annotations
 
 import uuid

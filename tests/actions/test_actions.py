@@ -1,4 +1,5 @@
 """The other actions: finishing, asking for a person, why, corrections, restart, session start."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,11 +16,24 @@ from bot import store
 from tests.actions.conftest import make_tracker
 
 CLEAR = {
-    "name": "Jane Doe", "contact_email": "jane@example.com", "concerns": ["acne_scarring"], "area": "cheeks",
-    "medications": "none", "medication_facts": [], "unrecognised_medications": [],
-    "blood_thinners": "no", "bleeding_disorder": "no", "herpes_history": "no", "keloid": "no",
-    "active_acne": "no", "isotretinoin": "no", "pregnancy": "no", "skin_infection": "no",
-    "further_checks": [], "notes": "none", "confirmed": True,
+    "name": "Jane Doe",
+    "contact_email": "jane@example.com",
+    "concerns": ["acne_scarring"],
+    "area": "cheeks",
+    "medications": "none",
+    "medication_facts": [],
+    "unrecognised_medications": [],
+    "blood_thinners": "no",
+    "bleeding_disorder": "no",
+    "herpes_history": "no",
+    "keloid": "no",
+    "active_acne": "no",
+    "isotretinoin": "no",
+    "pregnancy": "no",
+    "skin_infection": "no",
+    "further_checks": [],
+    "notes": "none",
+    "confirmed": True,
 }
 
 
@@ -146,15 +160,20 @@ def test_why_outside_the_questions_explains_them_all(domain, dispatcher):
 
 
 def test_fallback_is_reverted_so_the_dialogue_listens_again(domain, dispatcher):
-    events = run(ActionDefaultFallback(), domain, dispatcher, make_tracker("not sure", intent="unsure",
-                                                                           form_active=False))
+    events = run(
+        ActionDefaultFallback(), domain, dispatcher, make_tracker("not sure", intent="unsure", form_active=False)
+    )
     assert responses(dispatcher) == ["utter_default"]
     assert [e["event"] for e in events] == ["rewind"]
 
 
 def test_a_correction_by_button_asks_the_question_again(database_url, domain, dispatcher):
-    tracker = make_tracker('/correct_answer{"field":"pregnancy"}', intent="correct_answer",
-                           entities=[{"entity": "field", "value": "pregnancy"}], slots={"pregnancy": "no"})
+    tracker = make_tracker(
+        '/correct_answer{"field":"pregnancy"}',
+        intent="correct_answer",
+        entities=[{"entity": "field", "value": "pregnancy"}],
+        slots={"pregnancy": "no"},
+    )
     events = run(ActionCorrectAnswer(), domain, dispatcher, tracker)
     values = {e["name"]: e["value"] for e in events}
     assert values["pregnancy"] is None and values["confirmed"] is None
@@ -184,6 +203,10 @@ def test_session_start_sets_the_clinics_details(domain, dispatcher):
 
 
 def test_fallback_in_another_language_names_english(domain, dispatcher):
-    run(ActionDefaultFallback(), domain, dispatcher, make_tracker("¿Qué es el microneedling? ¿Cuánto cuesta?",
-                                                                  intent="nlu_fallback", form_active=False))
+    run(
+        ActionDefaultFallback(),
+        domain,
+        dispatcher,
+        make_tracker("¿Qué es el microneedling? ¿Cuánto cuesta?", intent="nlu_fallback", form_active=False),
+    )
     assert responses(dispatcher) == ["utter_not_english"]

@@ -1,4 +1,5 @@
 """Page object for the chat widget: what a client sees and does, in their words (open, say, choose, reload)."""
+
 from __future__ import annotations
 
 import json

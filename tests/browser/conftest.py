@@ -6,6 +6,7 @@ Playwright and the stack live only while this folder's tests run (package scope,
 scope): the sync Playwright API keeps an asyncio loop running in the main thread, which would break every later
 test that calls `asyncio.run` (Rasa's tracker store, the action tests).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

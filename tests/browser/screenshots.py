@@ -3,6 +3,7 @@
 Starts the whole product on free ports (or uses a running web app), holds the first few turns of a consultation in
 Debian's Chromium, and writes docs/clinic-page-desktop.png and docs/clinic-page-mobile.png.
 """
+
 from __future__ import annotations
 
 import argparse

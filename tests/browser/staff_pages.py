@@ -1,4 +1,5 @@
 """Page objects for the staff dashboard: what a member of staff sees and does, in their words."""
+
 from __future__ import annotations
 
 import re
@@ -94,7 +95,8 @@ class ReferralQueue:
 
     def show(self, which: str) -> None:
         self.page.get_by_role("navigation", name="Referral status").get_by_role(
-            "link", name=re.compile(f"^{which}")).click()
+            "link", name=re.compile(f"^{which}")
+        ).click()
 
     def open(self, name: str) -> ReferralPage:
         self.page.get_by_role("link", name=name).first.click()

@@ -1,6 +1,7 @@
 """The widget while a part of the assistant restarts (bot/supervisor.py): the web app answers 503 "unavailable" (Rasa's
 REST channel takes nothing while the action server is down: bot/chat/rest.py). The client is asked for a moment, the
 text stays in the box, and the message sent again carries the same message_id, so it is never taken twice."""
+
 from __future__ import annotations
 
 import json

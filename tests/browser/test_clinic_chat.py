@@ -3,6 +3,7 @@
 Outcomes are read back through the contract command (`python -m bot consultation show ID --json`, via `stack.show`;
 docs/architecture.md, "The consultation JSON").
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -440,8 +441,10 @@ def test_too_many_messages_get_a_friendly_notice_and_the_text_stays(stack: Stack
     chat = ChatWidget(page)
     chat.open()
     chat.wait_for_answer(0, "Do you consent?")
-    page.route("**/webhooks/rest/webhook", lambda route: route.fulfill(
-        status=429, json={**RATE_LIMITED, "retry_after": 2}, headers={"Retry-After": "2"}))
+    page.route(
+        "**/webhooks/rest/webhook",
+        lambda route: route.fulfill(status=429, json={**RATE_LIMITED, "retry_after": 2}, headers={"Retry-After": "2"}),
+    )
     chat.message_box.fill("yes go ahead")
     chat.message_box.press("Enter")
     expect(chat.status).to_contain_text("faster than I can read them")

@@ -1,6 +1,7 @@
 """The client's side of a live chat, in the real widget: a practitioner (this test, through bot/live/service.py as
 the staff pages do) joins, types and writes; the client sees their first name and role (never "the assistant"),
 that they are typing, and that they have left; the assistant then asks the open question again."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,7 @@ TIMEOUT_MS = 15_000
 @pytest.fixture
 def practitioner(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
     as_staff_of(stack, monkeypatch)
-    member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123",
-                             "practitioner")
+    member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123", "practitioner")
     return staff_store.SignedIn(staff=member, csrf_token="t")
 
 
@@ -66,8 +66,9 @@ def test_a_practitioner_joins_types_writes_and_leaves(stack: Stack, page: Page, 
     service.hand_back(sender, practitioner)
     expect(chat.log).to_contain_text("Sam has left the chat and handed you back to me", timeout=TIMEOUT_MS)
     expect(chat.bot_messages.last).to_contain_text("How can the clinic contact you", timeout=TIMEOUT_MS)
-    page.wait_for_function("() => !Object.keys(localStorage).some(k => k.startsWith('clinic-chat-live:'))",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => !Object.keys(localStorage).some(k => k.startsWith('clinic-chat-live:'))", timeout=TIMEOUT_MS
+    )
 
     # and the questions go on where they stood
     chat.say("jane.doe@example.com", "What would you like to improve")

@@ -4,6 +4,7 @@ the chat, they write to each other, the practitioner hands back, the assistant a
 consultation completes, flagged `client_requested_human`. Two browser contexts (two people), the whole product
 running (tests/e2e/stack.py). Variants: every process restarted during the chat; nobody joins in time; two
 practitioners try to take the same chat."""
+
 from __future__ import annotations
 
 import re
@@ -127,8 +128,13 @@ def add_practitioner(stack: Stack, first_name: str) -> Dict[str, str]:
     """A practitioner account (`python -m bot staff add`); clients see the first name from the email."""
     email = f"{first_name.lower()}.{secrets.token_hex(3)}@clinic.example"
     password = "pw-" + secrets.token_urlsafe(12)
-    subprocess.run([sys.executable, "-m", "bot", "staff", "add", email, "--role", "practitioner"], cwd=ROOT,
-                   check=True, env={**stack.env, "STAFF_PASSWORD": password}, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "add", email, "--role", "practitioner"],
+        cwd=ROOT,
+        check=True,
+        env={**stack.env, "STAFF_PASSWORD": password},
+        capture_output=True,
+    )
     return {"email": email, "password": password, "first_name": first_name}
 
 
@@ -172,7 +178,8 @@ def assert_the_open_question_was_read(shown: dict) -> None:
 
 
 def test_a_practitioner_takes_the_chat_writes_with_the_client_and_hands_it_back(
-        stack: Stack, two_people, tmp_path: Path) -> None:
+    stack: Stack, two_people, tmp_path: Path
+) -> None:
     client, practitioner = two_people()
     practitioner_on_the_dashboard(stack, practitioner)
     live = LiveQueue(practitioner, stack.web_url)
@@ -205,7 +212,8 @@ def test_a_practitioner_takes_the_chat_writes_with_the_client_and_hands_it_back(
 
     client_writes(chat, "I wanted to ask whether the needles hurt")
     expect(view.thread.locator("li.bubble.client").filter(has_text="whether the needles hurt")).to_be_visible(
-        timeout=LIVE_MS)
+        timeout=LIVE_MS
+    )
 
     # while the practitioner types, the client sees it (typing() through the widget's stream)
     view.reply_box.press_sequentially("Very", delay=40)
@@ -272,7 +280,8 @@ def test_two_practitioners_cannot_both_take_the_chat(stack: Stack, two_people, b
         mine.take()
         # the second page, not reloaded, learns who has it: no reply box, no Take button
         expect(second.locator("#live-not-yours")).to_have_text(
-            "Ada has this chat: only they can write to the client.", timeout=LIVE_MS)
+            "Ada has this chat: only they can write to the client.", timeout=LIVE_MS
+        )
         expect(theirs.reply_box).to_be_hidden()
         expect(second.get_by_role("button", name="Take this chat")).to_be_hidden()
 
@@ -297,9 +306,11 @@ def test_two_practitioners_cannot_both_take_the_chat(stack: Stack, two_people, b
 
 # ---------------------------------------------------------------------------------------------------- nobody joins
 
-ALWAYS_OPEN = {"timezone": "Europe/London", "closed_dates": [],
-               **{day: "00:00-24:00" for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                                                 "sunday")}}
+ALWAYS_OPEN = {
+    "timezone": "Europe/London",
+    "closed_dates": [],
+    **{day: "00:00-24:00" for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+}
 
 
 @pytest.fixture
@@ -310,14 +321,18 @@ def impatient_stack(tmp_path: Path, clinic_site_origin: str) -> Iterator[Stack]:
     clinic["opening_hours"] = ALWAYS_OPEN
     clinic_file = tmp_path / "clinic.yml"
     clinic_file.write_text(yaml.safe_dump(clinic, allow_unicode=True), encoding="utf-8")
-    running = Stack(tmp_path, with_web=True, extra_env={
-        "LIVE_WAIT_MINUTES": "0.1", "CLINIC_FILE": str(clinic_file), "CHAT_ORIGINS": clinic_site_origin}).start()
+    running = Stack(
+        tmp_path,
+        with_web=True,
+        extra_env={"LIVE_WAIT_MINUTES": "0.1", "CLINIC_FILE": str(clinic_file), "CHAT_ORIGINS": clinic_site_origin},
+    ).start()
     yield running
     running.stop()
 
 
 def test_nobody_joins_in_time_the_client_is_told_and_a_practitioner_can_still_take_it(
-        impatient_stack: Stack, two_people) -> None:
+    impatient_stack: Stack, two_people
+) -> None:
     stack = impatient_stack
     client, practitioner = two_people()
     practitioner_on_the_dashboard(stack, practitioner)

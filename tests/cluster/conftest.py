@@ -3,6 +3,7 @@ web app each), HAProxy in front (bot/cluster.py). The fault and load tests use t
 
 Chat helpers: `open_chat(url)` asks a web app (a replica directly, or the load balancer) for a conversation id and
 its secret; `say(url, chat, text, message_id)` sends one message and returns (status, replies)."""
+
 from __future__ import annotations
 
 import random
@@ -66,8 +67,9 @@ def open_chat(url: str) -> Tuple[str, str]:
     return body["sender"], body["secret"]
 
 
-def say(url: str, chat: Tuple[str, str], text: str, message_id: Optional[str] = None,
-        timeout: float = 120) -> Tuple[int, Any]:
+def say(
+    url: str, chat: Tuple[str, str], text: str, message_id: Optional[str] = None, timeout: float = 120
+) -> Tuple[int, Any]:
     """Send `text` in conversation `chat` to the web app at `url`: (HTTP status, JSON body)."""
     body: Dict[str, Any] = {"sender": chat[0], "secret": chat[1], "message": text}
     if message_id:

@@ -6,6 +6,7 @@ On the 2-replica cluster (the `cluster` fixture): kill -9 one Rasa server, one a
 restart PostgreSQL. On one SQLite instance (bot/supervisor.py, its own): an exclusive lock on the database file
 for 10 s, and the SMTP server (a real aiosmtpd server) stopped for 15 s and started again.
 """
+
 from __future__ import annotations
 
 import sys
@@ -45,8 +46,14 @@ def assert_nothing_lost(run: FaultRun) -> None:
 
 def test_kills_and_a_postgres_restart_lose_nothing_on_the_cluster(cluster):
     target = ClusterTarget(cluster=cluster)
-    run = run_faults(target, ["kill rasa-0", "kill actions-0", "kill web-0", "restart postgres"], CLIENTS,
-                     warmup=5, settle=5, health_timeout=240)
+    run = run_faults(
+        target,
+        ["kill rasa-0", "kill actions-0", "kill web-0", "restart postgres"],
+        CLIENTS,
+        warmup=5,
+        settle=5,
+        health_timeout=240,
+    )
     print(explain(run))
     assert_nothing_lost(run)
     # a second replica was there all along: a killed Rasa server or web app is not an outage
@@ -56,12 +63,16 @@ def test_kills_and_a_postgres_restart_lose_nothing_on_the_cluster(cluster):
 
 def test_a_locked_sqlite_file_and_smtp_down_lose_nothing_on_one_instance(tmp_path):
     mail = MailSink().start()
-    target = SingleInstance("sqlite", workdir=tmp_path, env={
-        "SMTP_URL": mail.url, "NOTIFY_TO": "practitioners@example.com", "NOTIFY_DIGEST_SECONDS": "0"})
+    target = SingleInstance(
+        "sqlite",
+        workdir=tmp_path,
+        env={"SMTP_URL": mail.url, "NOTIFY_TO": "practitioners@example.com", "NOTIFY_DIGEST_SECONDS": "0"},
+    )
     try:
         with target:
-            run = run_faults(target, ["lock sqlite", "smtp down"], CLIENTS, mail=mail, warmup=5, settle=5,
-                             health_timeout=120)
+            run = run_faults(
+                target, ["lock sqlite", "smtp down"], CLIENTS, mail=mail, warmup=5, settle=5, health_timeout=120
+            )
     finally:
         mail.stop()
     print(explain(run))

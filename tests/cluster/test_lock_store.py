@@ -1,6 +1,7 @@
 """bot/store/lock_store.py on the cluster's PostgreSQL: two lock stores (as two Rasa replicas) take turns on one
 conversation, not on two; a nested lock of the same turn enters at once; a dead holder's lock is freed; a waiter
 gives up with Rasa's LockError."""
+
 from __future__ import annotations
 
 import asyncio

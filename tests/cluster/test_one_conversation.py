@@ -19,6 +19,7 @@ cluster with our lock store and with Rasa's per-process one (`Cluster(lock_store
 2026-12-01, 0 of 10 conversations broken with ours, 10 of 10 with Rasa's (each lost user events), and each of the
 60 simultaneous messages answered 200 in both runs: the loss is silent.
 """
+
 from __future__ import annotations
 
 import threading
@@ -73,10 +74,12 @@ def turns_problems(events: List[Dict[str, Any]], sent_ids: List[str]) -> List[st
     starts = [i for i, e in enumerate(events) if e["type"] == "user"]
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(events)
-        actions = [e["data"].get("name") for e in events[start + 1:end] if e["type"] == "action"]
+        actions = [e["data"].get("name") for e in events[start + 1 : end] if e["type"] == "action"]
         if not actions or actions[-1] != "action_listen":
-            problems.append(f"turn {n} ({events[start]['data'].get('message_id')}) does not end with action_listen "
-                            f"before the next user event: {actions}")
+            problems.append(
+                f"turn {n} ({events[start]['data'].get('message_id')}) does not end with action_listen "
+                f"before the next user event: {actions}"
+            )
         elif "action_listen" in actions[:-1]:
             problems.append(f"turn {n} holds another turn's end (action_listen in the middle): {actions}")
     return problems
@@ -101,8 +104,9 @@ def test_two_messages_of_one_conversation_on_two_replicas_run_one_after_the_othe
                 assert status == 200, f"replica {replica}: {status} {replies}"
                 assert isinstance(replies, list) and replies and all(r.get("text") for r in replies), replies
             sent[chat[0]] += ids
-    problems = {sender: turns_problems(stored_events(cluster.database_url, sender), ids)
-                for sender, ids in sent.items()}
+    problems = {
+        sender: turns_problems(stored_events(cluster.database_url, sender), ids) for sender, ids in sent.items()
+    }
     assert not any(problems.values()), problems
 
 
@@ -156,8 +160,14 @@ def test_a_conversation_moves_between_replicas_and_through_the_load_balancer(clu
     same conversation (the tracker cache of each Rasa server sees the other's writes)."""
     chat = open_chat(cluster.url)
     ids = []
-    for n, (text, url) in enumerate([("hi", cluster.web_url(replica)), ("/affirm", cluster.url),
-                                     ("Jane Doe", cluster.web_url(1 - replica)), ("jane@example.com", cluster.url)]):
+    for n, (text, url) in enumerate(
+        [
+            ("hi", cluster.web_url(replica)),
+            ("/affirm", cluster.url),
+            ("Jane Doe", cluster.web_url(1 - replica)),
+            ("jane@example.com", cluster.url),
+        ]
+    ):
         ids.append(uuid.uuid4().hex)
         status, replies = say(url, chat, text, ids[-1])
         assert status == 200 and replies, (n, status, replies)
@@ -175,8 +185,12 @@ def test_the_same_message_on_two_replicas_at_once_is_taken_once(cluster: Any) ->
         first = uuid.uuid4().hex
         assert say(cluster.web_url(0), chat, "hi", first)[0] == 200
         again = uuid.uuid4().hex
-        results = at_once([partial(say, cluster.web_url(0), chat, "/affirm", again),
-                           partial(say, cluster.web_url(1), chat, "/affirm", again)])
+        results = at_once(
+            [
+                partial(say, cluster.web_url(0), chat, "/affirm", again),
+                partial(say, cluster.web_url(1), chat, "/affirm", again),
+            ]
+        )
         assert [status for status, _ in results] == [200, 200], results
         assert results[0][1] == results[1][1] and results[0][1], results
         assert not turns_problems(stored_events(cluster.database_url, chat[0]), [first, again])

@@ -1,4 +1,5 @@
 """data/questions.yml declares each question once; domain.yml, the summary and the staff pages follow it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,8 +48,11 @@ def test_yes_no_questions_are_the_engines_yes_no_keys():
         ("questions: []", "non-empty list"),
         ("questions:\n  - {slot: a, reader: nope, prompt: p, why: w, reask: r}", "reader `nope`"),
         ("questions:\n  - {slot: a, reader: name, why: w, reask: r}", "`prompt` is missing"),
-        ("questions:\n  - {slot: a, reader: name, prompt: p, why: w, reask: r}\n"
-         "  - {slot: a, reader: name, prompt: p, why: w, reask: r}", "declared twice"),
+        (
+            "questions:\n  - {slot: a, reader: name, prompt: p, why: w, reask: r}\n"
+            "  - {slot: a, reader: name, prompt: p, why: w, reask: r}",
+            "declared twice",
+        ),
         ("questions:\n  - {slot: a, reader: name, prompt: p, why: w, reask: r, buttons: [{title: x}]}", "buttons"),
     ],
 )
@@ -61,8 +65,13 @@ def test_a_bad_questions_file_names_the_problem(tmp_path: Path, body: str, messa
 
 
 def test_placeholders_are_filled_and_missing_ones_left_empty():
-    assert questions.fill("Thanks, {name}. {nope}In {isotretinoin_window_months} months", {
-        "name": "Jo", "isotretinoin_window_months": 6.0}) == "Thanks, Jo. In 6 months"
+    assert (
+        questions.fill(
+            "Thanks, {name}. {nope}In {isotretinoin_window_months} months",
+            {"name": "Jo", "isotretinoin_window_months": 6.0},
+        )
+        == "Thanks, Jo. In 6 months"
+    )
 
 
 def test_skip_when():

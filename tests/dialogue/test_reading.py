@@ -1,4 +1,5 @@
 """Question first (bot/dialogue/reading.py): the open question's reader decides before the classifier does."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,9 +23,20 @@ def test_reading(case):
 
 
 def test_every_question_has_a_reader_that_takes_a_plain_answer():
-    plain = {"consent": "yes", "name": "Ann Lee", "contact": "ann@example.com", "concerns": "acne scars",
-             "area": "cheeks", "medications": "none", "yes_no": "no", "checklist": "none of them", "notes": "no",
-             "read_back": "yes", "confirm": "yes", "restart": "no"}
+    plain = {
+        "consent": "yes",
+        "name": "Ann Lee",
+        "contact": "ann@example.com",
+        "concerns": "acne scars",
+        "area": "cheeks",
+        "medications": "none",
+        "yes_no": "no",
+        "checklist": "none of them",
+        "notes": "no",
+        "read_back": "yes",
+        "confirm": "yes",
+        "restart": "no",
+    }
     for q in questions.all_questions():
         reading = read(q, Heard(plain[q.reader], "inform", 0.5))
         assert reading.is_answer, (q.slot, reading)

@@ -1,4 +1,5 @@
 """Every reply has one to four messages, none twice (bot/dialogue/replies.py)."""
+
 from __future__ import annotations
 
 from hypothesis import given
@@ -8,9 +9,13 @@ from bot.dialogue.replies import FALLBACK_TEXT, MAX_MESSAGES, shape
 
 texts = st.sampled_from(["a", "b", "c", "d", "e", "Do you consent?"])
 message = st.builds(
-    lambda text, buttons: {"recipient_id": "r", "text": text, **({"buttons": [{"title": "Yes", "payload": "/affirm"}]}
-                                                                 if buttons else {})},
-    texts, st.booleans(),
+    lambda text, buttons: {
+        "recipient_id": "r",
+        "text": text,
+        **({"buttons": [{"title": "Yes", "payload": "/affirm"}]} if buttons else {}),
+    },
+    texts,
+    st.booleans(),
 )
 
 

@@ -1,4 +1,5 @@
 """Conversation scripts for the running assistant: a standard path through the questions, with answers swapped in."""
+
 from __future__ import annotations
 
 import re

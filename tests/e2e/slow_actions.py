@@ -1,6 +1,7 @@
 """The clinic's actions (`actions`), with one hook for tests/e2e/test_supervisor.py: while the file named by
 SLOW_ACTIONS_FILE exists, the next action call removes it and waits a minute before running, so a test can kill the
 action server in the middle of a turn. Used only as ACTIONS_MODULE=tests.e2e.slow_actions."""
+
 from __future__ import annotations
 
 import asyncio

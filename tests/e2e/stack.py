@@ -7,6 +7,7 @@ message. `conversation_id(sender)` is the id the server gave it (what the store 
 and `tracker` take either. Rasa's HTTP API is called with `api_headers()` (a JWT signed with the stack's random
 RASA_TOKEN), never a token in a URL.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,7 @@ class Stack:
             "SERVE_LOG": str(self.workdir / "serve.log"),
             **self.extra_env,
         }
-        subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
-                       capture_output=True)
+        subprocess.run([PYTHON, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=self.env, check=True, capture_output=True)
         return self._launch(timeout)
 
     def restart(self, timeout: float = 240.0) -> Stack:
@@ -92,7 +92,11 @@ class Stack:
             self.process = subprocess.Popen(
                 [PYTHON, "-m", "bot", "serve", "--model", str(MODEL), "--timeout", str(timeout)]
                 + ([] if self.with_web else ["--no-web"]),
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -175,7 +179,8 @@ class Stack:
         conversation_id, secret = self.chat(sender)
         response = requests.post(
             f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": conversation_id, "secret": secret, "message": text}, timeout=60,
+            json={"sender": conversation_id, "secret": secret, "message": text},
+            timeout=60,
         )
         response.raise_for_status()
         return response.json()
@@ -189,7 +194,9 @@ class Stack:
     def tracker(self, sender: str, include_events: str = "ALL", session: Any = requests) -> Dict[str, Any]:
         response = session.get(
             f"{self.rasa_url}/conversations/{self.conversation_id(sender)}/tracker",
-            params={"include_events": include_events}, headers=self.api_headers(), timeout=60,
+            params={"include_events": include_events},
+            headers=self.api_headers(),
+            timeout=60,
         )
         response.raise_for_status()
         return response.json()
@@ -197,7 +204,10 @@ class Stack:
     def show(self, conversation_id: str) -> Optional[Dict[str, Any]]:
         done = subprocess.run(
             [PYTHON, "-m", "bot", "consultation", "show", self.conversation_id(conversation_id), "--json"],
-            cwd=ROOT, env=self.env, capture_output=True, text=True,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             return None

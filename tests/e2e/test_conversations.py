@@ -1,4 +1,5 @@
 """Whole conversations from tests/e2e/conversations.yml, held with the real running assistant."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ def turns_of(spec: Dict[str, Any]) -> List[Turn]:
         if "standard_until" in step:
             keys = [key for key, _, _ in STANDARD]
             end = keys.index(step["standard_until"])
-            for _, message, next_question in STANDARD[step.get("skip_first", 0):end]:
+            for _, message, next_question in STANDARD[step.get("skip_first", 0) : end]:
                 turns.append(Turn(message, next_question))
             continue
         say = LONG_MESSAGE if step["say"] == "LONG" else step["say"]

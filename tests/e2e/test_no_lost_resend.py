@@ -12,6 +12,7 @@ server was stored, the lock released, and only then rolled back. The client's re
 waiting for that lock, found the stored user event first and was answered 200 with "the replies that followed it"
 (the question the message had just answered); the roll-back then deleted that user event.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -84,8 +85,11 @@ class _World:
         self.store = DatabaseTrackerStore(domain=self.domain, host=self.url)
         self.port = _free_port()
         self.endpoint = EndpointConfig(url=f"http://127.0.0.1:{self.port}/webhook")
-        self.agent = SimpleNamespace(tracker_store=FailSafeTrackerStore(self.store), lock_store=InMemoryLockStore(),
-                                     action_endpoint=self.endpoint)
+        self.agent = SimpleNamespace(
+            tracker_store=FailSafeTrackerStore(self.store),
+            lock_store=InMemoryLockStore(),
+            action_endpoint=self.endpoint,
+        )
         self.server: Any = None
         self.before_save = None  # an async hook: runs inside the turn, just before Rasa's save
         self.channel = ClinicRestInput(chat_key="k" * 32)
@@ -104,15 +108,18 @@ class _World:
         """Rasa's turn for an answer to a form question (agent.handle_message, processor.handle_message)."""
         async with self.agent.lock_store.lock(message.sender_id):
             tracker = await self.agent.tracker_store.get_or_create_tracker(message.sender_id)
-            tracker.update(UserUttered(message.text, {"name": "inform", "confidence": 1.0},
-                                       message_id=message.message_id))
+            tracker.update(
+                UserUttered(message.text, {"name": "inform", "confidence": 1.0}, message_id=message.message_id)
+            )
             action = RemoteAction("validate_consultation_form", self.endpoint)
             try:
-                events = await action.run(message.output_channel, TemplatedNaturalLanguageGenerator({}), tracker,
-                                          self.domain)
+                events = await action.run(
+                    message.output_channel, TemplatedNaturalLanguageGenerator({}), tracker, self.domain
+                )
             except Exception:  # processor._run_action: logged, "the actions events are lost", the turn goes on
                 logging.getLogger("rasa.core.processor").exception(
-                    "Encountered an exception while running action 'validate_consultation_form'.")
+                    "Encountered an exception while running action 'validate_consultation_form'."
+                )
                 events = []
             tracker.update(ActionExecuted("validate_consultation_form"))
             for event in events:
@@ -133,9 +140,13 @@ class _World:
         engine = sa.create_engine(self.url, future=True)
         try:
             with engine.connect() as connection:
-                rows = connection.execute(
-                    sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"),
-                    {"s": SENDER}).scalars().all()
+                rows = (
+                    connection.execute(
+                        sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"), {"s": SENDER}
+                    )
+                    .scalars()
+                    .all()
+                )
         finally:
             engine.dispose()
         return sum(1 for data in rows if json.loads(data).get("message_id") == message_id)
@@ -145,7 +156,8 @@ def _acknowledged_are_stored_once(world: _World, answers: List[Tuple[str, int, A
     for message_id, status, body in answers:
         if status == 200:
             assert world.stored(message_id) == 1, (
-                f"{message_id} was answered 200 ({body}) but is stored {world.stored(message_id)} times")
+                f"{message_id} was answered 200 ({body}) but is stored {world.stored(message_id)} times"
+            )
 
 
 def test_a_resend_waiting_behind_a_failed_turn_is_not_answered_from_it(tmp_path):
@@ -194,11 +206,17 @@ def test_a_turn_whose_user_event_was_not_written_is_not_acknowledged(tmp_path):
             engine = sa.create_engine(world.url, future=True)
             try:
                 with engine.begin() as connection:
-                    connection.execute(sa.text(
-                        "INSERT INTO events (sender_id, type_name, timestamp, action_name, data)"
-                        " VALUES (:s, 'action', :t, 'action_listen', :d)"),
-                        {"s": SENDER, "t": 1.0e10, "d": json.dumps({"event": "action", "name": "action_listen",
-                                                                   "timestamp": 1.0e10})})
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO events (sender_id, type_name, timestamp, action_name, data)"
+                            " VALUES (:s, 'action', :t, 'action_listen', :d)"
+                        ),
+                        {
+                            "s": SENDER,
+                            "t": 1.0e10,
+                            "d": json.dumps({"event": "action", "name": "action_listen", "timestamp": 1.0e10}),
+                        },
+                    )
             finally:
                 engine.dispose()
 

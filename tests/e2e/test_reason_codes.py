@@ -1,5 +1,6 @@
 """Every reason code, reached by a real conversation over REST and read back through the contract command
 (docs/architecture.md, "The consultation JSON")."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 client wrote meanwhile is lost or recorded twice, and a child that keeps dying stops everything with a clear message.
 `python -m bot serve` shows progress, one line per process, and the URLs last; the children's output goes to a log.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def _post(stack: Stack, sender: str, text: str, message_id: Optional[str] = None
 def _user_events(stack: Stack, sender: str, text: str) -> int:
     db = stack.env["DATABASE_URL"].split("sqlite:///", 1)[1]
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",
-                            (stack.conversation_id(sender),)).fetchall()
+        rows = conn.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (stack.conversation_id(sender),)
+        ).fetchall()
     return sum(1 for (data,) in rows if json.loads(data).get("text") == text)
 
 
@@ -80,8 +82,8 @@ def test_a_normal_start_shows_progress_and_states_with_no_warnings_and_the_urls_
         assert len(state) == 1 and " up " in state[0], shown
     # the URLs block is the last thing on screen
     block = lines.index("The pre-consultation assistant is running (Ctrl-C stops everything).")
-    assert all(line.startswith("  ") for line in lines[block + 1:]), shown
-    assert any("Clinic page:" in line for line in lines[block + 1:]) and "Logs:" in lines[-1]
+    assert all(line.startswith("  ") for line in lines[block + 1 :]), shown
+    assert any("Clinic page:" in line for line in lines[block + 1 :]) and "Logs:" in lines[-1]
     # the children's output went to the log, mode 0600, each line named by its process
     log = Path(full_stack.env["SERVE_LOG"])
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
@@ -139,7 +141,7 @@ def test_a_killed_action_server_is_restarted_and_the_conversation_goes_on(full_s
     back = _post(stack, sender, "Jane Doe", message_id)
     assert back.status_code == 200 and "How can the clinic contact you" in reply_text(back.json()), back.text
     keys = [key for key, _, _ in STANDARD]
-    rest = [Turn(message, expect) for _, message, expect in STANDARD[keys.index("contact"):]]
+    rest = [Turn(message, expect) for _, message, expect in STANDARD[keys.index("contact") :]]
     run(stack, rest, sender=sender)
     assert _user_events(stack, sender, "Jane Doe") == 1
     shown = stack.show(sender)
@@ -180,12 +182,16 @@ def test_a_killed_web_app_comes_back(full_stack: Stack) -> None:
     stack = full_stack
     old = stack.kill_child("web")
     health = f"{stack.web_url}/health"
-    _wait_until(lambda: stack.child_pid("web") != old and _answers(health), RESTART_SECONDS,
-                "restarting the web app", stack)
+    _wait_until(
+        lambda: stack.child_pid("web") != old and _answers(health), RESTART_SECONDS, "restarting the web app", stack
+    )
     assert stack.process.poll() is None
     session = requests.post(f"{stack.web_url}/chat/session", timeout=10).json()
-    replies = requests.post(f"{stack.web_url}/webhooks/rest/webhook", timeout=60,
-                            json={"sender": session["sender"], "secret": session["secret"], "message": "hi"})
+    replies = requests.post(
+        f"{stack.web_url}/webhooks/rest/webhook",
+        timeout=60,
+        json={"sender": session["sender"], "secret": session["secret"], "message": "hi"},
+    )
     assert replies.ok and "Do you consent?" in reply_text(replies.json())
 
 

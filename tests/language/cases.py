@@ -1,4 +1,5 @@
 """The labelled client sentences in tests/language/cases/*.yml, and how a reading is compared with its label."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -50,8 +51,9 @@ def attr_problems(expected: Dict[str, Any], fact: Any) -> List[str]:
     return problems
 
 
-def match(expected: Sequence[Dict[str, Any]], facts: Sequence[Any]
-          ) -> Tuple[List[str], List[Any], List[Dict[str, Any]]]:
+def match(
+    expected: Sequence[Dict[str, Any]], facts: Sequence[Any]
+) -> Tuple[List[str], List[Any], List[Dict[str, Any]]]:
     """Pair expected facts with read ones by label. Returns (attribute problems, unexpected facts, missed labels)."""
     unused = list(facts)
     problems: List[str] = []

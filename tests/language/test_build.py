@@ -1,4 +1,5 @@
 """`python -m bot language build`: a saved pipeline Rasa can load, rebuilt only when the lexicon changes."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ def _env(**extra: str) -> Dict[str, str]:
 
 def _build(model_dir: Path, *args: str, lexicon_dir: Path = LEXICON) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "bot", "language", "build", *args]
-    done = subprocess.run(command, cwd=ROOT, env=_env(SPACY_MODEL_DIR=str(model_dir), LEXICON_DIR=str(lexicon_dir)),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=_env(SPACY_MODEL_DIR=str(model_dir), LEXICON_DIR=str(lexicon_dir)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done
 
 
@@ -80,11 +87,15 @@ def test_saved_pipeline_loads_in_a_fresh_process_and_finds_entities(built: Path)
         doc = nlp("No, but I take Eliquis and asprin. My mum gets Cold Sores.")
         print(json.dumps([[e.text, e.label_] for e in doc.ents]))
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=_env(), capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [
-        ["Eliquis", "MEDICATION"], ["asprin", "MEDICATION"], ["Cold Sores", "CONDITION"]]
+        ["Eliquis", "MEDICATION"],
+        ["asprin", "MEDICATION"],
+        ["Cold Sores", "CONDITION"],
+    ]
 
 
 def test_reading_works_without_a_built_pipeline(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -99,11 +110,13 @@ def test_lexicon_errors_name_the_file_and_the_entry(tmp_path: Path) -> None:
     lexicon_dir = tmp_path / "lexicon"
     shutil.copytree(LEXICON, lexicon_dir)
     meds = lexicon_dir / "medications.yml"
-    meds.write_text(meds.read_text() + "  - {name: Warfarin again, generic: warfarin, class: anticoagulant, forms: "
-                                       "[warfrin]}\n")
+    meds.write_text(
+        meds.read_text() + "  - {name: Warfarin again, generic: warfarin, class: anticoagulant, forms: [warfrin]}\n"
+    )
     with pytest.raises(lex.LexiconError, match="'warfrin' is listed under both 'warfarin' and 'Warfarin again'"):
         lex.load(lexicon_dir)
-    meds.write_text(meds.read_text().replace("class: anticoagulant, forms: "
-                                             "[warfrin]}", "class: blood_thinner, forms: []}"))
+    meds.write_text(
+        meds.read_text().replace("class: anticoagulant, forms: [warfrin]}", "class: blood_thinner, forms: []}")
+    )
     with pytest.raises(lex.LexiconError, match="medications.yml: Warfarin again: class 'blood_thinner'"):
         lex.load(lexicon_dir)

@@ -1,4 +1,5 @@
 """The consent answer in everyday words (bot/language/consent.py): a table of our own sentences."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The digression detectors (bot/language/digressions.py) over tests/language/cases/digressions.yml."""
+
 from __future__ import annotations
 
 import time
@@ -20,7 +21,7 @@ DETECTORS: Dict[str, Callable[[str], bool]] = {
     "wants_correction": language.wants_correction,
     "is_question": language.is_question,
 }
-MINIMUM = {"asks_for_person": 40, "red_flags": 40}   # positive and negative sentences each; 20 for the others
+MINIMUM = {"asks_for_person": 40, "red_flags": 40}  # positive and negative sentences each; 20 for the others
 
 
 def _table() -> Dict[str, Any]:
@@ -33,8 +34,9 @@ def _table() -> Dict[str, Any]:
             continue
         base = key.split("_more")[0]
         if isinstance(more, dict):
-            table[base] = {part: list(table[base][part]) + list(more.get(part) or [])
-                           for part in ("positive", "negative")}
+            table[base] = {
+                part: list(table[base][part]) + list(more.get(part) or []) for part in ("positive", "negative")
+            }
         else:
             table[base] = list(table[base]) + list(more)
     return table
@@ -52,8 +54,10 @@ def _bool_params() -> List[Any]:
 
 
 def _flag_params() -> List[Any]:
-    out = [pytest.param(c["text"], c["flags"], id=f"{'+'.join(c['flags']) or 'none'}-{c['text'][:50]}")
-           for c in _table()["red_flags"]]
+    out = [
+        pytest.param(c["text"], c["flags"], id=f"{'+'.join(c['flags']) or 'none'}-{c['text'][:50]}")
+        for c in _table()["red_flags"]
+    ]
     out += [pytest.param(text, [], id=f"ordinary-{text[:50]}") for text in _table()["ordinary"]]
     return out
 
@@ -85,8 +89,16 @@ def test_every_red_flag_in_the_file_is_exercised() -> None:
     ids = {f.flag.id for f in digressions.flag_cues().flags}
     seen = {i for c in _table()["red_flags"] for i in c["flags"]}
     assert ids <= seen, f"flags with no positive sentence: {sorted(ids - seen)}"
-    assert {"breathing", "face_swelling", "spreading_redness", "reaction_after_treatment", "chest_pain", "fainting",
-            "bleeding", "vision_or_blanching"} <= ids
+    assert {
+        "breathing",
+        "face_swelling",
+        "spreading_redness",
+        "reaction_after_treatment",
+        "chest_pain",
+        "fainting",
+        "bleeding",
+        "vision_or_blanching",
+    } <= ids
 
 
 def test_empty_and_odd_input() -> None:
@@ -114,7 +126,8 @@ def test_cues_follow_lexicon_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     lexicon = Path(digressions.__file__).resolve().parents[2] / "data" / "lexicon"
     (tmp_path / digressions.DIGRESSIONS_FILE).write_text((lexicon / digressions.DIGRESSIONS_FILE).read_text())
     (tmp_path / digressions.RED_FLAGS_FILE).write_text(
-        "flags:\n  - {id: nosebleed, label: a nosebleed, any: [nosebleed]}\n")
+        "flags:\n  - {id: nosebleed, label: a nosebleed, any: [nosebleed]}\n"
+    )
     monkeypatch.setenv("LEXICON_DIR", str(tmp_path))
     digressions.reload()
     try:
@@ -134,13 +147,13 @@ def test_timing() -> None:
     for name in DETECTORS:
         sentences += table[name]["positive"] + table[name]["negative"]
     functions: Dict[str, Callable[[str], Any]] = dict(DETECTORS, red_flags=language.red_flags)
-    for fn in functions.values():   # load and compile the cue files first
+    for fn in functions.values():  # load and compile the cue files first
         fn("warm up")
     print()
     for name, fn in functions.items():
         times = []
         for text in sentences:
-            digressions._read_message.cache_clear()   # each call reads its message afresh
+            digressions._read_message.cache_clear()  # each call reads its message afresh
             start = time.perf_counter()
             fn(text)
             times.append(time.perf_counter() - start)

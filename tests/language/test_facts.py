@@ -1,4 +1,5 @@
 """Medicines and conditions read from client sentences: what, whose, whether, when, and what is volunteered."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -68,8 +69,12 @@ def test_denied_and_other_peoples_mentions_never_volunteer() -> None:
 def test_volunteered_entries_have_the_answers_shape() -> None:
     found = language.volunteered("no, but I take Eliquis for my heart. I get cold sores too.")
     assert [v["code"] for v in found] == ["anticoagulant", "herpes_history"]
-    assert found[0] == {"code": "anticoagulant", "mention": "no, but I take Eliquis for my heart.",
-                        "name": "Eliquis (apixaban)", "confirmed": None}
+    assert found[0] == {
+        "code": "anticoagulant",
+        "mention": "no, but I take Eliquis for my heart.",
+        "name": "Eliquis (apixaban)",
+        "confirmed": None,
+    }
 
 
 def test_isotretinoin_window_is_the_callers() -> None:
@@ -81,7 +86,7 @@ def test_isotretinoin_window_is_the_callers() -> None:
 def test_fact_carries_offsets_and_sentence() -> None:
     text = "Hello. My husband takes warfarin. I take Xarelto daily."
     facts = language.find_facts(text)
-    assert [(text[f.start:f.end], f.other_person) for f in facts] == [("warfarin", True), ("Xarelto", False)]
+    assert [(text[f.start : f.end], f.other_person) for f in facts] == [("warfarin", True), ("Xarelto", False)]
     assert facts[1].sentence == "I take Xarelto daily."
     assert facts[1].canonical == "Xarelto (rivaroxaban)" and facts[1].generic == "rivaroxaban"
 

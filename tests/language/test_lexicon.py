@@ -1,4 +1,5 @@
 """The lexicon covers the clinical reference, and its forms are what clients type."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,20 +10,63 @@ from bot.language.pipeline import settings_paths
 
 # every drug the clinical reference names (shared/clinical-reference.md, screening table), with its class
 REFERENCE_DRUGS = {
-    "anticoagulant": ["warfarin", "Coumadin", "Marevan", "apixaban", "Eliquis", "rivaroxaban", "Xarelto", "dabigatran",
-                      "Pradaxa", "edoxaban", "Lixiana", "Savaysa", "heparin", "enoxaparin", "Clexane", "Lovenox",
-                      "dalteparin", "Fragmin", "tinzaparin", "fondaparinux", "Arixtra"],
-    "antiplatelet": ["aspirin", "low-dose aspirin", "clopidogrel", "Plavix", "prasugrel", "Efient", "Effient",
-                     "ticagrelor", "Brilique", "Brilinta", "dipyridamole", "Persantin", "cilostazol"],
+    "anticoagulant": [
+        "warfarin",
+        "Coumadin",
+        "Marevan",
+        "apixaban",
+        "Eliquis",
+        "rivaroxaban",
+        "Xarelto",
+        "dabigatran",
+        "Pradaxa",
+        "edoxaban",
+        "Lixiana",
+        "Savaysa",
+        "heparin",
+        "enoxaparin",
+        "Clexane",
+        "Lovenox",
+        "dalteparin",
+        "Fragmin",
+        "tinzaparin",
+        "fondaparinux",
+        "Arixtra",
+    ],
+    "antiplatelet": [
+        "aspirin",
+        "low-dose aspirin",
+        "clopidogrel",
+        "Plavix",
+        "prasugrel",
+        "Efient",
+        "Effient",
+        "ticagrelor",
+        "Brilique",
+        "Brilinta",
+        "dipyridamole",
+        "Persantin",
+        "cilostazol",
+    ],
     "oral_retinoid": ["isotretinoin", "Roaccutane", "Accutane", "Absorica", "Claravis", "Amnesteem", "Epuris"],
     "nsaid": ["ibuprofen", "naproxen"],
     "supplement": ["fish oil", "vitamin E"],
     "topical_retinoid": ["tretinoin", "adapalene", "glycolic acid"],
 }
-MISSPELLINGS = {"roacutane": "oral_retinoid", "acutane": "oral_retinoid", "accutaine": "oral_retinoid",
-                "warfrin": "anticoagulant", "elliquis": "anticoagulant", "xeralto": "anticoagulant",
-                "clopidogral": "antiplatelet", "asprin": "antiplatelet", "blood thinner": "anticoagulant",
-                "blood thinners": "anticoagulant", "anticoagulants": "anticoagulant", "baby aspirin": "antiplatelet"}
+MISSPELLINGS = {
+    "roacutane": "oral_retinoid",
+    "acutane": "oral_retinoid",
+    "accutaine": "oral_retinoid",
+    "warfrin": "anticoagulant",
+    "elliquis": "anticoagulant",
+    "xeralto": "anticoagulant",
+    "clopidogral": "antiplatelet",
+    "asprin": "antiplatelet",
+    "blood thinner": "anticoagulant",
+    "blood thinners": "anticoagulant",
+    "anticoagulants": "anticoagulant",
+    "baby aspirin": "antiplatelet",
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +98,18 @@ def test_variants_cover_plurals_hyphens_and_apostrophes() -> None:
 def test_reason_codes_in_the_lexicon_are_design_codes(lexicon: lex.Lexicon) -> None:
     from bot.screening.answers import FURTHER_CHECKS
 
-    known = {"active_acne", "active_herpes", "isotretinoin_recent", "pregnancy", "skin_infection", "anticoagulant",
-             "bleeding_disorder", "herpes_history", "keloid_tendency", *FURTHER_CHECKS}
+    known = {
+        "active_acne",
+        "active_herpes",
+        "isotretinoin_recent",
+        "pregnancy",
+        "skin_infection",
+        "anticoagulant",
+        "bleeding_disorder",
+        "herpes_history",
+        "keloid_tendency",
+        *FURTHER_CHECKS,
+    }
     for entry in lexicon.entries:
         for code in (entry.code_now, entry.code_past, entry.code_flare):
             assert code is None or code in known, (entry.name, code)

@@ -1,4 +1,5 @@
 """bot/intake.py over tests/language/cases/names.yml: names, names as written, markup, contact details."""
+
 from __future__ import annotations
 
 import time
@@ -67,5 +68,7 @@ def test_timing() -> None:
             fn(text)
             times.append(time.perf_counter() - start)
         times.sort()
-        print(f"{fn.__name__:16s} {len(times)} texts: p50 {times[len(times) // 2] * 1000:.3f} ms, "
-              f"max {times[-1] * 1000:.3f} ms")
+        print(
+            f"{fn.__name__:16s} {len(times)} texts: p50 {times[len(times) // 2] * 1000:.3f} ms, "
+            f"max {times[-1] * 1000:.3f} ms"
+        )

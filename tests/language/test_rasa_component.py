@@ -1,4 +1,5 @@
 """The Rasa component, run on Messages as Rasa's own SpacyNLP and SpacyEntityExtractor leave them."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List

@@ -1,4 +1,5 @@
 """The form's readers over their tables: yes/no, time, medicines, concerns, corrections, language hint."""
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -39,8 +40,13 @@ def test_medication_fact_answer_shape() -> None:
     answers = [f.to_answer() for f in reading.facts]
     assert answers == [
         {"name": "Elliquis", "generic": "apixaban", "drug_class": "anticoagulant", "current": True, "months_ago": None},
-        {"name": "roaccutane", "generic": "isotretinoin", "drug_class": "oral_retinoid", "current": False,
-         "months_ago": 24.0},
+        {
+            "name": "roaccutane",
+            "generic": "isotretinoin",
+            "drug_class": "oral_retinoid",
+            "current": False,
+            "months_ago": 24.0,
+        },
     ]
     assert list(reading.unrecognised) == []
 

@@ -1,4 +1,5 @@
 """yes_no(text, key) over everyday answers to each screening question, and to read-backs (no key)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,19 @@ import bot.language as language
 from bot.language import context, timeexpr
 from tests.language.cases import load, params
 
-KEYS = ("blood_thinners", "bleeding_disorder", "herpes_history", "herpes_active", "keloid", "active_acne",
-        "isotretinoin", "pregnancy", "skin_infection", "consent", "confirmed")
+KEYS = (
+    "blood_thinners",
+    "bleeding_disorder",
+    "herpes_history",
+    "herpes_active",
+    "keloid",
+    "active_acne",
+    "isotretinoin",
+    "pregnancy",
+    "skin_infection",
+    "consent",
+    "confirmed",
+)
 CLASSES = ("plain", "hedge", "date", "past", "other", "wording", "noise")
 
 
@@ -39,7 +51,7 @@ def read_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield use
     if _Day.fixed is not None:
         _Day.fixed = None
-        context._analyse_cached.cache_clear()   # no reading made on the fixed day outlives the test
+        context._analyse_cached.cache_clear()  # no reading made on the fixed day outlives the test
 
 
 @pytest.mark.parametrize("case", params("yes_no_everyday.yml"))
@@ -72,8 +84,9 @@ def test_tables_cover_every_key_and_class() -> None:
 
 def test_speed_is_reported(capsys: pytest.CaptureFixture) -> None:
     """Printed, not asserted: the reader's time per answer over both tables (after one warm-up read)."""
-    cases = [(c["text"], c["key"]) for c in load("yes_no_everyday.yml")] + \
-            [(c["text"], None) for c in load("yes_no_readback.yml")]
+    cases = [(c["text"], c["key"]) for c in load("yes_no_everyday.yml")] + [
+        (c["text"], None) for c in load("yes_no_readback.yml")
+    ]
     language.yes_no("warm up", key="blood_thinners")
     context._analyse_cached.cache_clear()
     times = []
@@ -84,5 +97,7 @@ def test_speed_is_reported(capsys: pytest.CaptureFixture) -> None:
     times.sort()
     p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
     with capsys.disabled():
-        print(f"\nyes_no over {len(times)} answers (uncached): p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
-              f"max {times[-1]:.2f} ms, total {sum(times):.0f} ms")
+        print(
+            f"\nyes_no over {len(times)} answers (uncached): p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
+            f"max {times[-1]:.2f} ms, total {sum(times):.0f} ms"
+        )

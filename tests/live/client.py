@@ -2,6 +2,7 @@
 POST /chat/session, messages through the proxy, and the live stream (POST /chat/stream) read as server-sent events
 in a thread, reconnecting from the last event id as the widget does. Used by the end-to-end tests and
 bench/live_latency.py."""
+
 from __future__ import annotations
 
 import contextlib
@@ -88,8 +89,12 @@ class LiveClient:
         while not self._stop.is_set():
             outcome = None
             try:
-                with requests.post(f"{self.web_url}/chat/stream", stream=True, timeout=(5, 60),
-                                   json={"sender": self.sender, "secret": self.secret, "after": self.after}) as resp:
+                with requests.post(
+                    f"{self.web_url}/chat/stream",
+                    stream=True,
+                    timeout=(5, 60),
+                    json={"sender": self.sender, "secret": self.secret, "after": self.after},
+                ) as resp:
                     self._response = resp
                     if resp.status_code != 200:
                         raise ConnectionError(f"HTTP {resp.status_code}")
@@ -155,8 +160,10 @@ class LiveClient:
             start = max(start, len(self.history))
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("no matching stream event in time; seen: "
-                                     + "; ".join(f"{e.kind} {e.data}" for e in self.history[-8:]))
+                raise AssertionError(
+                    "no matching stream event in time; seen: "
+                    + "; ".join(f"{e.kind} {e.data}" for e in self.history[-8:])
+                )
             with contextlib.suppress(queue.Empty):
                 self.history.append(self.events.get(timeout=min(left, 0.5)))
 
@@ -170,8 +177,12 @@ def status(**expected: Any) -> Any:
 
 
 def tracker(stack: Any, conversation_id: str) -> Dict[str, Any]:
-    response = requests.get(f"{stack.rasa_url}/conversations/{conversation_id}/tracker",
-                            params={"include_events": "ALL"}, headers=stack.api_headers(), timeout=60)
+    response = requests.get(
+        f"{stack.rasa_url}/conversations/{conversation_id}/tracker",
+        params={"include_events": "ALL"},
+        headers=stack.api_headers(),
+        timeout=60,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -183,9 +194,10 @@ def open_all_day_clinic(path: Any) -> Any:
     from tests.e2e.stack import ROOT
 
     raw = yaml.safe_load((ROOT / "data" / "clinic.yml").read_text())
-    raw["opening_hours"] = {"timezone": "Europe/London",
-                            **{d: "00:00-24:00" for d in ("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                          "saturday", "sunday")}}
+    raw["opening_hours"] = {
+        "timezone": "Europe/London",
+        **{d: "00:00-24:00" for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    }
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 

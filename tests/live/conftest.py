@@ -1,5 +1,6 @@
 """Fixtures for the live hand-off tests: the store's databases (SQLite, and PostgreSQL from tests/store), a signed-in
 practitioner, and Rasa's tracker store standing in for the Rasa server's `tracker/events` endpoint."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,12 +57,18 @@ def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPat
                 if parsed is not None and not (getattr(parsed, "key", None) and parsed.key not in tracker.slots):
                     tracker.update(parsed)
             await store.save(tracker)
+
         asyncio.run(run())
         calls.append({"append": conversation_id, "events": events})
 
     monkeypatch.setattr(assistant, "append", append)
-    monkeypatch.setattr(assistant, "resume", lambda conversation_id, form="", slot=None: calls.append(
-        {"resume": conversation_id, "form": form, "slot": slot}))
+    monkeypatch.setattr(
+        assistant,
+        "resume",
+        lambda conversation_id, form="", slot=None: calls.append(
+            {"resume": conversation_id, "form": form, "slot": slot}
+        ),
+    )
     return calls
 
 

@@ -1,4 +1,5 @@
 """Opening hours: open now / next opening, a pure function of the hours and a given time (bot/live/hours.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,8 +11,13 @@ from bot.live import hours
 
 WEEK = {
     "timezone": "Europe/London",
-    "monday": "09:00-18:00", "tuesday": "09:00-18:00", "wednesday": "09:00-13:00, 14:00-18:00",
-    "thursday": "09:00-18:00", "friday": "09:00-18:00", "saturday": "10:00-14:00", "sunday": "closed",
+    "monday": "09:00-18:00",
+    "tuesday": "09:00-18:00",
+    "wednesday": "09:00-13:00, 14:00-18:00",
+    "thursday": "09:00-18:00",
+    "friday": "09:00-18:00",
+    "saturday": "10:00-14:00",
+    "sunday": "closed",
     "closed_dates": ["2026-12-25"],
 }
 HOURS = hours.parse(WEEK)
@@ -21,30 +27,36 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("moment, open_", [
-    (utc(2026, 12, 1, 9, 0), True),      # Tuesday 9:00 in London (GMT in winter)
-    (utc(2026, 12, 1, 8, 59), False),
-    (utc(2026, 12, 1, 18, 0), False),    # closes at 18:00: 18:00 is closed
-    (utc(2026, 12, 2, 13, 30), False),   # Wednesday's lunch break
-    (utc(2026, 12, 2, 14, 0), True),
-    (utc(2026, 12, 5, 13, 59), True),    # Saturday
-    (utc(2026, 12, 6, 12, 0), False),    # Sunday
-    (utc(2026, 12, 25, 12, 0), False),   # a closed date (a Friday)
-    (utc(2026, 7, 1, 8, 30), True),      # summer time: 9:30 in London
-    (utc(2026, 7, 1, 17, 30), False),    # 18:30 in London
-])
+@pytest.mark.parametrize(
+    "moment, open_",
+    [
+        (utc(2026, 12, 1, 9, 0), True),  # Tuesday 9:00 in London (GMT in winter)
+        (utc(2026, 12, 1, 8, 59), False),
+        (utc(2026, 12, 1, 18, 0), False),  # closes at 18:00: 18:00 is closed
+        (utc(2026, 12, 2, 13, 30), False),  # Wednesday's lunch break
+        (utc(2026, 12, 2, 14, 0), True),
+        (utc(2026, 12, 5, 13, 59), True),  # Saturday
+        (utc(2026, 12, 6, 12, 0), False),  # Sunday
+        (utc(2026, 12, 25, 12, 0), False),  # a closed date (a Friday)
+        (utc(2026, 7, 1, 8, 30), True),  # summer time: 9:30 in London
+        (utc(2026, 7, 1, 17, 30), False),  # 18:30 in London
+    ],
+)
 def test_open_now(moment: datetime, open_: bool) -> None:
     assert hours.is_open(HOURS, moment) is open_
 
 
-@pytest.mark.parametrize("moment, expected_local", [
-    (utc(2026, 12, 1, 7, 0), (2026, 12, 1, 9, 0)),     # before opening: today
-    (utc(2026, 12, 1, 19, 0), (2026, 12, 2, 9, 0)),    # after closing: tomorrow
-    (utc(2026, 12, 2, 13, 15), (2026, 12, 2, 14, 0)),  # over lunch: after lunch
-    (utc(2026, 12, 5, 15, 0), (2026, 12, 7, 9, 0)),    # Saturday afternoon: Monday (Sunday closed)
-    (utc(2026, 12, 24, 19, 0), (2026, 12, 26, 10, 0)),  # Christmas Day closed: Saturday 26th at 10
-    (utc(2026, 7, 1, 17, 30), (2026, 7, 2, 9, 0)),     # summer time
-])
+@pytest.mark.parametrize(
+    "moment, expected_local",
+    [
+        (utc(2026, 12, 1, 7, 0), (2026, 12, 1, 9, 0)),  # before opening: today
+        (utc(2026, 12, 1, 19, 0), (2026, 12, 2, 9, 0)),  # after closing: tomorrow
+        (utc(2026, 12, 2, 13, 15), (2026, 12, 2, 14, 0)),  # over lunch: after lunch
+        (utc(2026, 12, 5, 15, 0), (2026, 12, 7, 9, 0)),  # Saturday afternoon: Monday (Sunday closed)
+        (utc(2026, 12, 24, 19, 0), (2026, 12, 26, 10, 0)),  # Christmas Day closed: Saturday 26th at 10
+        (utc(2026, 7, 1, 17, 30), (2026, 7, 2, 9, 0)),  # summer time
+    ],
+)
 def test_next_opening(moment: datetime, expected_local: tuple) -> None:
     opening = hours.next_opening(HOURS, moment)
     assert opening is not None
@@ -72,13 +84,16 @@ def test_describe_says_today_tomorrow_or_the_day() -> None:
     assert hours.describe(hours.next_opening(HOURS, saturday), saturday) == "on Monday 7 December at 9:00"
 
 
-@pytest.mark.parametrize("raw, field", [
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"timezone": "Europe/London", "monday": "9-18"}, "monday"),
-    ({"timezone": "Europe/London", "monday": "18:00-09:00"}, "monday"),
-    ({"timezone": "Europe/London", "funday": "09:00-18:00"}, "funday"),
-    ({"timezone": "Europe/London", "closed_dates": ["25 December"]}, "closed_dates"),
-])
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "Europe/London", "monday": "9-18"}, "monday"),
+        ({"timezone": "Europe/London", "monday": "18:00-09:00"}, "monday"),
+        ({"timezone": "Europe/London", "funday": "09:00-18:00"}, "funday"),
+        ({"timezone": "Europe/London", "closed_dates": ["25 December"]}, "closed_dates"),
+    ],
+)
 def test_bad_hours_are_refused_naming_the_field(raw: dict, field: str) -> None:
     with pytest.raises(hours.HoursError, match=field):
         hours.parse(raw)
@@ -87,7 +102,7 @@ def test_bad_hours_are_refused_naming_the_field(raw: dict, field: str) -> None:
 def test_the_clinic_file_has_hours_that_match_its_text() -> None:
     clinic_hours = hours.load(settings.get().clinic_file)
     assert clinic_hours.timezone == "Europe/London"
-    assert hours.is_open(clinic_hours, utc(2026, 12, 1, 12, 0))   # a Tuesday noon
+    assert hours.is_open(clinic_hours, utc(2026, 12, 1, 12, 0))  # a Tuesday noon
     assert not hours.is_open(clinic_hours, utc(2026, 12, 6, 12, 0))  # a Sunday
     assert "Saturday, 10am to 2pm" in settings.get().clinic.hours
     assert hours.is_open(clinic_hours, utc(2026, 12, 5, 10, 0))

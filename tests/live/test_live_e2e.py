@@ -7,6 +7,7 @@ no answer; the practitioner's messages, typing and leaving reach the client's st
 middle and nothing is lost or doubled; the hand-back asks the open question again and the consultation completes
 with its outcome and client_requested_human. And a chat nobody joins times out, and can still be taken.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,8 +37,7 @@ def practitioner(live_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
     import uuid
 
     as_staff_of(live_stack, monkeypatch)
-    member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123",
-                             "practitioner")
+    member = staff_store.add(f"sam.{uuid.uuid4().hex[:6]}@clinic.example", "a long enough password 123", "practitioner")
     return staff_store.SignedIn(staff=member, csrf_token="t")
 
 
@@ -116,7 +116,7 @@ def test_a_practitioner_takes_over_mid_question_and_hands_back(live_stack: Stack
     assert len(client.seen_ids) == len(set(client.seen_ids))
 
     keys = [step for step, _, _ in STANDARD]
-    for _step, text, expect in STANDARD[keys.index("concerns"):]:
+    for _step, text, expect in STANDARD[keys.index("concerns") :]:
         replies = client.say(text)
         said = " ".join(r.get("text") or "" for r in replies)
         assert expect.lower() in said.lower(), f"after {text!r}: {said}"
@@ -130,11 +130,12 @@ def test_a_practitioner_takes_over_mid_question_and_hands_back(live_stack: Stack
     # the practitioner's words are in the transcript (and so in export and erasure): they are tracker events
     thread = service.thread(client.sender)
     assert [m["text"] for m in thread if m["author"] == "staff"] == [
-        "Hello, I'm Sam. Happy to help with the acne scars.", "Still here after the restart."]
+        "Hello, I'm Sam. Happy to help with the acne scars.",
+        "Still here after the restart.",
+    ]
 
 
-def test_nobody_joins_the_client_is_told_and_the_chat_can_still_be_taken(live_stack: Stack,
-                                                                          practitioner: Any) -> None:
+def test_nobody_joins_the_client_is_told_and_the_chat_can_still_be_taken(live_stack: Stack, practitioner: Any) -> None:
     client = LiveClient(live_stack.web_url).start()
     _until(client, "area")
     client.say("I want to talk to a human")
@@ -168,9 +169,14 @@ def test_the_stream_refuses_another_conversations_secret(live_stack: Stack) -> N
 
     one = LiveClient(live_stack.web_url).start()
     other = LiveClient(live_stack.web_url).start()
-    refused = requests.post(f"{live_stack.web_url}/chat/stream", timeout=10,
-                            json={"sender": one.sender, "secret": other.secret, "after": 0})
+    refused = requests.post(
+        f"{live_stack.web_url}/chat/stream", timeout=10, json={"sender": one.sender, "secret": other.secret, "after": 0}
+    )
     assert refused.status_code == 403
-    bad = requests.post(f"{live_stack.web_url}/chat/stream", timeout=10, data="sender=x",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    bad = requests.post(
+        f"{live_stack.web_url}/chat/stream",
+        timeout=10,
+        data="sender=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert bad.status_code == 415

@@ -1,5 +1,6 @@
 """The live hand-off service on a real database (SQLite and PostgreSQL): states, who may do what, the queue, the
 timeout sweep in two processes at once, the thread read from Rasa's events table, erasure."""
+
 from __future__ import annotations
 
 import threading
@@ -26,8 +27,9 @@ def test_a_request_waits_in_the_queue_and_is_counted(practitioner: Any, tracker_
     assert service.waiting_count() == 1
 
 
-def test_after_hours_request_is_marked_and_never_times_out(practitioner: Any, tracker_writes: List,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_hours_request_is_marked_and_never_times_out(
+    practitioner: Any, tracker_writes: List, monkeypatch: pytest.MonkeyPatch
+) -> None:
     chat = service.request(CID, now=at(20))
     assert chat.after_hours
     assert service.sweep(now=at(23)) == 0
@@ -39,7 +41,11 @@ def test_take_is_exclusive_idempotent_for_the_holder_and_audited(practitioner: A
     other = signed_in("practitioner", "alex.smith@clinic.example")
     taken = service.take(CID, practitioner, now=at(10, 1))
     assert (taken.state, taken.taken_by, taken.taken_by_name, taken.taken_by_role) == (
-        "taken", practitioner.staff.id, "Sam", "practitioner")
+        "taken",
+        practitioner.staff.id,
+        "Sam",
+        "practitioner",
+    )
     assert service.take(CID, practitioner, now=at(10, 2)).taken_at == at(10, 1)  # idempotent
     with pytest.raises(service.AlreadyTaken) as refused:
         service.take(CID, other)
@@ -77,8 +83,12 @@ def test_only_the_holder_writes_types_hands_back_or_ends(practitioner: Any, trac
     with pytest.raises(service.NotHolder):
         service.send(CID, practitioner, "hello")  # nobody has taken it yet
     service.take(CID, practitioner, now=at(10, 1))
-    for attempt in (lambda: service.send(CID, other, "hi"), lambda: service.typing(CID, other),
-                    lambda: service.hand_back(CID, other), lambda: service.end(CID, other)):
+    for attempt in (
+        lambda: service.send(CID, other, "hi"),
+        lambda: service.typing(CID, other),
+        lambda: service.hand_back(CID, other),
+        lambda: service.end(CID, other),
+    ):
         with pytest.raises(service.NotHolder):
             attempt()
     with pytest.raises(ValueError):
@@ -87,11 +97,13 @@ def test_only_the_holder_writes_types_hands_back_or_ends(practitioner: Any, trac
         service.send(CID, practitioner, "x" * (service.MAX_TEXT + 1))
 
 
-def test_messages_are_tracker_events_marked_as_staff_and_the_thread_orders_them(practitioner: Any,
-                                                                                tracker_writes: List) -> None:
+def test_messages_are_tracker_events_marked_as_staff_and_the_thread_orders_them(
+    practitioner: Any, tracker_writes: List
+) -> None:
     service.request(CID, resume_form="consultation_form", now=at(10))
     assert service.client_message(CID, "m1", "Is it safe with my eczema?") == [
-        {"recipient_id": CID, "text": service.ACK_WAITING}]
+        {"recipient_id": CID, "text": service.ACK_WAITING}
+    ]
     assert service.client_message(CID, "m2", "Also I have a question") == []  # acknowledged once is enough
     assert service.client_message(CID, "m1", "Is it safe with my eczema?") == []  # the same message id: not twice
     service.take(CID, practitioner, now=at(10, 2))
@@ -112,8 +124,9 @@ def test_messages_are_tracker_events_marked_as_staff_and_the_thread_orders_them(
     assert service.get(CID).last_client_message_at is not None
     # the client's words while paused carry no intent: no rule, form or slot mapping can act on them
     client_events = [e for call in tracker_writes for e in call.get("events", []) if e["event"] == "user"]
-    assert client_events and all("intent" not in e["parse_data"] and not e["parse_data"]["entities"]
-                                 for e in client_events)
+    assert client_events and all(
+        "intent" not in e["parse_data"] and not e["parse_data"]["entities"] for e in client_events
+    )
     actions = [e.action for e in audit.entries(target_id=CID)[0]]
     assert actions.count("live_message") == 1
     assert all("eczema" not in (e.detail or "") for e in audit.entries(target_id=CID)[0])
@@ -175,8 +188,9 @@ def test_queue_order_waiting_oldest_first_then_taken(practitioner: Any, tracker_
     assert [c.conversation_id for c in service.queue()] == [ids[1], ids[0], ids[2]]
 
 
-def test_timeout_sweep_in_two_processes_tells_the_client_once(practitioner: Any, tracker_writes: List,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timeout_sweep_in_two_processes_tells_the_client_once(
+    practitioner: Any, tracker_writes: List, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVE_WAIT_MINUTES", "5")
     service.request(CID, now=at(10))
     assert service.sweep(now=at(10, 4)) == 0
@@ -201,8 +215,9 @@ def test_timeout_sweep_in_two_processes_tells_the_client_once(practitioner: Any,
     assert service.take(CID, practitioner, now=at(10, 30)).state == "taken"
 
 
-def test_a_timeout_the_client_was_not_told_of_is_tried_again(practitioner: Any, tracker_writes: List,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeout_the_client_was_not_told_of_is_tried_again(
+    practitioner: Any, tracker_writes: List, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.live import assistant
 
     service.request(CID, now=at(10))

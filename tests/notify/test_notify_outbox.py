@@ -1,5 +1,6 @@
 """Notifications through the outbox, against a real SMTP server: one notice per referral and recipient, no health
 details, retries with backoff while mail is down, nothing lost, and delivery once it is back."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Fixtures for the screening engine's tests."""
+
 from __future__ import annotations
 
 import pytest

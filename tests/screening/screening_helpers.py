@@ -1,4 +1,5 @@
 """Answer sets and hypothesis strategies shared by the screening tests (a uniquely named module, not a conftest)."""
+
 from __future__ import annotations
 
 import copy
@@ -36,10 +37,20 @@ def all_no_answers(**overrides: Any) -> dict[str, Any]:
     return answers
 
 
-def medicine(drug_class: str, name: str = "Medicine", generic: str | None = None, current: bool = True,
-             months_ago: float | None = None) -> dict[str, Any]:
-    return {"name": name, "generic": generic or name.lower(), "drug_class": drug_class, "current": current,
-            "months_ago": months_ago}
+def medicine(
+    drug_class: str,
+    name: str = "Medicine",
+    generic: str | None = None,
+    current: bool = True,
+    months_ago: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "generic": generic or name.lower(),
+        "drug_class": drug_class,
+        "current": current,
+        "months_ago": months_ago,
+    }
 
 
 # ---- well-formed answers ----------------------------------------------------------------------------------------
@@ -48,21 +59,25 @@ _NAMES = st.sampled_from(["Eliquis", "Warfarin", "Roaccutane", "Ibuprofen", "Fis
 
 
 def medication_entries() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({
-        "name": _NAMES,
-        "generic": st.none() | _NAMES,
-        "drug_class": st.sampled_from(DRUG_CLASSES),
-        "current": st.booleans(),
-        "months_ago": st.none() | st.floats(min_value=0, max_value=120),
-    })
+    return st.fixed_dictionaries(
+        {
+            "name": _NAMES,
+            "generic": st.none() | _NAMES,
+            "drug_class": st.sampled_from(DRUG_CLASSES),
+            "current": st.booleans(),
+            "months_ago": st.none() | st.floats(min_value=0, max_value=120),
+        }
+    )
 
 
 def volunteered_entries(codes: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({
-        "code": st.sampled_from(codes),
-        "mention": st.text(max_size=40),
-        "confirmed": st.sampled_from([True, False, None]),
-    })
+    return st.fixed_dictionaries(
+        {
+            "code": st.sampled_from(codes),
+            "mention": st.text(max_size=40),
+            "confirmed": st.sampled_from([True, False, None]),
+        }
+    )
 
 
 def further_checks() -> st.SearchStrategy[list[str]]:
@@ -117,8 +132,10 @@ _WORDS = st.sampled_from([*YES_NO_VALUES, *FURTHER_CHECKS, *DRUG_CLASSES, "YES",
 
 junk: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10) | _WORDS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(_ENTRY_KEYS) | st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(_ENTRY_KEYS) | st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

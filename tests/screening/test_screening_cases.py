@@ -1,4 +1,5 @@
 """The shipped rules against the case table (cases.yml), and every alternative of every rule on its own."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,13 @@ def test_unsure_to_any_yes_no_question_is_a_review(key: str, rules: RuleSet) -> 
     judgement = judge(all_no_answers(**{key: UNSURE}), rules)
 
     assert judgement.outcome == "review"
-    assert judgement.reasons() == [{"code": "unsure_answer", "rule": rules.rule("unsure_answer").title,
-                                    "detail": f"Not sure: {key.replace('_', ' ')}"}]
+    assert judgement.reasons() == [
+        {
+            "code": "unsure_answer",
+            "rule": rules.rule("unsure_answer").title,
+            "detail": f"Not sure: {key.replace('_', ' ')}",
+        }
+    ]
 
 
 @pytest.mark.parametrize("check", FURTHER_CHECKS)

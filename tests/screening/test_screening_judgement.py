@@ -1,4 +1,5 @@
 """The Judgement and Finding API: ordering, details, notes, serialisation, severity."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,10 @@ def test_all_no_is_clear_with_no_findings(rules: RuleSet) -> None:
 
 def test_findings_are_ordered_by_severity_then_rules_file_order(rules: RuleSet) -> None:
     answers = all_no_answers(
-        keloid="yes", blood_thinners="yes", pregnancy="yes", active_acne="yes",
+        keloid="yes",
+        blood_thinners="yes",
+        pregnancy="yes",
+        active_acne="yes",
         medication_facts=[medicine("nsaid", "Ibuprofen")],
     )
     codes = [f.code for f in judge(answers, rules).findings]
@@ -38,18 +42,36 @@ def test_a_finding_carries_the_rule_text(rules: RuleSet) -> None:
     (finding,) = judge(all_no_answers(herpes_active="yes"), rules).findings
     rule = rules.rule("active_herpes")
 
-    assert finding == Finding(code="active_herpes", outcome="defer", rule=rule.title, rationale=rule.rationale,
-                              client_text=rule.client_text, detail="Answered yes to: herpes active")
+    assert finding == Finding(
+        code="active_herpes",
+        outcome="defer",
+        rule=rule.title,
+        rationale=rule.rationale,
+        client_text=rule.client_text,
+        detail="Answered yes to: herpes active",
+    )
 
 
 def test_reasons_and_notes_have_the_design_shape(rules: RuleSet) -> None:
-    judgement = judge(all_no_answers(blood_thinners="yes", medication_facts=[medicine("topical_retinoid", "Differin",
-                                                                                        "adapalene")]), rules)
+    judgement = judge(
+        all_no_answers(blood_thinners="yes", medication_facts=[medicine("topical_retinoid", "Differin", "adapalene")]),
+        rules,
+    )
 
-    assert judgement.reasons() == [{"code": "anticoagulant", "rule": rules.rule("anticoagulant").title,
-                                    "detail": "Answered yes to: blood thinners"}]
-    assert judgement.notes() == [{"code": "topical_retinoid", "rule": rules.rule("topical_retinoid").title,
-                                  "detail": "Medication mentioned: Differin (adapalene, topical_retinoid)"}]
+    assert judgement.reasons() == [
+        {
+            "code": "anticoagulant",
+            "rule": rules.rule("anticoagulant").title,
+            "detail": "Answered yes to: blood thinners",
+        }
+    ]
+    assert judgement.notes() == [
+        {
+            "code": "topical_retinoid",
+            "rule": rules.rule("topical_retinoid").title,
+            "detail": "Medication mentioned: Differin (adapalene, topical_retinoid)",
+        }
+    ]
 
 
 def test_notes_alone_do_not_flag(rules: RuleSet) -> None:
@@ -68,19 +90,28 @@ def test_to_dict_is_json_ready(rules: RuleSet) -> None:
     assert data["rules_version"] == rules.version
     assert data["reasons"] == judgement.reasons()
     assert data["notes"] == judgement.notes()
-    assert data["findings"][0] == {"code": "active_acne", "outcome": "defer", "rule": rules.rule("active_acne").title,
-                                   "rationale": rules.rule("active_acne").rationale,
-                                   "client_text": rules.rule("active_acne").client_text,
-                                   "detail": "Answered yes to: active acne"}
+    assert data["findings"][0] == {
+        "code": "active_acne",
+        "outcome": "defer",
+        "rule": rules.rule("active_acne").title,
+        "rationale": rules.rule("active_acne").rationale,
+        "client_text": rules.rule("active_acne").client_text,
+        "detail": "Answered yes to: active acne",
+    }
 
 
 def test_several_medicines_each_appear_in_the_detail(rules: RuleSet) -> None:
-    answers = all_no_answers(medication_facts=[medicine("anticoagulant", "Eliquis", "apixaban"),
-                                               medicine("antiplatelet", "Aspirin", "aspirin")])
+    answers = all_no_answers(
+        medication_facts=[
+            medicine("anticoagulant", "Eliquis", "apixaban"),
+            medicine("antiplatelet", "Aspirin", "aspirin"),
+        ]
+    )
     (finding,) = judge(answers, rules).findings
 
-    assert finding.detail == ("Medication mentioned: Eliquis (apixaban, anticoagulant); "
-                              "Medication mentioned: Aspirin (antiplatelet)")
+    assert finding.detail == (
+        "Medication mentioned: Eliquis (apixaban, anticoagulant); Medication mentioned: Aspirin (antiplatelet)"
+    )
 
 
 def test_unrecognised_medicines_are_quoted_verbatim(rules: RuleSet) -> None:
@@ -104,8 +135,11 @@ def test_judge_is_total_on_non_mappings_and_empty(answers: object, rules: RuleSe
 
 
 def test_judge_is_deterministic_and_leaves_answers_alone(rules: RuleSet) -> None:
-    answers = all_no_answers(keloid="unsure", further_checks=["vitiligo"], volunteered=[
-        {"code": "anticoagulant", "mention": "Eliquis", "confirmed": None}])
+    answers = all_no_answers(
+        keloid="unsure",
+        further_checks=["vitiligo"],
+        volunteered=[{"code": "anticoagulant", "mention": "Eliquis", "confirmed": None}],
+    )
     before = json.dumps(answers, sort_keys=True)
 
     assert judge(answers, rules) == judge(answers, rules)
@@ -120,9 +154,11 @@ def test_severity_orders_outcomes() -> None:
 
 def test_screening_imports_no_rasa() -> None:
     """bot.screening is the pure core: importing it must not pull in Rasa or the Rasa SDK."""
-    code = ("import sys, bot.screening; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'sqlalchemy')); "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, bot.screening; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'sqlalchemy')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """Properties of the engine over generated answers (hypothesis): monotone, consistent, total."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,7 +43,8 @@ def test_outcome_is_the_most_severe_finding(answers: dict[str, Any]) -> None:
     expected = max((f.outcome for f in judgement.findings), key=severity, default="clear")
     assert judgement.outcome == expected
     assert [severity(f.outcome) for f in judgement.findings] == sorted(
-        (severity(f.outcome) for f in judgement.findings), reverse=True)
+        (severity(f.outcome) for f in judgement.findings), reverse=True
+    )
 
 
 @settings(max_examples=300)
@@ -72,9 +74,20 @@ def test_judge_is_total_on_junk(answers: dict[Any, Any]) -> None:
 
 
 @settings(max_examples=300)
-@given(value=junk, key=st.sampled_from(["medication_facts", "volunteered", "further_checks",
-                                        "unrecognised_medications", "isotretinoin_months_ago", "blood_thinners",
-                                        "requested_human"]))
+@given(
+    value=junk,
+    key=st.sampled_from(
+        [
+            "medication_facts",
+            "volunteered",
+            "further_checks",
+            "unrecognised_medications",
+            "isotretinoin_months_ago",
+            "blood_thinners",
+            "requested_human",
+        ]
+    ),
+)
 def test_one_junk_value_in_an_otherwise_good_consultation(value: Any, key: str) -> None:
     judgement = judge(all_no_answers(**{key: value}), RULES)
 

@@ -1,5 +1,6 @@
 """The rules file: the shipped one is complete and well-worded; a broken one is refused with a message that says
 which file, which rule and which field to fix."""
+
 from __future__ import annotations
 
 import copy
@@ -100,10 +101,16 @@ def test_loading_is_cached_until_the_file_changes(tmp_path: Path) -> None:
 
 def test_a_clinic_may_add_its_own_rule(tmp_path: Path) -> None:
     document = copy.deepcopy(SHIPPED)
-    document["rules"].append({
-        "code": "tattoo_in_area", "outcome": "clear", "title": "Tattoo in the area", "client_text": "Noted.",
-        "rationale": "Pigmentation risk [3][5].", "when": {"volunteered": "tattoo_in_area"},
-    })
+    document["rules"].append(
+        {
+            "code": "tattoo_in_area",
+            "outcome": "clear",
+            "title": "Tattoo in the area",
+            "client_text": "Noted.",
+            "rationale": "Pigmentation risk [3][5].",
+            "when": {"volunteered": "tattoo_in_area"},
+        }
+    )
     rules = load_rules(_write(tmp_path, document))
 
     assert rules.rule("tattoo_in_area").is_note
@@ -137,66 +144,157 @@ BROKEN: list[tuple[str, Mutation, str | None, str]] = [
     ("missing when", lambda d: _rule(d, "under_18").pop("when"), "under_18", "'when'"),
     ("bad outcome", _set("vitiligo", "outcome", "maybe"), "vitiligo", "'outcome'"),
     ("empty title", _set("vitiligo", "title", " "), "vitiligo", "'title'"),
-    ("verdict word in client text", _set("vitiligo", "client_text", "You are safe to book."), "vitiligo",
-     "'client_text'"),
+    (
+        "verdict word in client text",
+        _set("vitiligo", "client_text", "You are safe to book."),
+        "vitiligo",
+        "'client_text'",
+    ),
     ("unknown condition type", _set_when("vitiligo", {"answr": "further_checks"}), "vitiligo", "'when'"),
-    ("two condition types", _set_when("vitiligo", {"flag": "requested_human", "volunteered": "vitiligo"}),
-     "vitiligo", "'when'"),
+    (
+        "two condition types",
+        _set_when("vitiligo", {"flag": "requested_human", "volunteered": "vitiligo"}),
+        "vitiligo",
+        "'when'",
+    ),
     ("condition not a mapping", _set_when("vitiligo", "further_checks includes vitiligo"), "vitiligo", "'when'"),
-    ("unknown answer key", _alternative("anticoagulant", 0, {"answer": "blood_thinner", "is": "yes"}),
-     "anticoagulant", "'when.any[0].answer'"),
-    ("unknown value", _alternative("anticoagulant", 0, {"answer": "blood_thinners", "is": "maybe"}),
-     "anticoagulant", "'when.any[0].is'"),
-    ("includes on a yes/no answer", _alternative("anticoagulant", 0, {"answer": "blood_thinners", "includes": "yes"}),
-     "anticoagulant", "'when.any[0].answer'"),
-    ("unknown further check", _alternative("vitiligo", 0, {"answer": "further_checks", "includes": "vitilego"}),
-     "vitiligo", "'when.any[0].includes'"),
-    ("unknown key in a condition", _alternative("vitiligo", 1, {"volunteered": "vitiligo", "confirmed": True}),
-     "vitiligo", "'when.any[1].confirmed'"),
-    ("two tests on one answer", _alternative("anticoagulant", 0, {"answer": "blood_thinners", "is": "yes",
-                                                                   "includes": "yes"}),
-     "anticoagulant", "'when.any[0]'"),
-    ("missing setting", _alternative("isotretinoin_recent", 1, {"answer": "isotretinoin_months_ago",
-                                                                "at_most": {"setting": "isotretinoin_window"}}),
-     "isotretinoin_recent", "'when.any[1].at_most.setting'"),
-    ("non-numeric bound", _alternative("isotretinoin_recent", 1, {"answer": "isotretinoin_months_ago",
-                                                                  "at_most": "six"}),
-     "isotretinoin_recent", "'when.any[1].at_most'"),
-    ("number test on a yes/no answer", _alternative("isotretinoin_recent", 1, {"answer": "isotretinoin",
-                                                                               "at_most": 6}),
-     "isotretinoin_recent", "'when.any[1].answer'"),
-    ("unknown drug class", _alternative("anticoagulant", 1, {"medication_class": ["blood_thinner"], "current": True}),
-     "anticoagulant", "'when.any[1].medication_class'"),
-    ("current false", _alternative("anticoagulant", 1, {"medication_class": "anticoagulant", "current": False}),
-     "anticoagulant", "'when.any[1].current'"),
-    ("current and within_months", _alternative("anticoagulant", 1, {"medication_class": "anticoagulant",
-                                                                    "current": True, "within_months": 3}),
-     "anticoagulant", "'when.any[1]'"),
-    ("volunteered unknown code", _alternative("anticoagulant", 2, {"volunteered": "anticoagulants"}),
-     "anticoagulant", "'when.any[2].volunteered'"),
-    ("flag on a yes/no answer", _set_when("client_requested_human", {"flag": "blood_thinners"}),
-     "client_requested_human", "'when.flag'"),
-    ("unrecognised false", _set_when("unrecognised_medication", {"unrecognised_medication": False}),
-     "unrecognised_medication", "'when.unrecognised_medication'"),
-    ("any_answer bad value", _set_when("unsure_answer", {"any_answer": "perhaps"}), "unsure_answer",
-     "'when.any_answer'"),
-    ("any_answer unknown key", _set_when("unsure_answer", {"any_answer": "unsure", "keys": ["keloid", "kelod"]}),
-     "unsure_answer", "'when.keys[1]'"),
+    (
+        "unknown answer key",
+        _alternative("anticoagulant", 0, {"answer": "blood_thinner", "is": "yes"}),
+        "anticoagulant",
+        "'when.any[0].answer'",
+    ),
+    (
+        "unknown value",
+        _alternative("anticoagulant", 0, {"answer": "blood_thinners", "is": "maybe"}),
+        "anticoagulant",
+        "'when.any[0].is'",
+    ),
+    (
+        "includes on a yes/no answer",
+        _alternative("anticoagulant", 0, {"answer": "blood_thinners", "includes": "yes"}),
+        "anticoagulant",
+        "'when.any[0].answer'",
+    ),
+    (
+        "unknown further check",
+        _alternative("vitiligo", 0, {"answer": "further_checks", "includes": "vitilego"}),
+        "vitiligo",
+        "'when.any[0].includes'",
+    ),
+    (
+        "unknown key in a condition",
+        _alternative("vitiligo", 1, {"volunteered": "vitiligo", "confirmed": True}),
+        "vitiligo",
+        "'when.any[1].confirmed'",
+    ),
+    (
+        "two tests on one answer",
+        _alternative("anticoagulant", 0, {"answer": "blood_thinners", "is": "yes", "includes": "yes"}),
+        "anticoagulant",
+        "'when.any[0]'",
+    ),
+    (
+        "missing setting",
+        _alternative(
+            "isotretinoin_recent",
+            1,
+            {"answer": "isotretinoin_months_ago", "at_most": {"setting": "isotretinoin_window"}},
+        ),
+        "isotretinoin_recent",
+        "'when.any[1].at_most.setting'",
+    ),
+    (
+        "non-numeric bound",
+        _alternative("isotretinoin_recent", 1, {"answer": "isotretinoin_months_ago", "at_most": "six"}),
+        "isotretinoin_recent",
+        "'when.any[1].at_most'",
+    ),
+    (
+        "number test on a yes/no answer",
+        _alternative("isotretinoin_recent", 1, {"answer": "isotretinoin", "at_most": 6}),
+        "isotretinoin_recent",
+        "'when.any[1].answer'",
+    ),
+    (
+        "unknown drug class",
+        _alternative("anticoagulant", 1, {"medication_class": ["blood_thinner"], "current": True}),
+        "anticoagulant",
+        "'when.any[1].medication_class'",
+    ),
+    (
+        "current false",
+        _alternative("anticoagulant", 1, {"medication_class": "anticoagulant", "current": False}),
+        "anticoagulant",
+        "'when.any[1].current'",
+    ),
+    (
+        "current and within_months",
+        _alternative("anticoagulant", 1, {"medication_class": "anticoagulant", "current": True, "within_months": 3}),
+        "anticoagulant",
+        "'when.any[1]'",
+    ),
+    (
+        "volunteered unknown code",
+        _alternative("anticoagulant", 2, {"volunteered": "anticoagulants"}),
+        "anticoagulant",
+        "'when.any[2].volunteered'",
+    ),
+    (
+        "flag on a yes/no answer",
+        _set_when("client_requested_human", {"flag": "blood_thinners"}),
+        "client_requested_human",
+        "'when.flag'",
+    ),
+    (
+        "unrecognised false",
+        _set_when("unrecognised_medication", {"unrecognised_medication": False}),
+        "unrecognised_medication",
+        "'when.unrecognised_medication'",
+    ),
+    (
+        "any_answer bad value",
+        _set_when("unsure_answer", {"any_answer": "perhaps"}),
+        "unsure_answer",
+        "'when.any_answer'",
+    ),
+    (
+        "any_answer unknown key",
+        _set_when("unsure_answer", {"any_answer": "unsure", "keys": ["keloid", "kelod"]}),
+        "unsure_answer",
+        "'when.keys[1]'",
+    ),
     ("empty any", _set_when("vitiligo", {"any": []}), "vitiligo", "'when.any'"),
-    ("nested error", _alternative("vitiligo", 0, {"all": [{"volunteered": "vitiligo"}, {"answer": "x", "is": "y"}]}),
-     "vitiligo", "'when.any[0].all[1].answer'"),
+    (
+        "nested error",
+        _alternative("vitiligo", 0, {"all": [{"volunteered": "vitiligo"}, {"answer": "x", "is": "y"}]}),
+        "vitiligo",
+        "'when.any[0].all[1].answer'",
+    ),
     ("bad code", _set("vitiligo", "code", "Vitiligo Patches"), None, "'code'"),
     ("duplicate code", lambda d: d["rules"].append(copy.deepcopy(_rule(d, "vitiligo"))), "vitiligo", "duplicate"),
     ("missing default code", lambda d: d["rules"].remove(_rule(d, "vitiligo")), None, "vitiligo"),
     ("unknown top-level field", lambda d: d.__setitem__("rule_version", "x"), None, "'rule_version'"),
-    ("version as a date", lambda d: d.__setitem__("rules_version", __import__("datetime").date(2026, 11, 26)), None,
-     "'rules_version'"),
+    (
+        "version as a date",
+        lambda d: d.__setitem__("rules_version", __import__("datetime").date(2026, 11, 26)),
+        None,
+        "'rules_version'",
+    ),
     ("missing approver", lambda d: d.pop("approved_by"), None, "'approved_by'"),
     ("no rules", lambda d: d.__setitem__("rules", []), None, "'rules'"),
-    ("bad window setting", lambda d: d["settings"].__setitem__("isotretinoin_window_months", "six"), None,
-     "'isotretinoin_window_months'"),
-    ("bad procedure windows", lambda d: d["settings"].__setitem__("recent_procedure_windows", ["2 weeks"]), None,
-     "'recent_procedure_windows'"),
+    (
+        "bad window setting",
+        lambda d: d["settings"].__setitem__("isotretinoin_window_months", "six"),
+        None,
+        "'isotretinoin_window_months'",
+    ),
+    (
+        "bad procedure windows",
+        lambda d: d["settings"].__setitem__("recent_procedure_windows", ["2 weeks"]),
+        None,
+        "'recent_procedure_windows'",
+    ),
 ]
 
 
@@ -226,8 +324,12 @@ def test_the_error_for_a_rule_names_its_position_and_code(tmp_path: Path) -> Non
     path = _write(tmp_path, document)
     index = [r["code"] for r in document["rules"]].index("vitiligo") + 1
 
-    with pytest.raises(RulesError, match=re.escape(
-            f"{path.resolve()}: rule {index} (vitiligo), field 'outcome': must be one of clear, review, defer")):
+    with pytest.raises(
+        RulesError,
+        match=re.escape(
+            f"{path.resolve()}: rule {index} (vitiligo), field 'outcome': must be one of clear, review, defer"
+        ),
+    ):
         load_rules(path)
 
 
@@ -247,11 +349,14 @@ def test_bare_yes_in_yaml_is_read_as_yes(tmp_path: Path) -> None:
     assert rules.rule("anticoagulant").when.conditions[0].values == ("yes",)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("rules: [unclosed", "not readable as YAML"),
-    ("- just\n- a list\n", "top level"),
-    ("", "top level"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("rules: [unclosed", "not readable as YAML"),
+        ("- just\n- a list\n", "top level"),
+        ("", "top level"),
+    ],
+)
 def test_unreadable_files_are_refused(content: str, problem: str, tmp_path: Path) -> None:
     path = tmp_path / "rules.yml"
     path.write_text(content, encoding="utf-8")

@@ -1,4 +1,5 @@
 """One real running product (Rasa + action server + web app) for the security tests, with the real chat limits."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -17,10 +18,13 @@ def default_rate(name: str) -> str:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(
-        tmp_path_factory.mktemp("security-stack"), with_web=True,
-        extra_env={"CHAT_RATE_CONVERSATION": default_rate("chat_rate_conversation"),
-                   "CHAT_RATE_ADDRESS": default_rate("chat_rate_address"),
-                   "CHAT_ORIGINS": "https://www.clinic.example"},
+        tmp_path_factory.mktemp("security-stack"),
+        with_web=True,
+        extra_env={
+            "CHAT_RATE_CONVERSATION": default_rate("chat_rate_conversation"),
+            "CHAT_RATE_ADDRESS": default_rate("chat_rate_address"),
+            "CHAT_ORIGINS": "https://www.clinic.example",
+        },
     ).start()
     yield running
     running.stop()

@@ -1,6 +1,7 @@
 """The chat channel's rate limits (the web app's proxy, the real default limits): a flood from one conversation or
 one address gets 429 with a friendly JSON message; a client typing normally never does. X-Forwarded-For from a peer
 not in TRUSTED_PROXIES changes nothing."""
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,22 @@ def assert_friendly(response: requests.Response) -> None:
 def test_a_client_typing_normally_is_never_limited(stack: Stack) -> None:
     refill()
     me = session(stack)
-    texts = ["hi", "/affirm", "Grace Hope", "grace@example.com", "acne scars", "/deny", "cheeks", "none",
-             "does it hurt?", "/deny", "/deny", "/deny", "/deny", "/deny"]
+    texts = [
+        "hi",
+        "/affirm",
+        "Grace Hope",
+        "grace@example.com",
+        "acne scars",
+        "/deny",
+        "cheeks",
+        "none",
+        "does it hurt?",
+        "/deny",
+        "/deny",
+        "/deny",
+        "/deny",
+        "/deny",
+    ]
     for text in texts:  # quicker than anyone types: a message every 0.8 s, answered in between
         began = time.monotonic()
         response = send(stack, {**me, "message": text})

@@ -4,6 +4,7 @@ consent, it is referred; and what a client writes during a hand-off is kept only
 
 The real actions (actions/digressions.py, actions/person_request.py) on real SDK trackers and a real database, as
 tests/actions does; the store's decision is a pure function, tested as a table."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,16 +21,32 @@ from bot.store import consultations, db, person_requests
 from bot.store.models import Answer, Consultation, Referral
 from bot.store.person_requests import ASK_CONTACT, REFER, UPDATE, decide_person_request
 
-CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
-          "clinic_email": "hello@northgate-skin.example"}
+CLINIC = {
+    "clinic_name": "Northgate Skin Clinic",
+    "clinic_phone": "020 7946 0958",
+    "clinic_email": "hello@northgate-skin.example",
+}
 
 
-def tracker(sender: str, text: str, *, intent: str = "request_human", slots: Optional[Dict[str, Any]] = None,
-            message_id: str = "m-1") -> Tracker:
+def tracker(
+    sender: str,
+    text: str,
+    *,
+    intent: str = "request_human",
+    slots: Optional[Dict[str, Any]] = None,
+    message_id: str = "m-1",
+) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": [], "message_id": message_id}
-    return Tracker(sender_id=sender, slots={**CLINIC, **(slots or {})}, latest_message=latest,
-                   events=[{"event": "user", "text": text, "parse_data": latest}], paused=False,
-                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+    return Tracker(
+        sender_id=sender,
+        slots={**CLINIC, **(slots or {})},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
 
 
 def run(action: Any, t: Tracker) -> Tuple[List[Dict[str, Any]], List[str]]:
@@ -64,14 +81,17 @@ def answers_of(conversation_id: str) -> Dict[str, Any]:
     return (store.show(conversation_id) or {}).get("answers", {})
 
 
-@pytest.mark.parametrize("consented,has_contact,referral_open,expected", [
-    (False, False, False, ASK_CONTACT),
-    (False, True, False, REFER),
-    (True, False, False, REFER),
-    (True, True, False, REFER),
-    (False, False, True, UPDATE),
-    (True, True, True, UPDATE),
-])
+@pytest.mark.parametrize(
+    "consented,has_contact,referral_open,expected",
+    [
+        (False, False, False, ASK_CONTACT),
+        (False, True, False, REFER),
+        (True, False, False, REFER),
+        (True, True, False, REFER),
+        (False, False, True, UPDATE),
+        (True, True, True, UPDATE),
+    ],
+)
 def test_the_decision_table(consented, has_contact, referral_open, expected) -> None:
     decision = decide_person_request(consented=consented, has_contact=has_contact, referral_open=referral_open)
     assert decision.action == expected and decision.stores == (expected != ASK_CONTACT)
@@ -135,8 +155,7 @@ def test_after_consent_the_request_is_referred_and_messages_kept(database_url) -
     assert [m.text for m in person_requests.messages(store.show("consented")["id"])] == ["please call after 5pm"]
 
 
-def test_the_stores_own_record_of_consent_decides_when_the_caller_does_not_say(database_url,
-                                                                              save_events) -> None:
+def test_the_stores_own_record_of_consent_decides_when_the_caller_does_not_say(database_url, save_events) -> None:
     # the form calls flag_human_request(sender_id) alone: Rasa's events (same database) say whether consent was given
     assert store.flag_human_request("silent") is None
     save_events("declined", consent=False)
@@ -176,13 +195,17 @@ def save_events(database_url):
 
     from bot.store.tracker_store import DatabaseTrackerStore
 
-    domain = Domain.from_yaml('version: "3.1"\nintents: [greet]\n'
-                              'slots:\n  consent: {type: any, mappings: [{type: custom}]}\n')
+    domain = Domain.from_yaml(
+        'version: "3.1"\nintents: [greet]\nslots:\n  consent: {type: any, mappings: [{type: custom}]}\n'
+    )
 
     def save(sender: str, *, consent: Optional[bool], start: float = 1_700_000_000.0) -> None:
-        events = [ActionExecuted("action_session_start", timestamp=start), SessionStarted(timestamp=start),
-                  ActionExecuted("action_listen", timestamp=start + 1),
-                  UserUttered("hello", intent={"name": "greet", "confidence": 1.0}, timestamp=start + 2)]
+        events = [
+            ActionExecuted("action_session_start", timestamp=start),
+            SessionStarted(timestamp=start),
+            ActionExecuted("action_listen", timestamp=start + 1),
+            UserUttered("hello", intent={"name": "greet", "confidence": 1.0}, timestamp=start + 2),
+        ]
         if consent is not None:
             events.append(SlotSet("consent", consent, timestamp=start + 3))
         tracker_store = DatabaseTrackerStore(domain=domain)
@@ -196,8 +219,13 @@ def test_nothing_typed_before_consent_reaches_our_tables(database_url) -> None:
     acknowledge("anon", "hello? I'm on warfarin")
 
     with db.session_scope(write=False) as session:
-        dumped = json.dumps([list(r) for t in ("consultations", "answers", "reasons", "referrals",
-                                               "handoff_messages", "outbox")
-                             for r in session.execute(sa.text(f"SELECT * FROM {t}")).all()], default=str)
+        dumped = json.dumps(
+            [
+                list(r)
+                for t in ("consultations", "answers", "reasons", "referrals", "handoff_messages", "outbox")
+                for r in session.execute(sa.text(f"SELECT * FROM {t}")).all()
+            ],
+            default=str,
+        )
     for word in ("herpes", "roaccutane", "warfarin"):
         assert word not in dumped

@@ -3,6 +3,7 @@ Rasa's events and every row of ours, once quiet for CONSENTLESS_PURGE_HOURS (def
 ones are kept, and so is one whose referral (made on a contact the client gave) is still being worked.
 
 Real Rasa trackers saved through the project's tracker store into a real migrated database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,14 +34,21 @@ def chat(database_url):
 
     from bot.store.tracker_store import DatabaseTrackerStore
 
-    domain = Domain.from_yaml('version: "3.1"\nintents: [greet, inform]\n'
-                              'slots:\n  consent: {type: any, mappings: [{type: custom}]}\n')
+    domain = Domain.from_yaml(
+        'version: "3.1"\nintents: [greet, inform]\nslots:\n  consent: {type: any, mappings: [{type: custom}]}\n'
+    )
 
-    def save(sender: str, hours_ago: float, *, consent: Optional[bool] = None,
-             said: str = "I'd rather not, but I take warfarin") -> None:
+    def save(
+        sender: str,
+        hours_ago: float,
+        *,
+        consent: Optional[bool] = None,
+        said: str = "I'd rather not, but I take warfarin",
+    ) -> None:
         start = at(hours_ago) - 60
         events: List[Any] = [
-            ActionExecuted("action_session_start", timestamp=start), SessionStarted(timestamp=start),
+            ActionExecuted("action_session_start", timestamp=start),
+            SessionStarted(timestamp=start),
             ActionExecuted("action_listen", timestamp=start + 1),
             UserUttered("hello", intent={"name": "greet", "confidence": 1.0}, timestamp=start + 2),
             BotUttered("Do you consent?", timestamp=start + 3),
@@ -49,16 +57,18 @@ def chat(database_url):
         if consent is not None:
             events.append(SlotSet("consent", consent, timestamp=start + 5))
         events.append(BotUttered("Thank you.", timestamp=at(hours_ago)))
-        asyncio.run(DatabaseTrackerStore(domain=domain).save(
-            DialogueStateTracker.from_events(sender, events, domain.slots)))
+        asyncio.run(
+            DatabaseTrackerStore(domain=domain).save(DialogueStateTracker.from_events(sender, events, domain.slots))
+        )
 
     return save
 
 
 def events_of(sender: str) -> int:
     with db.session_scope(write=False) as session:
-        return int(session.execute(sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"), {"s": sender})
-                   .scalar_one())
+        return int(
+            session.execute(sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar_one()
+        )
 
 
 def rows(model: Any) -> int:
@@ -86,12 +96,10 @@ def test_rows_of_ours_for_a_consentless_conversation_go_with_it(chat, database_u
     from bot.notify import delivery
 
     chat("with-contact", 30, consent=False)
-    done = store.flag_human_request("with-contact", contact={"phone": "07700900123"},
-                                    now=NOW - timedelta(hours=30))
+    done = store.flag_human_request("with-contact", contact={"phone": "07700900123"}, now=NOW - timedelta(hours=30))
     rid = store.show(done)["referral"]["id"]
     delivery.queue_referral_notices(now=NOW - timedelta(hours=30))
-    referrals.advance(rid, "close", "pat@clinic.example", "called back, booked a chat",
-                      now=NOW - timedelta(hours=29))
+    referrals.advance(rid, "close", "pat@clinic.example", "called back, booked a chat", now=NOW - timedelta(hours=29))
     assert rows(outbox.OutboxMessage) > 0 and rows(referrals.ReferralEvent) == 1
 
     purged = retention.purge_consentless(24, now=NOW)

@@ -2,6 +2,7 @@
 
 Now the server issues each conversation an id and a secret; the REST channel (inside Rasa, so loopback callers too)
 and the web app's proxy refuse an id presented without its secret, with another's secret, or never issued."""
+
 from __future__ import annotations
 
 import json
@@ -78,18 +79,22 @@ def test_socketio_is_gone(stack: Stack) -> None:
 
 def test_the_proxy_takes_json_only_and_from_allowed_origins(stack: Stack, victim: Dict[str, str]) -> None:
     url = f"{stack.web_url}/webhooks/rest/webhook"
-    form = requests.post(url, data=json.dumps({**victim, "message": "/affirm"}),
-                         headers={"Content-Type": "text/plain"}, timeout=30)
+    form = requests.post(
+        url, data=json.dumps({**victim, "message": "/affirm"}), headers={"Content-Type": "text/plain"}, timeout=30
+    )
     assert form.status_code == 415
-    evil = requests.post(url, json={**victim, "message": "/affirm"}, headers={"Origin": "https://evil.example"},
-                         timeout=30)
+    evil = requests.post(
+        url, json={**victim, "message": "/affirm"}, headers={"Origin": "https://evil.example"}, timeout=30
+    )
     assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
-    preflight = requests.options(url, headers={"Origin": "https://www.clinic.example",
-                                               "Access-Control-Request-Method": "POST"}, timeout=30)
+    preflight = requests.options(
+        url, headers={"Origin": "https://www.clinic.example", "Access-Control-Request-Method": "POST"}, timeout=30
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.clinic.example"
     assert requests.options(url, headers={"Origin": "https://evil.example"}, timeout=30).status_code == 403
-    embedded = requests.post(f"{stack.web_url}/chat/session", headers={"Origin": "https://www.clinic.example"},
-                             timeout=30)
+    embedded = requests.post(
+        f"{stack.web_url}/chat/session", headers={"Origin": "https://www.clinic.example"}, timeout=30
+    )
     assert embedded.status_code == 200
     assert embedded.headers["Access-Control-Allow-Origin"] == "https://www.clinic.example"

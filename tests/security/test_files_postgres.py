@@ -1,4 +1,5 @@
 """Issue 9, finding 6 on PostgreSQL: erase and purge end with a VACUUM (scrub), and the engines hide parameters."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -12,8 +13,9 @@ from tests.store.conftest import postgres_server, postgres_url  # noqa: F401  (f
 
 def last_vacuum(url: str, table: str):
     with db.get_engine(url).connect() as connection:
-        return connection.execute(sa.text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = :t"),
-                                  {"t": table}).scalar()
+        return connection.execute(
+            sa.text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = :t"), {"t": table}
+        ).scalar()
 
 
 def test_erase_on_postgresql_vacuums(postgres_url: str) -> None:

@@ -2,6 +2,7 @@
 
 Real SQLite files in a temporary folder; erase and purge through the real command line (`python -m bot data ...`).
 """
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,7 @@ def test_a_new_database_folder_and_files_are_private(tmp_path: Path, monkeypatch
         db.clear_engine_cache()
 
 
-def test_another_folder_named_by_database_url_keeps_its_mode_but_not_the_files(tmp_path: Path,
-                                                                             loose_umask) -> None:
+def test_another_folder_named_by_database_url_keeps_its_mode_but_not_the_files(tmp_path: Path, loose_umask) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o755)
     try:
@@ -101,8 +101,15 @@ def test_another_folder_named_by_database_url_keeps_its_mode_but_not_the_files(t
 
 def clean_env(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VAR_DIR")}
-    env.update({"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-                "WEB_SECRET": "test-web-secret-" + "x" * 16, **extra})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "WEB_SECRET": "test-web-secret-" + "x" * 16,
+            **extra,
+        }
+    )
     return env
 
 
@@ -111,14 +118,26 @@ def test_python_m_bot_runs_with_a_private_umask_and_var(tmp_path: Path) -> None:
     var.mkdir(mode=0o755)
     os.chmod(var, 0o755)
 
-    done = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=clean_env(VAR_DIR=str(var)),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=ROOT,
+        env=clean_env(VAR_DIR=str(var)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert mode(var) == 0o700
     assert {p.name: mode(p) for p in var.iterdir()} == {p.name: 0o600 for p in var.iterdir()}
 
-    umask = subprocess.run([sys.executable, "-c", "import os, bot.__main__; print(oct(os.umask(0o022)))"],
-                           cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    umask = subprocess.run(
+        [sys.executable, "-c", "import os, bot.__main__; print(oct(os.umask(0o022)))"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert umask.stdout.strip() == "0o77", umask.stderr[-2000:]
 
 
@@ -146,26 +165,43 @@ def store_a_client(conversation_id: str, *, when: datetime) -> None:
     from bot.screening import Finding, Judgement
     from bot.store.tracker_store import DatabaseTrackerStore
 
-    answers = {"name": NAME, "contact_email": EMAIL, "contact_phone": "07700900999", "area": "cheeks",
-               "medications": NOTE, "consent": True}
+    answers = {
+        "name": NAME,
+        "contact_email": EMAIL,
+        "contact_phone": "07700900999",
+        "area": "cheeks",
+        "medications": NOTE,
+        "consent": True,
+    }
     store.record_answers(conversation_id, answers, now=when)
-    store.complete(conversation_id, answers,
-                   Judgement("review", (Finding("retinoid", "review", "Rule", "why", "", NOTE),), "rules-test-1"),
-                   now=when)
+    store.complete(
+        conversation_id,
+        answers,
+        Judgement("review", (Finding("retinoid", "review", "Rule", "why", "", NOTE),), "rules-test-1"),
+        now=when,
+    )
     domain = Domain.from_yaml(CHAT_DOMAIN)
     start = when.timestamp()
-    events = [ActionExecuted("action_session_start", timestamp=start), SessionStarted(timestamp=start),
-              ActionExecuted("action_listen", timestamp=start + 1),
-              UserUttered(f"I am {NAME}, {EMAIL}. {SAID}", intent={"name": "inform", "confidence": 1.0},
-                          timestamp=start + 2),
-              BotUttered("Thank you.", timestamp=start + 3)]
-    asyncio.run(DatabaseTrackerStore(domain=domain).save(
-        DialogueStateTracker.from_events(conversation_id, events, domain.slots)))
+    events = [
+        ActionExecuted("action_session_start", timestamp=start),
+        SessionStarted(timestamp=start),
+        ActionExecuted("action_listen", timestamp=start + 1),
+        UserUttered(f"I am {NAME}, {EMAIL}. {SAID}", intent={"name": "inform", "confidence": 1.0}, timestamp=start + 2),
+        BotUttered("Thank you.", timestamp=start + 3),
+    ]
+    asyncio.run(
+        DatabaseTrackerStore(domain=domain).save(
+            DialogueStateTracker.from_events(conversation_id, events, domain.slots)
+        )
+    )
 
 
 def raw_bytes(path: Path) -> Dict[str, bytes]:
-    return {suffix or "db": Path(f"{path}{suffix}").read_bytes() for suffix in ("", "-wal", "-shm")
-            if Path(f"{path}{suffix}").exists()}
+    return {
+        suffix or "db": Path(f"{path}{suffix}").read_bytes()
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{path}{suffix}").exists()
+    }
 
 
 def leaks(path: Path) -> Dict[str, list]:
@@ -178,8 +214,14 @@ def leaks(path: Path) -> Dict[str, list]:
 
 
 def run_bot(url: str, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=clean_env(DATABASE_URL=url),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=clean_env(DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 

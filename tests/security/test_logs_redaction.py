@@ -3,6 +3,7 @@
 A sender id with a newline must not forge a line; a database error must not carry its statement's parameters
 (names, medicines); a URL with a password is shown masked.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,13 @@ SECRET_VALUE = "Warfarin-Zq81 for Quillon Vantablack"
 
 
 def env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-            "WEB_SECRET": "test-web-secret-" + "x" * 16}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "WEB_SECRET": "test-web-secret-" + "x" * 16,
+    }
 
 
 LOG_A_SENDER = (
@@ -37,16 +43,21 @@ LOG_A_SENDER = (
 )
 
 
-@pytest.mark.parametrize("start", [
-    "import bot.__main__ as m\ntry:\n    m.main(['--help'])\nexcept SystemExit:\n    pass\n",
-    "import actions\n",
-    "import uvicorn, argparse\nuvicorn.run = lambda *a, **k: None\nfrom bot.web import cli\n"
-    "cli._serve(argparse.Namespace(port=1, host='127.0.0.1'))\n",
-], ids=["python -m bot", "action server", "web serve"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        "import bot.__main__ as m\ntry:\n    m.main(['--help'])\nexcept SystemExit:\n    pass\n",
+        "import actions\n",
+        "import uvicorn, argparse\nuvicorn.run = lambda *a, **k: None\nfrom bot.web import cli\n"
+        "cli._serve(argparse.Namespace(port=1, host='127.0.0.1'))\n",
+    ],
+    ids=["python -m bot", "action server", "web serve"],
+)
 def test_a_sender_id_with_a_newline_makes_one_log_line(start: str) -> None:
     code = start + LOG_A_SENDER.format(sender=FORGED_SENDER)
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env(), capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if "chat-1" in line or "forged" in line]
 
@@ -83,8 +94,16 @@ def failing_statement(database_url: str):
 
                 now = db.utcnow()
                 for _ in range(2):
-                    session.add(StaffUser(email="dup@clinic.example", password_hash=SECRET_VALUE,
-                                          role="reception", active=True, created_at=now, updated_at=now))
+                    session.add(
+                        StaffUser(
+                            email="dup@clinic.example",
+                            password_hash=SECRET_VALUE,
+                            role="reception",
+                            active=True,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
                     session.flush()
         return caught.value
 
@@ -110,15 +129,17 @@ def test_every_engine_hides_parameters(database_url: str) -> None:
     assert DatabaseTrackerStore(domain=Domain.empty()).engine.hide_parameters is True
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql://clinic:s3cret@db.internal/clinic", "postgresql://clinic:***@db.internal/clinic"),
-    ("postgresql://clinic:s3#c/r?t@db.internal:5432/clinic", "postgresql://clinic:***@db.internal:5432/clinic"),
-    ("smtp+starttls://mailer:hunter2@mail.example:587", "smtp+starttls://mailer:***@mail.example:587"),
-    ("https://hooks.example/x?api_key=abc123&to=1", "https://hooks.example/x?api_key=***&to=1"),
-    ("sqlite:////srv/var/clinic.db", "sqlite:////srv/var/clinic.db"),
-    ("http://localhost:8000/staff/a@b", "http://localhost:8000/staff/a@b"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("postgresql://clinic:s3cret@db.internal/clinic", "postgresql://clinic:***@db.internal/clinic"),
+        ("postgresql://clinic:s3#c/r?t@db.internal:5432/clinic", "postgresql://clinic:***@db.internal:5432/clinic"),
+        ("smtp+starttls://mailer:hunter2@mail.example:587", "smtp+starttls://mailer:***@mail.example:587"),
+        ("https://hooks.example/x?api_key=abc123&to=1", "https://hooks.example/x?api_key=***&to=1"),
+        ("sqlite:////srv/var/clinic.db", "sqlite:////srv/var/clinic.db"),
+        ("http://localhost:8000/staff/a@b", "http://localhost:8000/staff/a@b"),
+    ],
+)
 def test_urls_are_masked_for_display(url: str, shown: str) -> None:
     assert redact.mask_url(url) == shown
     assert db.url_for_display(url) == shown
-

@@ -2,6 +2,7 @@
 
 Now: Rasa listens on loopback; its API takes only a JWT (signed with a strong RASA_TOKEN) in a header, never a token
 in a URL; writes need JSON; the secret is on no command line; serve refuses a known-default or short token."""
+
 from __future__ import annotations
 
 import contextlib
@@ -45,14 +46,17 @@ def client(stack: Stack) -> str:
     return "victim"
 
 
-@pytest.mark.parametrize("params, headers", [
-    ({}, {}),  # no credential at all
-    ({"token": OLD_DEFAULT}, {}),  # the old default from the README
-    ({"token": "test-token"}, {}),
-    ({"token": "STACK"}, {}),  # even the real secret is not accepted in a URL
-    ({}, {"Authorization": f"Bearer {OLD_DEFAULT}"}),
-    ({}, {"Authorization": "Bearer " + _signed_with_old_default()}),  # a JWT signed with the old default
-])
+@pytest.mark.parametrize(
+    "params, headers",
+    [
+        ({}, {}),  # no credential at all
+        ({"token": OLD_DEFAULT}, {}),  # the old default from the README
+        ({"token": "test-token"}, {}),
+        ({"token": "STACK"}, {}),  # even the real secret is not accepted in a URL
+        ({}, {"Authorization": f"Bearer {OLD_DEFAULT}"}),
+        ({}, {"Authorization": "Bearer " + _signed_with_old_default()}),  # a JWT signed with the old default
+    ],
+)
 def test_the_tracker_is_refused_without_the_jwt(stack: Stack, client: str, params: dict, headers: dict) -> None:
     params = {k: stack.env["RASA_TOKEN"] if v == "STACK" else v for k, v in params.items()}
     response = requests.get(tracker_url(stack, client), params=params, headers=headers, timeout=30)
@@ -66,15 +70,15 @@ def test_the_tracker_is_served_with_the_jwt_in_a_header(stack: Stack, client: st
 
 
 def test_a_user_role_jwt_reads_no_other_conversation(stack: Stack, client: str) -> None:
-    token = jwt.encode({"user": {"username": "someone-else", "role": "user"}}, stack.env["RASA_TOKEN"],
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"user": {"username": "someone-else", "role": "user"}}, stack.env["RASA_TOKEN"], algorithm="HS256"
+    )
     response = requests.get(tracker_url(stack, client), headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code == 403
 
 
 @pytest.mark.parametrize("credential", ["none", "old-default-query", "jwt"])
-def test_a_cross_site_text_plain_post_to_tracker_events_is_refused(stack: Stack, client: str,
-                                                                     credential: str) -> None:
+def test_a_cross_site_text_plain_post_to_tracker_events_is_refused(stack: Stack, client: str, credential: str) -> None:
     # What a form on another website can send: text/plain, an Origin, no custom header (but maybe ?token=).
     params = {"token": OLD_DEFAULT} if credential == "old-default-query" else {}
     headers = {"Content-Type": "text/plain", "Origin": "https://evil.example"}
@@ -82,8 +86,9 @@ def test_a_cross_site_text_plain_post_to_tracker_events_is_refused(stack: Stack,
         headers.update(stack.api_headers())
     body = '[{"event": "slot", "name": "name", "value": "Changed By Someone Else"}]'
     for method in ("POST", "PUT"):
-        response = requests.request(method, tracker_url(stack, client) + "/events", params=params, data=body,
-                                    headers=headers, timeout=30)
+        response = requests.request(
+            method, tracker_url(stack, client) + "/events", params=params, data=body, headers=headers, timeout=30
+        )
         assert response.status_code in (401, 415), response.text
     assert stack.tracker(client, "NONE")["slots"]["name"] == "Grace Hope"
 
@@ -105,7 +110,7 @@ def _listening(port: int) -> List[str]:
             if width == 8:
                 found.append(str(ipaddress.IPv4Address(raw[::-1])))
             else:
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                 found.append(str(ipaddress.IPv6Address(words)))
     return found
 
@@ -193,8 +198,14 @@ def test_serve_refuses_a_known_default_or_short_token(tmp_path, token: str) -> N
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make model`", pytrace=False)
     env = {**os.environ, "RASA_TOKEN": token, "VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--no-web", "--model", str(MODEL)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--no-web", "--model", str(MODEL)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "Refusing to start" in done.stderr and "RASA_TOKEN" in done.stderr and "var/rasa-token" in done.stderr
     assert "is running" not in done.stdout
@@ -209,6 +220,10 @@ def test_the_rasa_child_refuses_a_weak_token_too(monkeypatch) -> None:
     assert "known default" in str(refused.value)
     strong = "s" * 40
     monkeypatch.setenv("RASA_TOKEN", strong)
-    assert rasa_run.with_api_secret(["rasa", "run", "--enable-api"])[-4:] == ["--jwt-secret", strong,
-                                                                              "--jwt-method", "HS256"]
+    assert rasa_run.with_api_secret(["rasa", "run", "--enable-api"])[-4:] == [
+        "--jwt-secret",
+        strong,
+        "--jwt-method",
+        "HS256",
+    ]
     assert rasa_run.with_api_secret(["rasa", "train"]) == ["rasa", "train"]

@@ -3,6 +3,7 @@
 Through the real action (actions/digressions.py) on a real database and a real SMTP server: anonymous requests
 before consent store nothing; requests that may be referred make one referral per conversation; and a burst of
 referrals reaches each practitioner as one digest email."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,17 +24,32 @@ from tests.notify.conftest import smtp  # noqa: F401  (fixture)
 from tests.web.server import make_password
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
-CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
-          "clinic_email": "hello@northgate-skin.example"}
+CLINIC = {
+    "clinic_name": "Northgate Skin Clinic",
+    "clinic_phone": "020 7946 0958",
+    "clinic_email": "hello@northgate-skin.example",
+}
 
 
-def person_tracker(sender: str, text: str = "can I talk to a person", *,
-                   slots: Optional[Dict[str, Any]] = None) -> Tracker:
-    latest = {"text": text, "intent": {"name": "request_human", "confidence": 0.99}, "entities": [],
-              "message_id": f"{sender}-{abs(hash(text))}"}
-    return Tracker(sender_id=sender, slots={**CLINIC, **(slots or {})}, latest_message=latest,
-                   events=[{"event": "user", "text": text, "parse_data": latest}], paused=False,
-                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+def person_tracker(
+    sender: str, text: str = "can I talk to a person", *, slots: Optional[Dict[str, Any]] = None
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": "request_human", "confidence": 0.99},
+        "entities": [],
+        "message_id": f"{sender}-{abs(hash(text))}",
+    }
+    return Tracker(
+        sender_id=sender,
+        slots={**CLINIC, **(slots or {})},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
 
 
 def ask_for_person(tracker: Tracker) -> CollectingDispatcher:
@@ -108,8 +124,11 @@ def test_twenty_requests_in_one_conversation_are_one_referral_and_one_email(smtp
     assert len(smtp.inbox.messages) == 1
 
 
-def test_consented_requests_from_many_conversations_make_one_digest_per_recipient(smtp, database_url,  # noqa: F811
-                                                                                monkeypatch) -> None:
+def test_consented_requests_from_many_conversations_make_one_digest_per_recipient(
+    smtp,
+    database_url,  # noqa: F811
+    monkeypatch,
+) -> None:
     monkeypatch.setenv("NOTIFY_DIGEST_SECONDS", "120")
     for who in ("ann@clinic.example", "bob@clinic.example"):
         staff_store.add(who, make_password(), "practitioner")

@@ -2,6 +2,7 @@
 practitioner who claimed a referral closes it, and an admin's close is an override, audited as one.
 
 The real web app over HTTP (tests/web's server), a real database."""
+
 from __future__ import annotations
 
 from bot import store
@@ -99,8 +100,12 @@ def test_an_admin_closes_a_claimed_referral_only_as_an_audited_override(staff_as
     shown = store.show(flagged["id"])["referral"]
     assert shown["status"] == "closed" and shown["closed_by"] == admin.email
     last = referrals.history(rid)[-1]
-    assert (last.action, last.actor, last.from_status, last.to_status) == ("close_override", admin.email, "claimed",
-                                                                            "closed")
+    assert (last.action, last.actor, last.from_status, last.to_status) == (
+        "close_override",
+        admin.email,
+        "claimed",
+        "closed",
+    )
     entries, total = audit.entries(action="referral_closed")
     assert total == 1 and entries[0].actor == admin.email and entries[0].target_id == str(rid)
     assert entries[0].detail == f"admin override (claimed by {ann.email})"  # audited as an override

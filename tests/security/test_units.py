@@ -1,4 +1,5 @@
 """The pieces on their own: issued ids and secrets, the token bucket, the client address, the settings."""
+
 from __future__ import annotations
 
 import pytest

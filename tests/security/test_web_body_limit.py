@@ -2,6 +2,7 @@
 
 The cap (bot.web.limits.BodyLimit) counts the bytes as they stream in and answers 413 once they pass it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,15 +32,24 @@ def web() -> Iterator[str]:
         yield base
 
 
-def chunked_upload(base: str, path: str, total: int = UPLOAD, chunk: int = CHUNK,
-                   content_type: str = "application/x-www-form-urlencoded", extra_headers: str = ""
-                   ) -> Tuple[bytes, int, bool]:
+def chunked_upload(
+    base: str,
+    path: str,
+    total: int = UPLOAD,
+    chunk: int = CHUNK,
+    content_type: str = "application/x-www-form-urlencoded",
+    extra_headers: str = "",
+) -> Tuple[bytes, int, bool]:
     """POST `total` bytes with Transfer-Encoding: chunked over a raw socket, watching for an answer between
     chunks. Returns (the answer's first bytes, bytes of body sent when it came, whether the whole body went)."""
     parts = urlsplit(base)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=20)
-    sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: {content_type}\r\n"
-                  f"Transfer-Encoding: chunked\r\n{extra_headers}\r\n").encode())
+    sock.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: {content_type}\r\n"
+            f"Transfer-Encoding: chunked\r\n{extra_headers}\r\n"
+        ).encode()
+    )
     piece = b"%x\r\n" % chunk + b"a" * chunk + b"\r\n"
     sent = 0
     answer = b""
@@ -56,7 +66,7 @@ def chunked_upload(base: str, path: str, total: int = UPLOAD, chunk: int = CHUNK
                     pending = piece
                     sent += chunk
                 with contextlib.suppress(BlockingIOError):
-                    pending = pending[sock.send(pending):]
+                    pending = pending[sock.send(pending) :]
         else:
             sock.setblocking(True)
             sock.sendall(b"0\r\n\r\n")
@@ -95,11 +105,23 @@ def test_a_chunked_post_from_a_signed_in_member_of_staff_is_refused_too(web, dat
 
 
 def test_a_declared_length_over_the_cap_is_refused_unread(web, database_url) -> None:
-    assert requests.post(web + "/staff/login", data=b"a" * (limits.MAX_FORM_BYTES + 1),
-                         headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert (
+        requests.post(
+            web + "/staff/login",
+            data=b"a" * (limits.MAX_FORM_BYTES + 1),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 413
+    )
     # chat messages have their smaller cap, wherever the route lives
-    assert requests.post(web + "/chat/message", data=b"{" + b" " * limits.MAX_CHAT_BYTES + b"}",
-                         headers={"Content-Type": "application/json"}).status_code == 413
+    assert (
+        requests.post(
+            web + "/chat/message",
+            data=b"{" + b" " * limits.MAX_CHAT_BYTES + b"}",
+            headers={"Content-Type": "application/json"},
+        ).status_code
+        == 413
+    )
     assert requests.post(web + "/webhooks/rest/webhook", data=b"x" * (limits.MAX_CHAT_BYTES + 1)).status_code == 413
 
 
@@ -118,8 +140,9 @@ def test_the_caps_by_path() -> None:
     assert limits.cap_for("/") == limits.MAX_FORM_BYTES  # any other path: a cap still
 
 
-def run_middleware(app: Any, body_chunks: int, chunk: int, path: str = "/staff/login",
-                   headers: List[Tuple[bytes, bytes]] = ()) -> Tuple[List[Dict[str, Any]], int]:
+def run_middleware(
+    app: Any, body_chunks: int, chunk: int, path: str = "/staff/login", headers: List[Tuple[bytes, bytes]] = ()
+) -> Tuple[List[Dict[str, Any]], int]:
     """Drive BodyLimit(app) with a body of `body_chunks` x `chunk` bytes; returns (messages sent, receive calls)."""
     calls = 0
 
@@ -191,8 +214,7 @@ def test_a_declared_length_is_refused_before_the_app_reads() -> None:
 
 def test_a_chunked_chat_message_over_its_cap_is_refused(web, database_url) -> None:
     # the chat proxy (bot.web.clinic) reads JSON messages: 16 KiB at most, however they arrive
-    answer, sent, finished = chunked_upload(web, "/webhooks/rest/webhook",
-                                            content_type="application/json")
+    answer, sent, finished = chunked_upload(web, "/webhooks/rest/webhook", content_type="application/json")
 
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert not finished and sent < UPLOAD / 3

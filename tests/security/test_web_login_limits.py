@@ -4,6 +4,7 @@ Against the real web app over HTTP (served as `python -m bot web serve` serves i
 headers count only from TRUSTED_PROXIES, the audit log names the real peer, failures are limited per (address,
 account) and per address, and an account under attack is slowed (backoff), never closed to its owner.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,16 +70,18 @@ def test_the_default_is_to_believe_no_proxy_header() -> None:
     assert uvicorn_options(())["proxy_headers"] is False
     proxied = uvicorn_options(("10.0.0.5", "192.168.0.0/24"))
     assert proxied["proxy_headers"] is True and proxied["forwarded_allow_ips"] == ["10.0.0.5", "192.168.0.0/24"]
-    assert settings.from_env({"WEB_SECRET": "s" * 20, "TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16 "}
-                             ).trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
+    assert settings.from_env(
+        {"WEB_SECRET": "s" * 20, "TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16 "}
+    ).trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
     with pytest.raises(settings.SettingsError, match="TRUSTED_PROXIES"):
         settings.from_env({"WEB_SECRET": "s" * 20, "TRUSTED_PROXIES": "proxy.example"})
 
 
 def test_rotating_forwarded_for_does_not_escape_the_per_address_limit(web, database_url, monkeypatch) -> None:
     monkeypatch.setenv("STAFF_LOGIN_RATE", "5/15m")  # 20 failures per address (x4), over any accounts
-    statuses = [attempt(web, f"guess{i}@clinic.example", make_password(), f"203.0.113.{i + 1}").status_code
-                for i in range(24)]
+    statuses = [
+        attempt(web, f"guess{i}@clinic.example", make_password(), f"203.0.113.{i + 1}").status_code for i in range(24)
+    ]
 
     assert statuses[:20] == [401] * 20
     assert statuses[20:] == [429] * 4, statuses
@@ -86,15 +89,13 @@ def test_rotating_forwarded_for_does_not_escape_the_per_address_limit(web, datab
     assert set(audit_ips("login_limited")) == {"127.0.0.1"}
 
 
-def test_an_attackers_guesses_lock_only_their_own_address_out_of_that_account(web, database_url,
-                                                                            monkeypatch) -> None:
+def test_an_attackers_guesses_lock_only_their_own_address_out_of_that_account(web, database_url, monkeypatch) -> None:
     monkeypatch.setenv("STAFF_LOGIN_RATE", "3/15m")
     staff_store.add("ann@clinic.example", make_password(), "reception")
     bob_password = make_password()
     staff_store.add("bob@clinic.example", bob_password, "reception")
 
-    statuses = [attempt(web, "ann@clinic.example", make_password(), f"198.51.100.{i}").status_code
-                for i in range(1, 7)]
+    statuses = [attempt(web, "ann@clinic.example", make_password(), f"198.51.100.{i}").status_code for i in range(1, 7)]
 
     assert statuses == [401, 401, 401, 429, 429, 429]
     limited = attempt(web, "ann@clinic.example", make_password(), "192.0.2.1")
@@ -116,15 +117,18 @@ def test_forwarded_for_is_believed_from_a_trusted_proxy(behind_proxy, database_u
     assert audit_ips("login") == {OWNER_HOME: 1}
 
 
-def test_the_owner_logs_in_while_their_account_is_under_attack(behind_proxy, database_url, monkeypatch,
-                                                                quick_backoff) -> None:
+def test_the_owner_logs_in_while_their_account_is_under_attack(
+    behind_proxy, database_url, monkeypatch, quick_backoff
+) -> None:
     monkeypatch.setenv("STAFF_LOGIN_RATE", "5/15m")
     password = make_password()
     staff_store.add("ann@clinic.example", password, "practitioner")
 
     # 20 wrong passwords from one real address, each with a different forged entry in front
-    statuses = [attempt(behind_proxy, "ann@clinic.example", make_password(), f"10.0.{i}.1, {ATTACKER}").status_code
-                for i in range(20)]
+    statuses = [
+        attempt(behind_proxy, "ann@clinic.example", make_password(), f"10.0.{i}.1, {ATTACKER}").status_code
+        for i in range(20)
+    ]
     assert statuses == [401] * 5 + [429] * 15
     # the attacker's address stays closed to this account, even with the right password
     assert attempt(behind_proxy, "ann@clinic.example", password, ATTACKER).status_code == 429
@@ -140,8 +144,9 @@ def test_the_owner_logs_in_while_their_account_is_under_attack(behind_proxy, dat
     assert audit_ips("login_failed") == {ATTACKER: 5}
 
 
-def test_guesses_from_many_real_addresses_are_slowed_down(behind_proxy, database_url, monkeypatch,
-                                                          quick_backoff) -> None:
+def test_guesses_from_many_real_addresses_are_slowed_down(
+    behind_proxy, database_url, monkeypatch, quick_backoff
+) -> None:
     monkeypatch.setenv("STAFF_LOGIN_RATE", "2/15m")
     staff_store.add("ann@clinic.example", make_password(), "reception")
     from bot.web import staff as staff_pages
@@ -173,4 +178,3 @@ def test_the_rule_itself() -> None:
     delays = [staff_pages.login_backoff(n, 5) for n in range(4, 12)]
     assert delays[0] == 0 and delays == sorted(delays) and delays[-1] == staff_pages.LOGIN_BACKOFF_CAP_SECONDS
     assert "Wait 15 minutes" in staff_pages.LoginCheck(refused="address").message(rate)
-

@@ -5,6 +5,7 @@ does; `SimulatedClient.next_move(state)` then answers whatever the assistant is 
 that truth, inserts the planned digressions, and keeps track of what the assistant has been told
 (`observe(move, state)` after each turn). Everything random comes from one `random.Random(seed)`.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,7 +20,15 @@ from tests.simulator.transcript import DIGRESSION, OPEN, RESUME, Segment
 
 # The questions in the order the form asks them (requested slots). `confirmed` is the summary.
 ORDER: Tuple[str, ...] = (
-    "consent", "name", "contact", "concerns", "area", "medications", *YES_NO_KEYS, "further_checks", "notes",
+    "consent",
+    "name",
+    "contact",
+    "concerns",
+    "area",
+    "medications",
+    *YES_NO_KEYS,
+    "further_checks",
+    "notes",
     "confirmed",
 )
 # The yes/no question each reason code belongs to (docs/architecture.md, "Reason codes"; the same table as
@@ -54,24 +63,38 @@ RATES: Dict[str, Tuple[float, float]] = {
     "skin_infection": (0.05, 0.03),
 }
 # Shares of the kinds of medicines answer.
-MEDICATION_GROUPS = (("none", 0.42), ("blood_thinner", 0.12), ("isotretinoin", 0.05), ("unrecognised", 0.05),
-                     ("other", 0.36))
+MEDICATION_GROUPS = (
+    ("none", 0.42),
+    ("blood_thinner", 0.12),
+    ("isotretinoin", 0.05),
+    ("unrecognised", 0.05),
+    ("other", 0.36),
+)
 ALSO_WEIGHT = 0.3  # a sentence that volunteers more facts is drawn less often than a plain one
 
 # What the client says when re-asked and no other sentence carries the same truth.
 CONCERN_WORDS = {
-    "acne_scarring": "acne scars", "wrinkles_laxity": "wrinkles", "pigmentation": "pigmentation",
-    "rosacea": "rosacea", "pores_texture": "large pores", "stretch_marks": "stretch marks", "hair_loss": "hair loss",
+    "acne_scarring": "acne scars",
+    "wrinkles_laxity": "wrinkles",
+    "pigmentation": "pigmentation",
+    "rosacea": "rosacea",
+    "pores_texture": "large pores",
+    "stretch_marks": "stretch marks",
+    "hair_loss": "hair loss",
     "other_scars": "a scar",
 }
 CHECK_WORDS = {
-    "under_18": "I'm under 18", "skin_lesion": "a mole in the area has changed", "immunosuppression":
-    "I'm immunosuppressed", "diabetes_uncontrolled": "my diabetes isn't well controlled", "autoimmune":
-    "I have an autoimmune disease", "vitiligo": "I have vitiligo", "rosacea_flare": "my rosacea is flaring",
-    "recent_sun_damage": "I got sunburnt last "
-                         "week", "recent_procedure": "I had a laser treatment on the area last week",
-    "injectables_recent": "I had fillers in the area last "
-                          "week", "allergy_metal_or_anaesthetic": "I'm allergic to nickel",
+    "under_18": "I'm under 18",
+    "skin_lesion": "a mole in the area has changed",
+    "immunosuppression": "I'm immunosuppressed",
+    "diabetes_uncontrolled": "my diabetes isn't well controlled",
+    "autoimmune": "I have an autoimmune disease",
+    "vitiligo": "I have vitiligo",
+    "rosacea_flare": "my rosacea is flaring",
+    "recent_sun_damage": "I got sunburnt last week",
+    "recent_procedure": "I had a laser treatment on the area last week",
+    "injectables_recent": "I had fillers in the area last week",
+    "allergy_metal_or_anaesthetic": "I'm allergic to nickel",
     "unsure": "I'm not sure about those",
 }
 
@@ -116,16 +139,22 @@ class Profile:
     def medication_facts(self) -> List[Dict[str, Any]]:
         """The medicines as the engine reads them (bot/screening/answers.py)."""
         return [
-            {"name": m["name"], "generic": m["name"], "drug_class": m["class"], "current": bool(m.get("current", True)),
-             "months_ago": 0.0 if m.get("current", True) else m.get("months_ago")}
+            {
+                "name": m["name"],
+                "generic": m["name"],
+                "drug_class": m["class"],
+                "current": bool(m.get("current", True)),
+                "months_ago": 0.0 if m.get("current", True) else m.get("months_ago"),
+            }
             for m in self.medicines
         ]
 
     @property
     def flagged_medicines(self) -> List[Dict[str, Any]]:
         """Labelled medicines that must never be lost: blood thinners and isotretinoin."""
-        return [m for m in self.medicines
-                if m["class"] in ("anticoagulant", "antiplatelet") or m["name"] == "isotretinoin"]
+        return [
+            m for m in self.medicines if m["class"] in ("anticoagulant", "antiplatelet") or m["name"] == "isotretinoin"
+        ]
 
     @property
     def person_in_notes(self) -> bool:
@@ -168,8 +197,10 @@ class Profile:
         meds = meds or ("none" if not self.unrecognised else "")
         if self.unrecognised:
             meds += (", " if meds else "") + "unrecognised " + "/".join(self.unrecognised)
-        return (f"consent={self.consent} name={self.name!r} email={self.email} phone={self.phone} "
-                f"medicines=[{meds}] {flags} checks={self.checks or '[]'}")
+        return (
+            f"consent={self.consent} name={self.name!r} email={self.email} phone={self.phone} "
+            f"medicines=[{meds}] {flags} checks={self.checks or '[]'}"
+        )
 
 
 @dataclass
@@ -189,8 +220,9 @@ class Plan:
     faq_after_decline: bool = False
 
     def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in vars(self).items()
-                 if v not in (None, False) and k not in ("faq_rate", "why_rate")]
+        parts = [
+            f"{k}={v}" for k, v in vars(self).items() if v not in (None, False) and k not in ("faq_rate", "why_rate")
+        ]
         return ", ".join(parts) or "answers only"
 
 
@@ -301,7 +333,8 @@ def draw_profile(seed: int, corpus: Optional[Corpus] = None, rng: Optional[rando
     invalid_contact = rng.choice(invalid) if invalid and rng.random() < 0.1 else None
 
     concerns_pool = corpus.entries("concerns") + [
-        e for e in corpus.entries("not_urgent") if e.get("question") == "concerns"]
+        e for e in corpus.entries("not_urgent") if e.get("question") == "concerns"
+    ]
     concerns_entry = rng.choice(concerns_pool)
     concerns = list(concerns_entry.get("concerns") or concerns_entry.get("means") or [])
     area_pool = corpus.entries("area") + [e for e in corpus.entries("not_urgent") if e.get("question") == "area"]
@@ -342,7 +375,8 @@ def draw_profile(seed: int, corpus: Optional[Corpus] = None, rng: Optional[rando
 
     # the checklist covers every further check volunteered before it
     checks_pool = corpus.entries("further_checks") + [
-        e for e in corpus.entries("not_urgent") if e.get("question") == "further_checks"]
+        e for e in corpus.entries("not_urgent") if e.get("question") == "further_checks"
+    ]
     if d.forced_checks:
         covering = [e for e in checks_pool if d.forced_checks <= set(e.get("checks") or [])]
         fewest = min(len(e.get("checks") or []) for e in covering)
@@ -359,14 +393,29 @@ def draw_profile(seed: int, corpus: Optional[Corpus] = None, rng: Optional[rando
     notes_entry = rng.choices(notes_fit, weights=[0.3 if e.also else 1.0 for e in notes_fit], k=1)[0]
 
     return Profile(
-        seed=seed, consent=consent, consent_first=first, consent_answer=consent_answer,
-        name=str(name_entry.get("name")), name_entry=name_entry, contact_entry=contact_entry,
-        invalid_contact=invalid_contact, email=contact_entry.get("email"), phone=contact_entry.get("phone"),
-        concerns_entry=concerns_entry, concerns=concerns, area_entry=area_entry, area=area,
-        medications_entry=medications_entry, medicines=medicines,
+        seed=seed,
+        consent=consent,
+        consent_first=first,
+        consent_answer=consent_answer,
+        name=str(name_entry.get("name")),
+        name_entry=name_entry,
+        contact_entry=contact_entry,
+        invalid_contact=invalid_contact,
+        email=contact_entry.get("email"),
+        phone=contact_entry.get("phone"),
+        concerns_entry=concerns_entry,
+        concerns=concerns,
+        area_entry=area_entry,
+        area=area,
+        medications_entry=medications_entry,
+        medicines=medicines,
         unrecognised=[str(u) for u in medications_entry.get("unrecognised") or []],
-        yes_no=dict(d.truth), answers=answers, isotretinoin_months_ago=months, checks=checks,
-        checks_entry=checks_entry, notes_entry=notes_entry,
+        yes_no=dict(d.truth),
+        answers=answers,
+        isotretinoin_months_ago=months,
+        checks=checks,
+        checks_entry=checks_entry,
+        notes_entry=notes_entry,
     )
 
 
@@ -393,7 +442,7 @@ def draw_plan(rng: random.Random, profile: Profile) -> Plan:
         if key is not None and key != "herpes_history":  # a wrong "no" to cold sores would skip a question
             wrong = NO if profile.yes_no[key] == YES else YES
             plan.slip = (key, wrong)
-            later = [q for q in ORDER[ORDER.index(key) + 2:-1]]
+            later = [q for q in ORDER[ORDER.index(key) + 2 : -1]]
             plan.correction_at = rng.choice(later) if later and rng.random() < 0.5 else "confirmed"
     if not leaving and rng.random() < 0.05:
         plan.noop_correction = True
@@ -494,11 +543,17 @@ class SimulatedClient:
             if p.invalid_contact is not None and self.attempts.get("contact", 0) == 0:
                 return Move(p.invalid_contact.text, "answer", "invalid", question)
             return Move(p.contact_entry.text, "answer", "", question)
-        entry = {"concerns": p.concerns_entry, "area": p.area_entry, "medications": p.medications_entry,
-                 "further_checks": p.checks_entry, "notes": p.notes_entry}.get(question) or p.answers.get(question)
+        entry = {
+            "concerns": p.concerns_entry,
+            "area": p.area_entry,
+            "medications": p.medications_entry,
+            "further_checks": p.checks_entry,
+            "notes": p.notes_entry,
+        }.get(question) or p.answers.get(question)
         if entry is None:  # a question this client should not be asked ("a cold sore now?" after "never"): no
-            return Move(self._fresh(question, self._rephrasings(question, self.truth_of(question))), "answer", "",
-                        question)
+            return Move(
+                self._fresh(question, self._rephrasings(question, self.truth_of(question))), "answer", "", question
+            )
         return Move(entry.text, "answer", "", question)
 
     def truth_of(self, question: str) -> str:
@@ -539,8 +594,11 @@ class SimulatedClient:
 
     def _correction(self, field: str, value: Any, question: Optional[str]) -> Move:
         pool = [e for e in self.corpus.entries("corrections") if e.get("field") == field and e.get("means") == value]
-        text = (self._fresh("correction:" + field, [e.text for e in pool]) if pool
-                else f"actually {field} should be {value}")
+        text = (
+            self._fresh("correction:" + field, [e.text for e in pool])
+            if pool
+            else f"actually {field} should be {value}"
+        )
         return Move(text, DIGRESSION, f"correction:{field}={value}", question)
 
     def _digression(self, group: str, question: Optional[str], detail: str = "") -> Move:
@@ -625,8 +683,13 @@ class SimulatedClient:
                 return self._digression("person", question)
             if self._due(plan.urgent_at, question, "urgent"):
                 return self._digression("urgent", question)
-            if (plan.slip and self.slip_sent and not self.correction_sent and plan.correction_at != "confirmed"
-                    and self._due(plan.correction_at, question, "correction")):
+            if (
+                plan.slip
+                and self.slip_sent
+                and not self.correction_sent
+                and plan.correction_at != "confirmed"
+                and self._due(plan.correction_at, question, "correction")
+            ):
                 return self._send_correction(question)
             last_was_digression = self.last is not None and self.last.kind == DIGRESSION
             if self.digressions < 3 and not last_was_digression and question != "confirmed":
@@ -646,8 +709,9 @@ class SimulatedClient:
     def _unknown(self, question: str) -> Move:
         """A question this client does not know (e.g. "start again? sure?"): yes to what it has just asked for,
         else "not sure"."""
-        asked_for = self.last is not None and (self.last.detail in ("stop", "restart")
-                                               or self.last.question == question)
+        asked_for = self.last is not None and (
+            self.last.detail in ("stop", "restart") or self.last.question == question
+        )
         if asked_for:
             text = self._fresh(f"{question}:yes", ("yes please", "yes, that's what I want", "yes, go ahead"))
             return Move(text, "answer", "unknown question=yes", question)
@@ -672,8 +736,9 @@ class SimulatedClient:
             return Move(entry.text, "answer", "consent=unsure", question)
         if step == len(p.consent_first):
             return Move(p.consent_answer.text, "answer", f"consent={p.consent}", question)
-        return Move(self._fresh("consent", self._rephrasings("consent", p.consent)), "answer", f"consent={p.consent}",
-                    question)
+        return Move(
+            self._fresh("consent", self._rephrasings("consent", p.consent)), "answer", f"consent={p.consent}", question
+        )
 
     def _summary(self, question: str) -> Move:
         if self.plan.slip and self.slip_sent and not self.correction_sent:

@@ -3,6 +3,7 @@
 A sentence that also appears in data/nlu/*.yml (compared as normalised lower-case text) counts for neither: it is
 dropped, and the loader says how many were. Entries keep their labels as plain dicts; `Corpus` only groups them.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,25 @@ NLU_DIR = ROOT / "data" / "nlu"
 
 # The questions the assistant asks, by corpus key (the form's requested slot is the same name except `confirm`).
 QUESTIONS: Tuple[str, ...] = (
-    "consent", "name", "contact", "concerns", "area", "medications", "blood_thinners", "bleeding_disorder",
-    "herpes_history", "herpes_active", "keloid", "active_acne", "isotretinoin", "pregnancy", "skin_infection",
-    "further_checks", "notes", "confirm", "volunteer_confirm",
+    "consent",
+    "name",
+    "contact",
+    "concerns",
+    "area",
+    "medications",
+    "blood_thinners",
+    "bleeding_disorder",
+    "herpes_history",
+    "herpes_active",
+    "keloid",
+    "active_acne",
+    "isotretinoin",
+    "pregnancy",
+    "skin_infection",
+    "further_checks",
+    "notes",
+    "confirm",
+    "volunteer_confirm",
 )
 DIGRESSIONS: Tuple[str, ...] = ("faq", "why", "person", "urgent", "not_urgent", "stop_or_restart")
 # Every group that must hold enough variants: the questions, the digressions, corrections, names that are words.
@@ -118,7 +135,9 @@ def _raw_entries(path: Path, source: str) -> List[Entry]:
 
 
 def load(
-    external: Path = EXTERNAL, ours: Path = OURS, nlu_dir: Optional[Path] = NLU_DIR,
+    external: Path = EXTERNAL,
+    ours: Path = OURS,
+    nlu_dir: Optional[Path] = NLU_DIR,
     training: Optional[Set[str]] = None,
 ) -> Corpus:
     """Both files merged; sentences also in the NLU training data dropped (reported in `dropped`)."""

@@ -5,6 +5,7 @@ consultation, each with the truth answers the assistant was given, `expected`, a
 own engine finds in them, `expected_codes`), and what the store holds afterwards (`stored`). `prepare` fills the
 expected answers from the client's profile; `check` runs every invariant.
 """
+
 from __future__ import annotations
 
 import re
@@ -137,14 +138,19 @@ def no_question_thrice(result: ConversationResult) -> List[Violation]:
         again = bool(turn.asked) and bool(turn.active) and turn.requested == turn.asked
         if again and turn.kind == "readback":
             # one read-back after another is a new question when it names another fact
-            following = next((t for t in answers[i + 1:] if t.asked == turn.asked), None)
+            following = next((t for t in answers[i + 1 :] if t.asked == turn.asked), None)
             again = following is None or _fact(following) == question[1]
         if again:
             count = streak[1] + 1 if streak[0] == question else 1
             streak = (question, count)
             if count == 2:
-                out.append(Violation("no_question_thrice", turn.index,
-                                     f"{turn.asked} asked a third time after two answers ({turn.text!r})"))
+                out.append(
+                    Violation(
+                        "no_question_thrice",
+                        turn.index,
+                        f"{turn.asked} asked a third time after two answers ({turn.text!r})",
+                    )
+                )
         else:
             streak = (None, 0)
     return out
@@ -181,8 +187,13 @@ def summary_within_bound(result: ConversationResult) -> List[Violation]:
     reached = next((t.index + 1 for t in result.turns if t.requested == "confirmed"), None)
     if reached is None:
         last = result.turns[-1].index if result.turns else None
-        return [Violation("summary_within_bound", last,
-                          f"summary never reached in {len(result.turns)} messages (bound {bound}; {result.ending()})")]
+        return [
+            Violation(
+                "summary_within_bound",
+                last,
+                f"summary never reached in {len(result.turns)} messages (bound {bound}; {result.ending()})",
+            )
+        ]
     if reached > bound:
         return [Violation("summary_within_bound", reached - 1, f"summary reached after {reached} messages > {bound}")]
     return []
@@ -198,9 +209,14 @@ def consent_first(result: ConversationResult) -> List[Violation]:
         if turn.asked == "consent" and turn.detail == "consent=yes":
             consented = True
         if turn.requested in HEALTH_QUESTIONS and turn.active and not consented:
-            said = next((t.text for t in reversed(result.turns[:turn.index + 1]) if t.asked == "consent"), None)
-            return [Violation("consent_first", turn.index,
-                              f"asked {turn.requested} without a clear yes to consent (last said: {said!r})")]
+            said = next((t.text for t in reversed(result.turns[: turn.index + 1]) if t.asked == "consent"), None)
+            return [
+                Violation(
+                    "consent_first",
+                    turn.index,
+                    f"asked {turn.requested} without a clear yes to consent (last said: {said!r})",
+                )
+            ]
     return []
 
 
@@ -218,21 +234,37 @@ def stored_answers(result: ConversationResult) -> List[Violation]:
             want = _words(seg.expected["name"])
             have = set(_words(answers.get("name")))
             if not set(want) <= have:
-                out.append(Violation("stored_answers", _answered_turn(result, "name"),
-                                     f"name {answers.get('name')!r}, the client is {seg.expected['name']!r}"))
+                out.append(
+                    Violation(
+                        "stored_answers",
+                        _answered_turn(result, "name"),
+                        f"name {answers.get('name')!r}, the client is {seg.expected['name']!r}",
+                    )
+                )
         email = seg.expected.get("contact_email")
         if email and str(answers.get("contact_email") or "").lower() != email.lower():
-            out.append(Violation("stored_answers", _answered_turn(result, "contact"),
-                                 f"email {answers.get('contact_email')!r}, the client's is {email!r}"))
+            out.append(
+                Violation(
+                    "stored_answers",
+                    _answered_turn(result, "contact"),
+                    f"email {answers.get('contact_email')!r}, the client's is {email!r}",
+                )
+            )
         phone = seg.expected.get("contact_phone")
         if phone and _phone_key(answers.get("contact_phone")) != _phone_key(phone):
-            out.append(Violation("stored_answers", _answered_turn(result, "contact"),
-                                 f"phone {answers.get('contact_phone')!r}, the client's is {phone!r}"))
+            out.append(
+                Violation(
+                    "stored_answers",
+                    _answered_turn(result, "contact"),
+                    f"phone {answers.get('contact_phone')!r}, the client's is {phone!r}",
+                )
+            )
     for kind, key, truth, stored, _i in _yes_no_findings(result):
         if kind in ("mismatch", "missing"):
             what = "not stored" if kind == "missing" else f"stored {stored!r}"
-            out.append(Violation("stored_answers", _answered_turn(result, key), f"{key}: {what}, the truth is "
-                                                                                f"{truth!r}"))
+            out.append(
+                Violation("stored_answers", _answered_turn(result, key), f"{key}: {what}, the truth is {truth!r}")
+            )
     return out
 
 
@@ -240,14 +272,18 @@ def flag_lost(result: ConversationResult) -> List[Violation]:
     """A stored "no" where the truth is "yes" or "unsure": always a violation."""
     return [
         Violation("flag_lost", _answered_turn(result, key), f"{key}: stored 'no', the truth is {truth!r}")
-        for kind, key, truth, stored, _ in _yes_no_findings(result) if kind == "flag_lost"
+        for kind, key, truth, stored, _ in _yes_no_findings(result)
+        if kind == "flag_lost"
     ]
 
 
 def noted_unsure(result: ConversationResult) -> List[str]:
     """Soft: a clear yes or no stored as "unsure" (the client's answer was not understood; a person will ask)."""
-    return [f"{key}: stored 'unsure', the truth is {truth!r}"
-            for kind, key, truth, stored, _ in _yes_no_findings(result) if kind == "noted_unsure"]
+    return [
+        f"{key}: stored 'unsure', the truth is {truth!r}"
+        for kind, key, truth, stored, _ in _yes_no_findings(result)
+        if kind == "noted_unsure"
+    ]
 
 
 def medicines_kept(result: ConversationResult) -> List[Violation]:
@@ -269,9 +305,13 @@ def medicines_kept(result: ConversationResult) -> List[Violation]:
                 continue
             code = "isotretinoin_recent" if name == "isotretinoin" else "anticoagulant"
             if name.casefold() not in names and code not in codes:
-                out.append(Violation("medicines_kept", _answered_turn(result, "medications"),
-                                     f"{name} ({klass}) neither in medication_facts {sorted(names - {''})} nor "
-                                     f"flagged"))
+                out.append(
+                    Violation(
+                        "medicines_kept",
+                        _answered_turn(result, "medications"),
+                        f"{name} ({klass}) neither in medication_facts {sorted(names - {''})} nor flagged",
+                    )
+                )
     return out
 
 
@@ -284,24 +324,35 @@ def flagged_not_cleared(result: ConversationResult) -> List[Violation]:
             continue
         expected = ", ".join(f"{c} ({o})" for c, o in seg.expected_codes.items())
         if item is None:
-            out.append(Violation("flagged_not_cleared", None, f"consultation {i + 1}: nothing stored; expected "
-                                                              f"{expected}"))
+            out.append(
+                Violation("flagged_not_cleared", None, f"consultation {i + 1}: nothing stored; expected {expected}")
+            )
             continue
         show = item.get("show") or {}
         outcome = show.get("outcome")
         if outcome is None:
-            out.append(Violation("flagged_not_cleared", None,
-                                 f"consultation {i + 1} ({show.get('status')}) not judged; expected {expected}"))
+            out.append(
+                Violation(
+                    "flagged_not_cleared",
+                    None,
+                    f"consultation {i + 1} ({show.get('status')}) not judged; expected {expected}",
+                )
+            )
             continue
         if outcome == "clear":
             out.append(Violation("flagged_not_cleared", None, f"stored clear; expected {expected}"))
             continue
         weaker = [c for c, o in seg.expected_codes.items() if severity(outcome) < severity(o)]
         if weaker:
-            out.append(Violation("flagged_not_cleared", None,
-                                 f"stored {outcome}, less severe than "
-                                 f"{', '.join(f'{c} ({seg.expected_codes[c]})' for c in weaker)}"
-                                 f"; stored reasons {sorted(_codes(show))}"))
+            out.append(
+                Violation(
+                    "flagged_not_cleared",
+                    None,
+                    f"stored {outcome}, less severe than "
+                    f"{', '.join(f'{c} ({seg.expected_codes[c]})' for c in weaker)}"
+                    f"; stored reasons {sorted(_codes(show))}",
+                )
+            )
     return out
 
 
@@ -335,8 +386,14 @@ def person_only_when_asked(result: ConversationResult) -> List[Violation]:
         show = item.get("show") or {}
         if HUMAN in _codes(show) or (show.get("answers") or {}).get("requested_human") is True:
             turn = next((t.index for t in result.turns if t.intent == "request_human"), None)
-            out.append(Violation("person_only_when_asked", turn, "stored as asking for a person; the client never did"
-                                 + (f" (taken as one: {result.turns[turn].text!r})" if turn is not None else "")))
+            out.append(
+                Violation(
+                    "person_only_when_asked",
+                    turn,
+                    "stored as asking for a person; the client never did"
+                    + (f" (taken as one: {result.turns[turn].text!r})" if turn is not None else ""),
+                )
+            )
     return out
 
 
@@ -354,9 +411,13 @@ def one_referral_per_flagged(result: ConversationResult) -> List[Violation]:
             count = 0 if (item.get("show") or {}).get("referral") is None else 1
         if count != 1:
             status = (item.get("show") or {}).get("status")
-            out.append(Violation("one_referral_per_flagged", None,
-                                 f"{count} referrals for a flagged {status} consultation "
-                                 f"({', '.join(seg.expected_codes) or HUMAN})"))
+            out.append(
+                Violation(
+                    "one_referral_per_flagged",
+                    None,
+                    f"{count} referrals for a flagged {status} consultation ({', '.join(seg.expected_codes) or HUMAN})",
+                )
+            )
     return out
 
 
@@ -367,8 +428,11 @@ def declined_stores_nothing(result: ConversationResult) -> List[Violation]:
         return []
     out = []
     for item in result.stored:
-        answers = {k: v for k, v in ((item.get("show") or {}).get("answers") or {}).items()
-                   if k not in ("requested_human", "contact_phone", "contact_email")}
+        answers = {
+            k: v
+            for k, v in ((item.get("show") or {}).get("answers") or {}).items()
+            if k not in ("requested_human", "contact_phone", "contact_email")
+        }
         if answers:
             out.append(Violation("declined_stores_nothing", None, f"answers stored after a no: {sorted(answers)}"))
     return out
@@ -394,8 +458,13 @@ def simulator_errors(result: ConversationResult) -> List[Violation]:
     """The simulator itself ran without a fault (a violation here is a bug in tests/simulator)."""
     if not result.simulator_error:
         return []
-    return [Violation("simulator_errors", len(result.turns) - 1 if result.turns else None,
-                      result.simulator_error.strip().splitlines()[-1])]
+    return [
+        Violation(
+            "simulator_errors",
+            len(result.turns) - 1 if result.turns else None,
+            result.simulator_error.strip().splitlines()[-1],
+        )
+    ]
 
 
 INVARIANTS: Tuple[Invariant, ...] = (
@@ -419,8 +488,9 @@ NAMES: Tuple[str, ...] = tuple(f.__name__ for f in INVARIANTS)
 SOFT: Tuple[str, ...] = ("noted_unsure",)
 
 
-def check(result: ConversationResult, rules: Any = None,
-          invariants: Iterable[Invariant] = INVARIANTS) -> ConversationResult:
+def check(
+    result: ConversationResult, rules: Any = None, invariants: Iterable[Invariant] = INVARIANTS
+) -> ConversationResult:
     """Fill the expected answers and run every invariant; the result carries its violations and soft counts."""
     prepare(result, rules)
     result.violations = [v for invariant in invariants for v in invariant(result)]

@@ -6,6 +6,7 @@ referral per flagged consultation, abandoned ones judged on what they have). Aga
 violation: anything it finds is a bug in the simulator. `mistakes` makes it wrong on purpose (for the tests that
 show the invariants catch a bad assistant). No Rasa, no network: the same interface as run.Assistant.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,10 +73,17 @@ class OracleAssistant:
 
     def state(self, sender: str) -> Dict[str, Any]:
         chat = self.chats.get(sender, _Chat())
-        slots = {"requested_slot": chat.requested if chat.active else None, "outcome": chat.outcome,
-                 "volunteered": [{"code": p["code"], "asked": False} for p in chat.pending]}
-        return {"requested_slot": slots["requested_slot"], "active_loop": FORM if chat.active else None,
-                "intent": chat.intent, "slots": slots}
+        slots = {
+            "requested_slot": chat.requested if chat.active else None,
+            "outcome": chat.outcome,
+            "volunteered": [{"code": p["code"], "asked": False} for p in chat.pending],
+        }
+        return {
+            "requested_slot": slots["requested_slot"],
+            "active_loop": FORM if chat.active else None,
+            "intent": chat.intent,
+            "slots": slots,
+        }
 
     def consultations(self, senders: List[str], expire: bool) -> Dict[str, List[Dict[str, Any]]]:
         with self.lock:
@@ -113,10 +121,17 @@ class OracleAssistant:
 
     @staticmethod
     def _show(c: _Consultation) -> Dict[str, Any]:
-        return {"referrals": c.referrals, "show": {
-            "id": c.id, "status": c.status, "outcome": c.outcome, "answers": dict(c.answers),
-            "reasons": [{"code": r, "rule": r, "detail": ""} for r in c.reasons],
-            "referral": {"id": 1} if c.referrals else None}}
+        return {
+            "referrals": c.referrals,
+            "show": {
+                "id": c.id,
+                "status": c.status,
+                "outcome": c.outcome,
+                "answers": dict(c.answers),
+                "reasons": [{"code": r, "rule": r, "detail": ""} for r in c.reasons],
+                "referral": {"id": 1} if c.referrals else None,
+            },
+        }
 
     # -- the dialogue ---------------------------------------------------------------------------------------
 
@@ -261,8 +276,15 @@ class OracleAssistant:
             medicines = (entry.get("medicines") or []) if entry else []
             chat.answers["medications"] = "none" if entry and entry.get("none") else text
             chat.answers["medication_facts"] = [
-                {"name": m["name"], "generic": m["name"], "drug_class": m["class"], "current": m.get("current", True),
-                 "months_ago": 0.0 if m.get("current", True) else None} for m in medicines]
+                {
+                    "name": m["name"],
+                    "generic": m["name"],
+                    "drug_class": m["class"],
+                    "current": m.get("current", True),
+                    "months_ago": 0.0 if m.get("current", True) else None,
+                }
+                for m in medicines
+            ]
             chat.answers["unrecognised_medications"] = list((entry.get("unrecognised") or []) if entry else [])
         elif q in YES_NO_KEYS:
             value = entry.means if entry and entry.means in (YES, NO, UNSURE) else UNSURE

@@ -1,7 +1,8 @@
 """Replay simulated clients by seed against a fresh running assistant and print their whole transcripts.
 
-    .venv/bin/python -m tests.simulator.replay 17 203        # the seeds a failing run printed
+.venv/bin/python -m tests.simulator.replay 17 203        # the seeds a failing run printed
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ prints) with its number of referral rows. One process for many conversations: a 
 
     echo '{"expire": true, "conversations": ["sim-1-ab"]}' | python -m tests.simulator.store_probe
 """
+
 from __future__ import annotations
 
 import json
@@ -45,11 +46,15 @@ def probe(request: Dict[str, Any]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     with session_scope(write=False) as session:
         for conversation in request.get("conversations") or []:
-            rows = session.execute(
-                sa.select(Consultation.id)
-                .where(Consultation.conversation_id == conversation)
-                .order_by(Consultation.sequence)
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    sa.select(Consultation.id)
+                    .where(Consultation.conversation_id == conversation)
+                    .order_by(Consultation.sequence)
+                )
+                .scalars()
+                .all()
+            )
             items = []
             for consultation_id in rows:
                 referrals = session.execute(

@@ -1,4 +1,5 @@
 """Fast tests of the simulated client and the runner, against the perfect assistant in oracle.py (no stack)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,8 +19,11 @@ def _messages(result):
 
 
 def test_a_seed_is_reproducible():
-    seed = next(s for s in range(100) if SimulatedClient(s).plan.describe() == "answers only"
-                and SimulatedClient(s).profile.consent == YES)
+    seed = next(
+        s
+        for s in range(100)
+        if SimulatedClient(s).plan.describe() == "answers only" and SimulatedClient(s).profile.consent == YES
+    )
     first = run.converse(OracleAssistant(), seed)
     again = run.converse(OracleAssistant(), seed)
     assert _messages(first) == _messages(again) and len(first.turns) > 15
@@ -72,12 +76,15 @@ def test_the_perfect_assistant_passes_every_invariant():
     assert any(t.kind == "readback" for r in results for t in r.turns)
 
 
-@pytest.mark.parametrize("mistake,invariant", [
-    ("lose_yes", "flag_lost"),
-    ("ignore_person", "person_request_referred"),
-    ("no_referral", "one_referral_per_flagged"),
-    ("reask_forever", "no_question_thrice"),
-])
+@pytest.mark.parametrize(
+    "mistake,invariant",
+    [
+        ("lose_yes", "flag_lost"),
+        ("ignore_person", "person_request_referred"),
+        ("no_referral", "one_referral_per_flagged"),
+        ("reask_forever", "no_question_thrice"),
+    ],
+)
 def test_a_bad_assistant_is_caught(mistake, invariant):
     results = run.play_many(OracleAssistant(mistakes={mistake}), range(60), workers=2)
     table = invariants.counts(results)

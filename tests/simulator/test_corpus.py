@@ -1,4 +1,5 @@
 """The simulator's corpus: external.yaml + ours.yaml, minus every sentence the NLU was trained on."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -60,8 +61,17 @@ def test_nothing_is_short(corpus):
     assert short_of(corpus) == {}
 
 
-YES_NO = ("blood_thinners", "bleeding_disorder", "herpes_history", "herpes_active", "keloid", "active_acne",
-          "isotretinoin", "pregnancy", "skin_infection")
+YES_NO = (
+    "blood_thinners",
+    "bleeding_disorder",
+    "herpes_history",
+    "herpes_active",
+    "keloid",
+    "active_acne",
+    "isotretinoin",
+    "pregnancy",
+    "skin_infection",
+)
 
 
 @pytest.mark.parametrize("question", YES_NO + ("volunteer_confirm",))

@@ -1,4 +1,5 @@
 """Fast tests of the invariants on hand-made transcripts: each must pass a good one and fail a bad one."""
+
 from __future__ import annotations
 
 import copy
@@ -11,26 +12,63 @@ from tests.simulator.client import SimulatedClient
 from tests.simulator.transcript import ConversationResult, Segment, Turn
 
 
-def turn(i: int, text: str, kind: str = "answer", asked: Optional[str] = None, requested: Optional[str] = None,
-         replies: Optional[List[str]] = None, detail: str = "", active: Optional[str] = "consultation_form") -> Turn:
-    return Turn(index=i, text=text, kind=kind, detail=detail, asked=asked, requested=requested,
-                replies=replies if replies is not None else ["ok"], active=active)
+def turn(
+    i: int,
+    text: str,
+    kind: str = "answer",
+    asked: Optional[str] = None,
+    requested: Optional[str] = None,
+    replies: Optional[List[str]] = None,
+    detail: str = "",
+    active: Optional[str] = "consultation_form",
+) -> Turn:
+    return Turn(
+        index=i,
+        text=text,
+        kind=kind,
+        detail=detail,
+        asked=asked,
+        requested=requested,
+        replies=replies if replies is not None else ["ok"],
+        active=active,
+    )
 
 
-def stored(answers: Dict[str, Any], outcome: Optional[str] = None, reasons: List[str] = (), referral: bool = False,
-           status: str = "complete", referrals: Optional[int] = None) -> Dict[str, Any]:
+def stored(
+    answers: Dict[str, Any],
+    outcome: Optional[str] = None,
+    reasons: List[str] = (),
+    referral: bool = False,
+    status: str = "complete",
+    referrals: Optional[int] = None,
+) -> Dict[str, Any]:
     return {
         "referrals": (1 if referral else 0) if referrals is None else referrals,
-        "show": {"status": status, "outcome": outcome, "answers": answers,
-                 "reasons": [{"code": c, "rule": c, "detail": ""} for c in reasons],
-                 "referral": {"id": 1} if referral else None},
+        "show": {
+            "status": status,
+            "outcome": outcome,
+            "answers": answers,
+            "reasons": [{"code": c, "rule": c, "detail": ""} for c in reasons],
+            "referral": {"id": 1} if referral else None,
+        },
     }
 
 
-def result(turns: List[Turn], segments: Optional[List[Segment]] = None, stored_items: Optional[List[dict]] = None,
-           profile: Any = None, **flags: Any) -> ConversationResult:
-    r = ConversationResult(seed=0, sender="hand-made", turns=turns, segments=segments or [Segment(consent_given=True)],
-                           stored=stored_items or [], profile=profile)
+def result(
+    turns: List[Turn],
+    segments: Optional[List[Segment]] = None,
+    stored_items: Optional[List[dict]] = None,
+    profile: Any = None,
+    **flags: Any,
+) -> ConversationResult:
+    r = ConversationResult(
+        seed=0,
+        sender="hand-made",
+        turns=turns,
+        segments=segments or [Segment(consent_given=True)],
+        stored=stored_items or [],
+        profile=profile,
+    )
     for key, value in flags.items():
         setattr(r, key, value)
     return r
@@ -44,8 +82,9 @@ def names(violations) -> List[str]:
 
 
 def test_replies_per_message_passes_one_to_four_distinct_replies():
-    good = result([turn(0, "hi", "open", replies=["Hello", "Do you "
-                                                           "consent?"]), turn(1, "yes", replies=["a", "b", "c", "d"])])
+    good = result(
+        [turn(0, "hi", "open", replies=["Hello", "Do you consent?"]), turn(1, "yes", replies=["a", "b", "c", "d"])]
+    )
     assert inv.replies_per_message(good) == []
 
 
@@ -60,25 +99,31 @@ def test_replies_per_message_fails_none_too_many_or_twice(replies):
 
 
 def test_no_question_thrice_allows_one_reask_and_ignores_digressions():
-    good = result([
-        turn(0, "hi", "open", requested="consent"),
-        turn(1, "ye i consnet", asked="consent", requested="consent"),  # re-asked once
-        turn(2, "why?", "digression", asked="consent", requested="consent", detail="why"),  # neither counts nor resets
-        turn(3, "yes I consent", asked="consent", requested="name"),
-        turn(4, "Penny Stone", asked="name", requested="name"),
-        turn(5, "my name is Penny Stone", asked="name", requested="contact"),
-    ])
+    good = result(
+        [
+            turn(0, "hi", "open", requested="consent"),
+            turn(1, "ye i consnet", asked="consent", requested="consent"),  # re-asked once
+            turn(
+                2, "why?", "digression", asked="consent", requested="consent", detail="why"
+            ),  # neither counts nor resets
+            turn(3, "yes I consent", asked="consent", requested="name"),
+            turn(4, "Penny Stone", asked="name", requested="name"),
+            turn(5, "my name is Penny Stone", asked="name", requested="contact"),
+        ]
+    )
     assert inv.no_question_thrice(good) == []
 
 
 def test_no_question_thrice_fails_the_third_ask_even_across_a_digression():
-    bad = result([
-        turn(0, "hi", "open", requested="consent"),
-        turn(1, "ye i consnet", asked="consent", requested="consent"),
-        turn(2, "does it hurt?", "digression", asked="consent", requested="consent", detail="faq"),
-        turn(3, "yes pls", asked="consent", requested="consent"),
-        turn(4, "yup, consent given", asked="consent", requested="consent"),
-    ])
+    bad = result(
+        [
+            turn(0, "hi", "open", requested="consent"),
+            turn(1, "ye i consnet", asked="consent", requested="consent"),
+            turn(2, "does it hurt?", "digression", asked="consent", requested="consent", detail="faq"),
+            turn(3, "yes pls", asked="consent", requested="consent"),
+            turn(4, "yup, consent given", asked="consent", requested="consent"),
+        ]
+    )
     found = inv.no_question_thrice(bad)
     assert names(found) == ["no_question_thrice"] and found[0].turn == 3
 
@@ -88,8 +133,19 @@ def test_no_question_thrice_fails_the_third_ask_even_across_a_digression():
 
 class _Profile:
     consent = "yes"
-    yes_no = {k: "no" for k in ("blood_thinners", "bleeding_disorder", "herpes_history", "keloid", "active_acne",
-                                "isotretinoin", "pregnancy", "skin_infection")}
+    yes_no = {
+        k: "no"
+        for k in (
+            "blood_thinners",
+            "bleeding_disorder",
+            "herpes_history",
+            "keloid",
+            "active_acne",
+            "isotretinoin",
+            "pregnancy",
+            "skin_infection",
+        )
+    }
 
 
 def _path(length: int, reach: bool = True) -> List[Turn]:
@@ -125,19 +181,34 @@ def _answer_result(answers: Dict[str, Any], expected: Dict[str, Any]) -> Convers
     return result(turns, [seg], [stored(answers)])
 
 
-EXPECTED = {"name": "Darcy O'Connor", "contact_email": "darcy.oc@example.com", "contact_phone": "+44 (0)7700 900 315",
-            "keloid": "yes", "pregnancy": "no"}
+EXPECTED = {
+    "name": "Darcy O'Connor",
+    "contact_email": "darcy.oc@example.com",
+    "contact_phone": "+44 (0)7700 900 315",
+    "keloid": "yes",
+    "pregnancy": "no",
+}
 
 
 def test_stored_answers_pass_when_they_match_the_truth():
-    good = _answer_result({"name": "darcy o'connor.", "contact_email": "Darcy.OC@example.com",
-                           "contact_phone": "+4407700900315", "keloid": "yes", "pregnancy": "no"}, EXPECTED)
+    good = _answer_result(
+        {
+            "name": "darcy o'connor.",
+            "contact_email": "Darcy.OC@example.com",
+            "contact_phone": "+4407700900315",
+            "keloid": "yes",
+            "pregnancy": "no",
+        },
+        EXPECTED,
+    )
     assert inv.stored_answers(good) == [] and inv.flag_lost(good) == [] and inv.noted_unsure(good) == []
 
 
 def test_stored_answers_fail_a_wrong_name_contact_or_answer():
-    bad = _answer_result({"name": "Darcy", "contact_email": "darcy@example.com", "contact_phone": "07700 900 316",
-                          "keloid": "yes"}, EXPECTED)
+    bad = _answer_result(
+        {"name": "Darcy", "contact_email": "darcy@example.com", "contact_phone": "07700 900 316", "keloid": "yes"},
+        EXPECTED,
+    )
     messages = [v.message for v in inv.stored_answers(bad)]
     assert len(messages) == 4, messages  # name, email, phone, pregnancy missing
     assert any("pregnancy: not stored" in m for m in messages)
@@ -165,20 +236,26 @@ def test_a_stored_yes_for_a_no_is_a_mismatch():
 # --------------------------------------------------------------------------------------------- medicines_kept
 
 
-FACTS = [{"name": "apixaban", "generic": "apixaban", "drug_class": "anticoagulant", "current": True},
-         {"name": "isotretinoin", "generic": "isotretinoin", "drug_class": "oral_retinoid", "current": True},
-         {"name": "ramipril", "generic": "ramipril", "drug_class": "other", "current": True}]
+FACTS = [
+    {"name": "apixaban", "generic": "apixaban", "drug_class": "anticoagulant", "current": True},
+    {"name": "isotretinoin", "generic": "isotretinoin", "drug_class": "oral_retinoid", "current": True},
+    {"name": "ramipril", "generic": "ramipril", "drug_class": "other", "current": True},
+]
 
 
 def _medicines_result(facts: List[dict], reasons: List[str]) -> ConversationResult:
     seg = Segment(consent_given=True, expected={"medication_facts": FACTS})
-    return result([turn(0, "Eliquis and roaccutane", asked="medications", requested="blood_thinners")], [seg],
-                  [stored({"medication_facts": facts}, "defer", reasons)])
+    return result(
+        [turn(0, "Eliquis and roaccutane", asked="medications", requested="blood_thinners")],
+        [seg],
+        [stored({"medication_facts": facts}, "defer", reasons)],
+    )
 
 
 def test_medicines_kept_passes_when_in_the_facts_or_flagged():
-    good = _medicines_result([{"name": "Eliquis", "generic": "apixaban", "drug_class": "anticoagulant"}],
-                             ["isotretinoin_recent"])
+    good = _medicines_result(
+        [{"name": "Eliquis", "generic": "apixaban", "drug_class": "anticoagulant"}], ["isotretinoin_recent"]
+    )
     assert inv.medicines_kept(good) == []
 
 
@@ -211,8 +288,12 @@ def test_flagged_not_cleared_fails_clear_weaker_or_unjudged(outcome):
 
 
 def _person(reasons: List[str], referral: bool) -> ConversationResult:
-    seg = Segment(consent_given=True, person_requested=True, expected={"requested_human": True},
-                  expected_codes={"client_requested_human": "review"})
+    seg = Segment(
+        consent_given=True,
+        person_requested=True,
+        expected={"requested_human": True},
+        expected_codes={"client_requested_human": "review"},
+    )
     turns = [turn(0, "real person pls", "digression", asked="area", requested="area", detail="person")]
     return result(turns, [seg], [stored({}, "review", reasons, referral, status="handed_off")])
 
@@ -231,10 +312,15 @@ def test_person_request_referred_fails_without_reason_or_referral(reasons, refer
 
 
 def _referrals(count: int, flagged: bool = True) -> ConversationResult:
-    seg = Segment(consent_given=True, expected={"keloid": "yes"},
-                  expected_codes={"keloid_tendency": "review"} if flagged else {})
-    return result([turn(0, "hi", "open")], [seg],
-                  [stored({"keloid": "yes"}, None, [], count > 0, status="abandoned", referrals=count)], abandoned=True)
+    seg = Segment(
+        consent_given=True, expected={"keloid": "yes"}, expected_codes={"keloid_tendency": "review"} if flagged else {}
+    )
+    return result(
+        [turn(0, "hi", "open")],
+        [seg],
+        [stored({"keloid": "yes"}, None, [], count > 0, status="abandoned", referrals=count)],
+        abandoned=True,
+    )
 
 
 def test_one_referral_per_flagged_passes_exactly_one():
@@ -270,8 +356,12 @@ def test_declined_stores_nothing_fails_when_answers_were_kept():
 
 def test_nothing_forbidden():
     good = result([turn(0, "hi", "open", replies=["A practitioner will review your answers."])])
-    bad = result([turn(0, "hi", "open", replies=["Great news, you are suitable for treatment!"]),
-                  turn(1, "ok", replies=["Please stop taking your warfarin."])])
+    bad = result(
+        [
+            turn(0, "hi", "open", replies=["Great news, you are suitable for treatment!"]),
+            turn(1, "ok", replies=["Please stop taking your warfarin."]),
+        ]
+    )
     assert inv.nothing_forbidden(good) == []
     assert [v.turn for v in inv.nothing_forbidden(bad)] == [0, 1]
 
@@ -287,20 +377,27 @@ def test_assistant_errors():
 
 
 def test_prepare_judges_the_truth_with_the_projects_engine():
-    client = next(SimulatedClient(seed) for seed in range(500)
-                  if SimulatedClient(seed).profile.yes_no.get("pregnancy") == "yes")
-    r = ConversationResult(seed=client.seed, sender="x", profile=client.profile,
-                           segments=[Segment(consent_given=True, completed=True)])
+    client = next(
+        SimulatedClient(seed) for seed in range(500) if SimulatedClient(seed).profile.yes_no.get("pregnancy") == "yes"
+    )
+    r = ConversationResult(
+        seed=client.seed, sender="x", profile=client.profile, segments=[Segment(consent_given=True, completed=True)]
+    )
     inv.prepare(r)
     assert r.segments[0].expected["pregnancy"] == "yes"
     assert r.segments[0].expected_codes.get("pregnancy") == "defer"
 
 
 def test_prepare_of_an_abandoned_consultation_uses_only_what_was_answered():
-    client = next(SimulatedClient(seed) for seed in range(500)
-                  if SimulatedClient(seed).profile.yes_no.get("keloid") == "yes")
-    r = ConversationResult(seed=client.seed, sender="x", profile=client.profile,
-                           segments=[Segment(consent_given=True, answered=["name", "contact", "keloid"])])
+    client = next(
+        SimulatedClient(seed) for seed in range(500) if SimulatedClient(seed).profile.yes_no.get("keloid") == "yes"
+    )
+    r = ConversationResult(
+        seed=client.seed,
+        sender="x",
+        profile=client.profile,
+        segments=[Segment(consent_given=True, answered=["name", "contact", "keloid"])],
+    )
     inv.prepare(r)
     assert set(r.segments[0].expected) <= {"name", "contact_email", "contact_phone", "keloid"}
     assert "keloid_tendency" in r.segments[0].expected_codes
@@ -323,8 +420,19 @@ def test_person_only_when_asked():
     turns = [turn(0, "Pat Human", asked="name", requested="name")]
     turns[0].intent = "request_human"
     good = result(turns, [seg], [stored({"name": "Pat Human"})])
-    bad = result(turns, [seg], [stored({"name": "Pat Human", "requested_human": True}, "review",
-                                       ["client_requested_human"], True, status="handed_off")])
+    bad = result(
+        turns,
+        [seg],
+        [
+            stored(
+                {"name": "Pat Human", "requested_human": True},
+                "review",
+                ["client_requested_human"],
+                True,
+                status="handed_off",
+            )
+        ],
+    )
     assert inv.person_only_when_asked(good) == []
     found = inv.person_only_when_asked(bad)
     assert names(found) == ["person_only_when_asked"] and found[0].turn == 0
@@ -335,13 +443,20 @@ def test_person_only_when_asked():
 
 
 def test_consent_first():
-    good = result([turn(0, "hi", "open", requested="consent"),
-                   turn(1, "yes I consent", asked="consent", requested="name", detail="consent=yes"),
-                   turn(2, "Jo Blake", asked="name", requested="medications")])
-    bad = result([turn(0, "hi", "open", requested="consent"),
-                  turn(1, "maybe later? not sure right "
-                          "now", asked="consent", requested="name", detail="consent=unsure"),
-                  turn(2, "Jo Blake", asked="name", requested="medications")])
+    good = result(
+        [
+            turn(0, "hi", "open", requested="consent"),
+            turn(1, "yes I consent", asked="consent", requested="name", detail="consent=yes"),
+            turn(2, "Jo Blake", asked="name", requested="medications"),
+        ]
+    )
+    bad = result(
+        [
+            turn(0, "hi", "open", requested="consent"),
+            turn(1, "maybe later? not sure right now", asked="consent", requested="name", detail="consent=unsure"),
+            turn(2, "Jo Blake", asked="name", requested="medications"),
+        ]
+    )
     assert inv.consent_first(good) == []
     found = inv.consent_first(bad)
     assert names(found) == ["consent_first"] and found[0].turn == 2
@@ -350,17 +465,26 @@ def test_consent_first():
 def test_no_question_thrice_tells_read_backs_of_different_facts_apart():
     def rb(i, fact, requested):
         return turn(i, "yes", "readback", asked="volunteer_confirm", requested=requested, detail=f"{fact}=yes")
+
     # tacrolimus read back, then mycophenolate (asked twice), then a third fact: no question asked three times
-    three_facts = result([turn(0, "tacrolimus and mycophenolate", asked="medications", requested="volunteer_confirm"),
-                          rb(1, "immunosuppression/tacrolimus", "volunteer_confirm"),
-                          rb(2, "immunosuppression/mycophenolate", "volunteer_confirm"),
-                          rb(3, "immunosuppression/mycophenolate", "volunteer_confirm"),
-                          rb(4, "immunosuppression/transplant", "blood_thinners")])
+    three_facts = result(
+        [
+            turn(0, "tacrolimus and mycophenolate", asked="medications", requested="volunteer_confirm"),
+            rb(1, "immunosuppression/tacrolimus", "volunteer_confirm"),
+            rb(2, "immunosuppression/mycophenolate", "volunteer_confirm"),
+            rb(3, "immunosuppression/mycophenolate", "volunteer_confirm"),
+            rb(4, "immunosuppression/transplant", "blood_thinners"),
+        ]
+    )
     assert inv.no_question_thrice(three_facts) == []
-    same_fact = result([turn(0, "Eliquis", asked="medications", requested="volunteer_confirm"),
-                        rb(1, "anticoagulant/Eliquis", "volunteer_confirm"),
-                        rb(2, "anticoagulant/Eliquis", "volunteer_confirm"),
-                        rb(3, "anticoagulant/Eliquis", "volunteer_confirm")])
+    same_fact = result(
+        [
+            turn(0, "Eliquis", asked="medications", requested="volunteer_confirm"),
+            rb(1, "anticoagulant/Eliquis", "volunteer_confirm"),
+            rb(2, "anticoagulant/Eliquis", "volunteer_confirm"),
+            rb(3, "anticoagulant/Eliquis", "volunteer_confirm"),
+        ]
+    )
     assert names(inv.no_question_thrice(same_fact)) == ["no_question_thrice"]
 
 

@@ -7,6 +7,7 @@ Each invariant is its own test, so a failure names it; its message holds the tab
 first 3 failing transcripts (seed, every client and bot line, the question asked at each turn, the violations).
 A seed replays the same client: `python -m tests.simulator.replay SEED` (against a fresh stack).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,11 @@ def simulated(simulator_stack):
 
 
 def _message(results, seconds, name=None) -> str:
-    failing = [r for r in results if any(v.invariant == name for v in r.violations)] if name else \
-        [r for r in results if r.violations]
+    failing = (
+        [r for r in results if any(v.invariant == name for v in r.violations)]
+        if name
+        else [r for r in results if r.violations]
+    )
     header = f"{len(results)} conversations in {seconds:.0f} s ({WORKERS} workers)\n" + run.report(results, 0)
     return header + "\n\n" + "\n\n".join(run.transcript(r) for r in failing[:3])
 

@@ -1,4 +1,5 @@
 """What a simulated conversation leaves behind: its turns, what the client meant, what was stored, what went wrong."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Fixtures for the store tests: a fixed clock, fake judgements, Rasa trackers, a throw-away PostgreSQL server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,11 @@ def judgement(*flags: Tuple[str, str], rules_version: str = "rules-test-1") -> J
     )
     order = ("clear", "review", "defer")
     outcome = max((o for _c, o in flags), key=order.index, default="clear")
-    return Judgement(outcome=outcome, findings=tuple(sorted(findings, key=lambda f: -order.index(f.outcome))),
-                         rules_version=rules_version)
+    return Judgement(
+        outcome=outcome,
+        findings=tuple(sorted(findings, key=lambda f: -order.index(f.outcome))),
+        rules_version=rules_version,
+    )
 
 
 @pytest.fixture
@@ -175,8 +179,10 @@ def postgres_server() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on 127.0.0.1 (trust auth), stopped by its own process id afterwards."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.fail("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): install them with `apt-get "
-                    "install postgresql` (.ci/run does)")
+        pytest.fail(
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin): install them with `apt-get "
+            "install postgresql` (.ci/run does)"
+        )
     base = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
     as_postgres: List[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root: drop to the postgres user (exec, same pid)
@@ -184,22 +190,39 @@ def postgres_server() -> Iterator[str]:
         as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
     data = base / "data"
     subprocess.run(
-        as_postgres + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "clinic", "-E", "UTF8",
-                       "--no-sync"],
-        check=True, capture_output=True,
+        as_postgres
+        + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "clinic", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     with open(base / "server.log", "wb") as log:  # the server keeps its own copy of the file
         server = subprocess.Popen(
-            as_postgres + [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base),
-                           "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
-            stdout=log, stderr=subprocess.STDOUT,
+            as_postgres
+            + [
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(base),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30
         while True:
-            ready = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                   capture_output=True)
+            ready = subprocess.run(
+                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+            )
             if ready.returncode == 0:
                 break
             if server.poll() is not None or time.monotonic() > deadline:

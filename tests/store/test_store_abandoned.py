@@ -1,6 +1,7 @@
 """A client who leaves part-way takes no flag with them: idle expiry and restarts judge the answers given so far
 with the real rules, a flag (or a request for a person) gets exactly one referral marked incomplete, announced once,
 and a client who comes back and finishes gets the same referral, judged whole."""
+
 from __future__ import annotations
 
 import threading
@@ -41,8 +42,12 @@ def notices(now) -> List[outbox.Letter]:
     delivery.queue_referral_notices(now=now)
     with db.session_scope(write=False) as session:
         ids = session.execute(sa.select(outbox.OutboxMessage.referral_id)).scalars().all()
-    return [letter for rid in sorted(set(ids)) for letter in outbox.by_referral(rid)
-            if letter.kind == outbox.KIND_NEW_REFERRAL]
+    return [
+        letter
+        for rid in sorted(set(ids))
+        for letter in outbox.by_referral(rid)
+        if letter.kind == outbox.KIND_NEW_REFERRAL
+    ]
 
 
 def full_answers(**changes: Any) -> Dict[str, Any]:
@@ -110,7 +115,7 @@ def test_unanswered_questions_are_neither_flags_nor_not_sure() -> None:
     assert judge({}, rules).findings == ()
     assert judge(STARTED, rules).findings == ()
     for key in YES_NO_KEYS:  # stopped just before each question in turn
-        asked = YES_NO_KEYS[:YES_NO_KEYS.index(key)]
+        asked = YES_NO_KEYS[: YES_NO_KEYS.index(key)]
         answers = dict(STARTED, **{k: "no" for k in asked})
         assert judge(answers, rules).findings == (), key
     # and an answer that was given still counts, "not sure" included
@@ -137,8 +142,9 @@ def test_a_consultation_with_no_answers_is_abandoned_unjudged(database_url: str,
     assert shown["status"] == "abandoned" and shown["outcome"] is None and shown["referral"] is None
 
 
-def test_expire_idle_works_through_many_in_bounded_batches(database_url: str, now,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expire_idle_works_through_many_in_bounded_batches(
+    database_url: str, now, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(consultations, "_EXPIRE_BATCH", 3)
     flagged = [store.record_answers(f"flag-{i}", dict(STARTED, keloid="yes"), now=now - IDLE) for i in range(5)]
     clean = [store.record_answers(f"clean-{i}", STARTED, now=now - IDLE) for i in range(4)]
@@ -215,8 +221,9 @@ def test_a_human_request_with_a_flag_left_unfinished_takes_the_flags_severity(da
 
 def test_a_hand_off_finished_in_time_is_left_alone(database_url: str, now) -> None:
     store.flag_human_request("chat-1", consent=True, now=now - IDLE)
-    done = store.complete("chat-1", full_answers(), judge(full_answers(requested_human=True), load_rules()),
-                          now=now - IDLE)
+    done = store.complete(
+        "chat-1", full_answers(), judge(full_answers(requested_human=True), load_rules()), now=now - IDLE
+    )
 
     store.expire_idle(60, now=now)
 

@@ -1,4 +1,5 @@
 """The command line as operators and the outside tests use it: `.venv/bin/python -m bot ...` in a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def bot(*args: str, database_url: str, env: Dict[str, str] = None) -> subprocess.CompletedProcess:
     environment = dict(os.environ, DATABASE_URL=database_url, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_show_json_prints_the_contract(database_url: str, answers, now) -> None:
@@ -33,8 +35,9 @@ def test_show_json_prints_the_contract(database_url: str, answers, now) -> None:
     assert printed == staff_urls.with_urls(done)  # the store's record with the staff page's address
     assert printed["referral"]["transcript_url"].endswith(f"/staff/consultations/{done['id']}")
     assert printed["status"] == "complete" and printed["outcome"] == "defer"
-    assert printed["reasons"] == [{"code": "pregnancy", "rule": "Rule "
-                                                                "pregnancy", "detail": "answered yes to pregnancy"}]
+    assert printed["reasons"] == [
+        {"code": "pregnancy", "rule": "Rule pregnancy", "detail": "answered yes to pregnancy"}
+    ]
     assert bot("consultation", "show", "chat-1", "--json", database_url=database_url).stdout == result.stdout
 
 

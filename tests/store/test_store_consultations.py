@@ -1,4 +1,5 @@
 """The consultation API as the actions use it: answers, hand-off, completion, restarts, idle expiry."""
+
 from __future__ import annotations
 
 import threading
@@ -39,8 +40,11 @@ def test_current_consultation_is_created_once(database_url: str, now) -> None:
 def test_record_answers_upserts_deletes_and_keeps_contact_columns(database_url: str, now) -> None:
     cid = store.record_answers("chat-1", {"name": " Jane Example ", "contact_email": "Jane@Example.ORG"}, now=now)
     assert store.record_answers("chat-1", {"pregnancy": "yes", "concerns": ["acne_scarring"]}, now=now) == cid
-    store.record_answers("chat-1", {"pregnancy": "no", "contact_email": None, "contact_phone": "07700 900123"},
-                         now=now + timedelta(minutes=2))
+    store.record_answers(
+        "chat-1",
+        {"pregnancy": "no", "contact_email": None, "contact_phone": "07700 900123"},
+        now=now + timedelta(minutes=2),
+    )
 
     shown = store.show(cid)
     assert shown["answers"] == {
@@ -191,8 +195,12 @@ def test_rejudgement_after_a_correction_replaces_reasons(database_url: str, answ
     first = store.complete("chat-1", answers, judgement(("pregnancy", "defer"), ("anticoagulant", "review")), now=now)
     store.record_answers("chat-1", {"pregnancy": "no"}, now=now + timedelta(minutes=1))
 
-    second = store.complete("chat-1", dict(answers, pregnancy="no"), judgement(("anticoagulant", "review"),
-                            rules_version="rules-test-2"), now=now + timedelta(minutes=2))
+    second = store.complete(
+        "chat-1",
+        dict(answers, pregnancy="no"),
+        judgement(("anticoagulant", "review"), rules_version="rules-test-2"),
+        now=now + timedelta(minutes=2),
+    )
 
     assert second["id"] == first["id"]
     assert [r["code"] for r in second["reasons"]] == ["anticoagulant"]
@@ -205,13 +213,15 @@ def test_the_database_refuses_a_second_referral(database_url: str, answers, now)
     shown = store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)
 
     with pytest.raises(sa.exc.IntegrityError), db.session_scope() as session:
-        session.add(Referral(consultation_id=shown["id"], status="new", severity="review",
-                             created_at=now, updated_at=now))
+        session.add(
+            Referral(consultation_id=shown["id"], status="new", severity="review", created_at=now, updated_at=now)
+        )
 
 
 @pytest.mark.parametrize("started", [True, False], ids=["consultation-exists", "no-consultation-yet"])
-def test_concurrent_complete_from_two_threads_makes_one_referral(database_url: str, answers, now,
-                                                                  started: bool) -> None:
+def test_concurrent_complete_from_two_threads_makes_one_referral(
+    database_url: str, answers, now, started: bool
+) -> None:
     for round_ in range(5):
         chat = f"chat-{round_}"
         if started:
@@ -248,12 +258,35 @@ def test_show_has_exactly_the_contract_keys_plus_documented_additions(database_u
     shown = staff_urls.show(done["id"])  # the consultation JSON: the store's record with the staff page's address
 
     assert set(shown) >= CONTRACT_KEYS
-    assert set(shown) - CONTRACT_KEYS == {"id", "sequence", "rules_version", "requested_human", "findings", "notes",
-                                          "created_at", "updated_at", "last_activity_at", "completed_at"}
+    assert set(shown) - CONTRACT_KEYS == {
+        "id",
+        "sequence",
+        "rules_version",
+        "requested_human",
+        "findings",
+        "notes",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "completed_at",
+    }
     assert all(set(reason) == {"code", "rule", "detail"} for reason in shown["reasons"])
     assert set(shown["referral"]) == {
-        "id", "status", "severity", "rules_version", "created_at", "updated_at", "claimed_by", "claimed_at",
-        "contacted_by", "contacted_at", "closed_by", "closed_at", "outcome_note", "transcript_url", "incomplete",
+        "id",
+        "status",
+        "severity",
+        "rules_version",
+        "created_at",
+        "updated_at",
+        "claimed_by",
+        "claimed_at",
+        "contacted_by",
+        "contacted_at",
+        "closed_by",
+        "closed_at",
+        "outcome_note",
+        "transcript_url",
+        "incomplete",
     }
     assert shown["status"] in ("in_progress", "complete", "abandoned", "handed_off")
 

@@ -1,4 +1,5 @@
 """The staff dashboard's list and search queries use indexes (measured: under 10 ms each at 100,000 rows)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The schema comes from the Alembic migrations, matches the models, and SQLite runs in WAL mode."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,13 @@ def test_upgrade_creates_the_schema_on_an_empty_database(tmp_path: Path) -> None
     assert "events" not in inspector.get_table_names()  # Rasa's tracker store creates its own table
     assert migrate.current_revision(url) == migrate.head_revision()
     indexes = {ix["name"] for ix in inspector.get_indexes("consultations")}
-    assert {"ix_consultations_created_at", "ix_consultations_status_created_at", "ix_consultations_name",
-            "ix_consultations_contact_email", "ix_consultations_contact_phone"} <= indexes
+    assert {
+        "ix_consultations_created_at",
+        "ix_consultations_status_created_at",
+        "ix_consultations_name",
+        "ix_consultations_contact_email",
+        "ix_consultations_contact_phone",
+    } <= indexes
     referral_unique = inspector.get_unique_constraints("referrals")
     assert [u["column_names"] for u in referral_unique] == [["consultation_id"]]
 
@@ -55,8 +61,18 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(database_url: str) -> None:
 
 def test_check_constraints_refuse_unknown_status(database_url: str, now) -> None:
     with pytest.raises(sa.exc.IntegrityError), db.session_scope() as session:
-        session.add(Consultation(id="x" * 32, conversation_id="c", sequence=1, status="finished",
-                                 requested_human=False, created_at=now, updated_at=now, last_activity_at=now))
+        session.add(
+            Consultation(
+                id="x" * 32,
+                conversation_id="c",
+                sequence=1,
+                status="finished",
+                requested_human=False,
+                created_at=now,
+                updated_at=now,
+                last_activity_at=now,
+            )
+        )
 
 
 def test_downgrade_removes_our_tables_only(database_url: str) -> None:

@@ -1,4 +1,5 @@
 """The same store on a real PostgreSQL server (started for the session by the postgres_server fixture)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,7 @@ def test_consultation_flow_on_postgresql(postgres_url: str, answers, now) -> Non
     assert count_rows(postgres_url, "referrals") == 1
 
 
-def test_concurrent_complete_on_postgresql_makes_one_consultation_and_referral(postgres_url: str, answers,
-                                                                                now) -> None:
+def test_concurrent_complete_on_postgresql_makes_one_consultation_and_referral(postgres_url: str, answers, now) -> None:
     for round_ in range(5):
         barrier = threading.Barrier(3)
         results: List[Any] = []
@@ -64,8 +64,9 @@ def test_concurrent_complete_on_postgresql_makes_one_consultation_and_referral(p
     assert count_rows(postgres_url, "referrals") == 5
 
 
-def test_tracker_store_transcript_purge_and_erase_on_postgresql(postgres_url: str, domain: Any, answers, now,
-                                                                 save_conversation) -> None:
+def test_tracker_store_transcript_purge_and_erase_on_postgresql(
+    postgres_url: str, domain: Any, answers, now, save_conversation
+) -> None:
     from bot.store.tracker_store import DatabaseTrackerStore
 
     tracker_store = DatabaseTrackerStore(domain=domain)
@@ -78,7 +79,11 @@ def test_tracker_store_transcript_purge_and_erase_on_postgresql(postgres_url: st
 
     assert asyncio.run(tracker_store.retrieve("chat-1")) is not None
     assert [line["text"] for line in store.transcript("chat-1")] == [
-        "hello", "Hello! Shall we start?", "Yes", "Thank you."]
+        "hello",
+        "Hello! Shall we start?",
+        "Yes",
+        "Thank you.",
+    ]
 
     assert store.purge(365, now=now) == 1
     assert count_events(postgres_url, "old-chat") == 0 and store.show("old-chat") is None

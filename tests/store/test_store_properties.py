@@ -1,4 +1,5 @@
 """Properties of the answer store: whatever the order of updates, it holds the last value of each key."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,8 +11,14 @@ from hypothesis import strategies as st
 from bot import store
 
 KEYS = st.sampled_from(["name", "contact_email", "contact_phone", "pregnancy", "concerns", "notes"])
-VALUES = st.none() | st.sampled_from(["yes", "no", "unsure"]) | st.text(max_size=12) | st.lists(
-    st.sampled_from(["acne_scarring", "pigmentation"]), max_size=2) | st.booleans() | st.integers(-5, 5)
+VALUES = (
+    st.none()
+    | st.sampled_from(["yes", "no", "unsure"])
+    | st.text(max_size=12)
+    | st.lists(st.sampled_from(["acne_scarring", "pigmentation"]), max_size=2)
+    | st.booleans()
+    | st.integers(-5, 5)
+)
 UPDATES = st.lists(st.dictionaries(KEYS, VALUES, max_size=4), max_size=6)
 
 _chats = itertools.count()

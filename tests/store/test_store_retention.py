@@ -1,4 +1,5 @@
 """Retention (purge), erasure and export: consultations and Rasa's events go together."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,8 +13,9 @@ from .conftest import conversation_events, count_events, count_rows, judgement
 DAY = 86_400.0
 
 
-def test_purge_removes_old_consultations_with_their_rows_and_events(database_url: str, answers, now,
-                                                                     save_conversation) -> None:
+def test_purge_removes_old_consultations_with_their_rows_and_events(
+    database_url: str, answers, now, save_conversation
+) -> None:
     old = now - timedelta(days=400)
     store.complete("old-chat", answers, judgement(("pregnancy", "defer")), now=old)
     save_conversation("old-chat", conversation_events(old.timestamp()))
@@ -24,9 +26,12 @@ def test_purge_removes_old_consultations_with_their_rows_and_events(database_url
 
     assert store.show("old-chat") is None
     assert store.show("new-chat")["id"] == recent["id"]
-    assert (count_rows(database_url, "consultations"), count_rows(database_url, "answers"),
-            count_rows(database_url, "reasons"), count_rows(database_url, "referrals")) == (
-            1, len([v for v in answers.values() if v is not None]), 1, 1)
+    assert (
+        count_rows(database_url, "consultations"),
+        count_rows(database_url, "answers"),
+        count_rows(database_url, "reasons"),
+        count_rows(database_url, "referrals"),
+    ) == (1, len([v for v in answers.values() if v is not None]), 1, 1)
     assert count_events(database_url, "old-chat") == 0
     assert store.transcript("new-chat") != []
     assert store.purge(365, now=now) == 0  # nothing left to do
@@ -52,8 +57,11 @@ def test_purge_never_cuts_a_live_conversation_session_in_half(database_url: str,
     cutoff = now - timedelta(days=30)
     early = (cutoff - timedelta(days=60)).timestamp()
     spanning = (cutoff - timedelta(hours=1)).timestamp()  # a session that was running at the cutoff
-    events = conversation_events(early) + conversation_events(spanning) + [
-        UserUttered("still here", timestamp=(cutoff + timedelta(hours=1)).timestamp())]
+    events = (
+        conversation_events(early)
+        + conversation_events(spanning)
+        + [UserUttered("still here", timestamp=(cutoff + timedelta(hours=1)).timestamp())]
+    )
     save_conversation("live-chat", events)
     save_conversation("quiet-chat", conversation_events(early))
 
@@ -70,8 +78,7 @@ def test_purge_refuses_zero_days(database_url: str) -> None:
         store.purge(0)
 
 
-def test_erase_removes_one_clients_consultations_and_events(database_url: str, answers, now,
-                                                            save_conversation) -> None:
+def test_erase_removes_one_clients_consultations_and_events(database_url: str, answers, now, save_conversation) -> None:
     store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)
     store.abandon_current("chat-1", now=now)
     store.record_answers("chat-1", {"name": "Jane again"}, now=now)
@@ -88,8 +95,7 @@ def test_erase_removes_one_clients_consultations_and_events(database_url: str, a
     assert store.erase("chat-1") == 0
 
 
-def test_export_gives_every_consultation_and_the_transcript(database_url: str, answers, now,
-                                                            save_conversation) -> None:
+def test_export_gives_every_consultation_and_the_transcript(database_url: str, answers, now, save_conversation) -> None:
     store.record_answers("chat-1", {"name": "Jane"}, now=now)
     store.abandon_current("chat-1", now=now)
     store.complete("chat-1", answers, judgement(("pregnancy", "defer")), now=now)

@@ -1,4 +1,5 @@
 """Rasa's tracker store on DATABASE_URL: built from endpoints.yml, saves and retrieves, feeds the transcript."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,9 @@ def test_endpoints_yml_builds_our_store_on_database_url(database_url: str, domai
     assert sa.inspect(built.engine).has_table("events")  # Rasa makes its own table
 
 
-def test_save_retrieve_and_transcript_from_the_same_sqlite_file(database_url: str, domain: Any,
-                                                                  save_conversation) -> None:
+def test_save_retrieve_and_transcript_from_the_same_sqlite_file(
+    database_url: str, domain: Any, save_conversation
+) -> None:
     from rasa.shared.core.events import BotUttered, UserUttered
 
     from bot.store.tracker_store import DatabaseTrackerStore
@@ -44,13 +46,21 @@ def test_save_retrieve_and_transcript_from_the_same_sqlite_file(database_url: st
 
     tracker = asyncio.run(tracker_store.retrieve("chat-1"))
     assert [e.text for e in tracker.events if isinstance(e, (UserUttered, BotUttered))] == [
-        "hello", "Hello! Shall we start?", "/affirm", "Thank you."]
+        "hello",
+        "Hello! Shall we start?",
+        "/affirm",
+        "Thank you.",
+    ]
 
     lines = store.transcript("chat-1")
     assert lines == [
         {"time": "2025-03-01T09:00:01+00:00", "sender": "client", "text": "hello", "buttons": []},
-        {"time": "2025-03-01T09:00:02+00:00", "sender": "assistant", "text": "Hello! Shall we start?",
-         "buttons": ["Yes", "No"]},
+        {
+            "time": "2025-03-01T09:00:02+00:00",
+            "sender": "assistant",
+            "text": "Hello! Shall we start?",
+            "buttons": ["Yes", "No"],
+        },
         # a pressed button reads as its title
         {"time": "2025-03-01T09:00:03+00:00", "sender": "client", "text": "Yes", "buttons": []},
         {"time": "2025-03-01T09:00:04+00:00", "sender": "assistant", "text": "Thank you.", "buttons": []},
@@ -109,10 +119,12 @@ def captured_engine(monkeypatch: pytest.MonkeyPatch) -> List[Dict[str, Any]]:
     return calls
 
 
-@pytest.mark.parametrize("given", ["postgresql://clinic:s3cret@db.internal:5433/clinic",
-                                   "postgres://clinic:s3cret@db.internal:5433/clinic"])
-def test_postgresql_url_reaches_the_engine_intact(monkeypatch: pytest.MonkeyPatch, captured_engine, domain: Any,
-                                                  given: str) -> None:
+@pytest.mark.parametrize(
+    "given", ["postgresql://clinic:s3cret@db.internal:5433/clinic", "postgres://clinic:s3cret@db.internal:5433/clinic"]
+)
+def test_postgresql_url_reaches_the_engine_intact(
+    monkeypatch: pytest.MonkeyPatch, captured_engine, domain: Any, given: str
+) -> None:
     from bot.store.tracker_store import DatabaseTrackerStore
 
     monkeypatch.setenv("DATABASE_URL", given)
@@ -122,12 +134,17 @@ def test_postgresql_url_reaches_the_engine_intact(monkeypatch: pytest.MonkeyPatc
     [call] = captured_engine
     url = sa.engine.make_url(call["url"])
     assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
-        "postgresql", "clinic", "s3cret", "db.internal", 5433, "clinic")
+        "postgresql",
+        "clinic",
+        "s3cret",
+        "db.internal",
+        5433,
+        "clinic",
+    )
     assert "pool_size" in call["kwargs"]  # Rasa's PostgreSQL pool settings still apply
 
 
-def test_url_in_endpoints_overrides_database_url(monkeypatch: pytest.MonkeyPatch, captured_engine,
-                                                 domain: Any) -> None:
+def test_url_in_endpoints_overrides_database_url(monkeypatch: pytest.MonkeyPatch, captured_engine, domain: Any) -> None:
     from bot.store.tracker_store import DatabaseTrackerStore
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://a@one/clinic")
@@ -153,8 +170,9 @@ def _texts(tracker: Any) -> List[str]:
     return [e.text for e in tracker.events if isinstance(e, (UserUttered, BotUttered))]
 
 
-def test_a_cache_hit_returns_an_equal_tracker_and_a_fresh_copy(database_url: str, domain: Any,
-                                                                save_conversation) -> None:
+def test_a_cache_hit_returns_an_equal_tracker_and_a_fresh_copy(
+    database_url: str, domain: Any, save_conversation
+) -> None:
     from rasa.shared.core.events import UserUttered
 
     tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
@@ -207,8 +225,9 @@ def test_an_event_written_by_another_process_is_seen(database_url: str, domain: 
     assert seen == _uncached(ours, "chat-1")
 
 
-def test_an_erasure_from_another_process_is_never_served_from_the_cache(database_url: str, domain: Any,
-                                                                         save_conversation) -> None:
+def test_an_erasure_from_another_process_is_never_served_from_the_cache(
+    database_url: str, domain: Any, save_conversation
+) -> None:
     from bot.store import erasure
 
     tracker_store = save_conversation("chat-1", conversation_events(1_740_819_600.0))
@@ -221,7 +240,8 @@ def test_an_erasure_from_another_process_is_never_served_from_the_cache(database
 
 
 def test_a_conversation_erased_and_written_again_under_the_same_id_is_read_again(
-        database_url: str, domain: Any, save_conversation) -> None:
+    database_url: str, domain: Any, save_conversation
+) -> None:
     from rasa.shared.core.events import UserUttered
 
     from bot.store import erasure
@@ -232,8 +252,7 @@ def test_a_conversation_erased_and_written_again_under_the_same_id_is_read_again
     erasure.erase("chat-1")
     # the same number of events again, ids possibly reused (SQLite), from another process
     events = conversation_events(1_740_819_700.0)
-    events[3] = UserUttered("a different hello", intent={"name": "greet", "confidence": 1.0},
-                            timestamp=1_740_819_701.0)
+    events[3] = UserUttered("a different hello", intent={"name": "greet", "confidence": 1.0}, timestamp=1_740_819_701.0)
     save_conversation("chat-1", events, DatabaseTrackerStore(domain=domain))
 
     again = asyncio.run(tracker_store.retrieve("chat-1"))
@@ -243,7 +262,8 @@ def test_a_conversation_erased_and_written_again_under_the_same_id_is_read_again
 
 
 def test_a_purge_of_older_events_and_a_new_session_keep_rasas_latest_session(
-        database_url: str, domain: Any, save_conversation) -> None:
+    database_url: str, domain: Any, save_conversation
+) -> None:
     from datetime import datetime, timezone
 
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
@@ -257,9 +277,12 @@ def test_a_purge_of_older_events_and_a_new_session_keep_rasas_latest_session(
     # a second session, two days later, saved by this store: the cache keeps only the latest session, as Rasa does
     tracker = asyncio.run(tracker_store.retrieve("chat-1"))
     start = 1_740_819_600.0 + 2 * day
-    for event in [ActionExecuted("action_session_start", timestamp=start + 0.1), SessionStarted(timestamp=start),
-                  ActionExecuted("action_listen", timestamp=start + 0.2),
-                  UserUttered("back again", timestamp=start + 1)]:
+    for event in [
+        ActionExecuted("action_session_start", timestamp=start + 0.1),
+        SessionStarted(timestamp=start),
+        ActionExecuted("action_listen", timestamp=start + 0.2),
+        UserUttered("back again", timestamp=start + 1),
+    ]:
         tracker.update(event)
     asyncio.run(tracker_store.save(tracker))
 

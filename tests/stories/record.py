@@ -7,6 +7,7 @@ tests/stories/conversations.yml. `tests/test_rasa_stories.py` then replays them 
 prediction that differs: NLU and dialogue regressions show up without a running action server.
 Re-record after a deliberate change to the NLU data, rules or actions, and read the diff.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Staff web app tests: the real app over HTTP (uvicorn), a real migrated SQLite database per test."""
+
 from __future__ import annotations
 
 import os
@@ -27,15 +28,23 @@ def staff_as(web: str, database_url: str) -> Callable[..., Staff]:
 
 def judgement(*flags: Tuple[str, str]) -> Judgement:
     order = ("clear", "review", "defer")
-    findings = tuple(Finding(code, outcome, f"Rule {code}", f"why {code} matters", "", f"said yes to {code}")
-                     for code, outcome in flags)
+    findings = tuple(
+        Finding(code, outcome, f"Rule {code}", f"why {code} matters", "", f"said yes to {code}")
+        for code, outcome in flags
+    )
     outcome = max((o for _c, o in flags), key=order.index, default="clear")
     return Judgement(outcome, findings, "rules-test-1")
 
 
-def consult(conversation_id: str, *flags: Tuple[str, str], name: str = "Jane Example",
-            email: str = "jane@example.org", phone: str = "07700900123", now: datetime = None,
-            **answers: Any) -> Dict[str, Any]:
+def consult(
+    conversation_id: str,
+    *flags: Tuple[str, str],
+    name: str = "Jane Example",
+    email: str = "jane@example.org",
+    phone: str = "07700900123",
+    now: datetime = None,
+    **answers: Any,
+) -> Dict[str, Any]:
     """A completed consultation in the current database; returns show()."""
     from bot import store
 
@@ -64,12 +73,15 @@ def chat_events(start: float):
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 
     return [
-        ActionExecuted("action_session_start", timestamp=start + 0.1), SessionStarted(timestamp=start),
+        ActionExecuted("action_session_start", timestamp=start + 0.1),
+        SessionStarted(timestamp=start),
         ActionExecuted("action_listen", timestamp=start + 0.2),
         UserUttered("hello", intent={"name": "greet", "confidence": 1.0}, timestamp=start + 1),
-        BotUttered("Hello! Shall we start?",
-                   data={"buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]},
-                   timestamp=start + 2),
+        BotUttered(
+            "Hello! Shall we start?",
+            data={"buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]},
+            timestamp=start + 2,
+        ),
         ActionExecuted("action_listen", timestamp=start + 2.1),
         UserUttered("/affirm", intent={"name": "affirm", "confidence": 1.0}, timestamp=start + 3),
         BotUttered("Thank you.", timestamp=start + 4),

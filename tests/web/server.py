@@ -2,6 +2,7 @@
 
 The app reads DATABASE_URL on every request, so one server serves each test's own fresh database.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,9 @@ def running_app(trusted_proxies: Tuple[str, ...] = ()) -> Iterator[str]:
     from bot.web.cli import uvicorn_options
 
     port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, lifespan="off",
-                            **uvicorn_options(trusted_proxies))
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=port, lifespan="off", **uvicorn_options(trusted_proxies)
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -59,11 +61,15 @@ def login_token(session: requests.Session, base: str) -> str:
     return found.group(1)
 
 
-def log_in(session: requests.Session, base: str, email: str, password: str, *, next_path: str = "/staff"
-           ) -> requests.Response:
+def log_in(
+    session: requests.Session, base: str, email: str, password: str, *, next_path: str = "/staff"
+) -> requests.Response:
     token = login_token(session, base)
-    return session.post(f"{base}/staff/login", data={"email": email, "password": password, "login_token": token,
-                                                     "next": next_path}, allow_redirects=False)
+    return session.post(
+        f"{base}/staff/login",
+        data={"email": email, "password": password, "login_token": token, "next": next_path},
+        allow_redirects=False,
+    )
 
 
 def csrf_of(html: str) -> str:

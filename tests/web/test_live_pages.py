@@ -5,6 +5,7 @@ Rasa's HTTP API is the one part played by a stand-in: a loopback HTTP server tha
 `/conversations/{id}/tracker/events` to the real tracker store (bot.store.tracker_store on the test's database), as
 Rasa does, so the transcript pages and `thread()` read real tracker events. The browser test
 (tests/browser/test_live_handoff.py) runs it all against the real Rasa."""
+
 from __future__ import annotations
 
 import asyncio
@@ -88,15 +89,22 @@ def waiting_client(conversation_id: str = "web-live-1", name: str = "Jane Exampl
     """A consented client part-way through the questions who asked for a person: a live chat, waiting."""
     from bot import store
 
-    store.record_answers(conversation_id, {"consent": True, "name": name, "contact_email": "jane@example.org",
-                                           "blood_thinners": "yes"})
+    store.record_answers(
+        conversation_id, {"consent": True, "name": name, "contact_email": "jane@example.org", "blood_thinners": "yes"}
+    )
     store.flag_human_request(conversation_id)
-    append_events(conversation_id, [
-        {"event": "user", "text": "hello", "parse_data": {"intent": {"name": "greet", "confidence": 1.0}}},
-        {"event": "bot", "text": "Do you take a blood thinner?"},
-        {"event": "user", "text": "can I talk to a person", "parse_data": {"intent": {"name": "greet",
-                                                                                      "confidence": 1.0}}},
-    ])
+    append_events(
+        conversation_id,
+        [
+            {"event": "user", "text": "hello", "parse_data": {"intent": {"name": "greet", "confidence": 1.0}}},
+            {"event": "bot", "text": "Do you take a blood thinner?"},
+            {
+                "event": "user",
+                "text": "can I talk to a person",
+                "parse_data": {"intent": {"name": "greet", "confidence": 1.0}},
+            },
+        ],
+    )
     chat = service.request(conversation_id, resume_form="consultation_form")
     assert chat.state == "waiting"
     return store.show(conversation_id)
@@ -127,8 +135,13 @@ def test_every_live_page_needs_a_login(web: str, database_url: str, rasa) -> Non
     import requests
 
     waiting_client()
-    for path in ("/staff/live", "/staff/live/web-live-1", "/staff/live/queue.json", "/staff/live/signal.json",
-                 "/staff/live/web-live-1/thread.json"):
+    for path in (
+        "/staff/live",
+        "/staff/live/web-live-1",
+        "/staff/live/queue.json",
+        "/staff/live/signal.json",
+        "/staff/live/web-live-1/thread.json",
+    ):
         response = requests.get(web + path, allow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/staff/login"), path
     for step in ("take", "send", "typing", "hand-back", "end"):
@@ -168,8 +181,12 @@ def test_the_navigation_links_the_live_chats_and_carries_the_signal_on_every_pag
 
 def test_unknown_or_malformed_conversations_are_404(staff_as, rasa) -> None:
     pat = staff_as("practitioner")
-    for path in ("/staff/live/web-nobody", "/staff/live/web-nobody/thread.json", "/staff/live/%3Cscript%3E",
-                 "/staff/live/" + "a" * 300):
+    for path in (
+        "/staff/live/web-nobody",
+        "/staff/live/web-nobody/thread.json",
+        "/staff/live/%3Cscript%3E",
+        "/staff/live/" + "a" * 300,
+    ):
         assert pat.page(path).status_code == 404, path
     assert post(pat, "/staff/live/web-nobody/take").status_code == 404
     assert pat.page("/staff/live/web-nobody").text.count("There is no such live chat") == 1
@@ -212,8 +229,11 @@ def test_a_practitioner_takes_writes_and_hands_back_and_each_step_is_audited(sta
     thread = pat.page("/staff/live/web-live-1/thread.json").json()
     assert thread["can_send"] is True and thread["chat"]["state"] == "taken" and thread["chat"]["taken_by_me"]
     authors = [(m["author"], m["text"]) for m in thread["messages"]]
-    assert authors[:3] == [("client", "hello"), ("assistant", "Do you take a blood thinner?"),
-                           ("client", "can I talk to a person")]
+    assert authors[:3] == [
+        ("client", "hello"),
+        ("assistant", "Do you take a blood thinner?"),
+        ("client", "can I talk to a person"),
+    ]
     assert ("staff", "Hello Jane, I'm Sam, a practitioner.") in authors
     later = pat.page("/staff/live/web-live-1/thread.json", after=str(message["id"])).json()["messages"]
     assert all(m["id"] > message["id"] for m in later)
@@ -234,8 +254,11 @@ def test_a_practitioner_takes_writes_and_hands_back_and_each_step_is_audited(sta
     staff_turn = re.search(r'<li class="bubble staff">\s*<span class="who">([^<]*)</span>', page)
     assert staff_turn and staff_turn.group(1) == "Sam (practitioner)"
     assert '<li class="bubble assistant">\n      <span class="who">Assistant</span>' in page
-    assert not re.search(r'bubble assistant">\s*<span class="who">Assistant</span>\s*<time[^>]*>[^<]*</time>\s*'
-                         r"<p>Hello Jane", page)
+    assert not re.search(
+        r'bubble assistant">\s*<span class="who">Assistant</span>\s*<time[^>]*>[^<]*</time>\s*'
+        r"<p>Hello Jane",
+        page,
+    )
 
 
 def test_without_javascript_the_forms_redirect_back_with_a_word_on_what_happened(staff_as, rasa) -> None:
@@ -278,7 +301,8 @@ def test_two_practitioners_cannot_take_the_same_chat(staff_as, rasa) -> None:
     # the one who lost sees who has it and cannot write
     refused = post(loser, "/staff/live/web-live-1/send", {"text": "me too"})
     assert refused.status_code == 409 and refused.json()["detail"] == (
-        f"{winner_name} has this chat: only they can write to the client.")
+        f"{winner_name} has this chat: only they can write to the client."
+    )
     thread = loser.page("/staff/live/web-live-1/thread.json").json()
     assert thread["can_send"] is False and thread["chat"]["taken_by_name"] == winner_name
     assert not thread["chat"]["taken_by_me"]
@@ -334,16 +358,37 @@ def test_the_queue_json_lists_waiting_oldest_first_then_taken_with_reasons_and_a
     assert body["waiting"] == 2 and set(body) == {"waiting", "now", "chats"}
     assert [c["conversation_id"] for c in body["chats"]] == ["web-live-old", "web-live-new", "web-live-taken"]
     first = body["chats"][0]
-    assert set(first) == {"conversation_id", "url", "state", "state_word", "requested_at", "waiting_seconds",
-                          "taken_by_name", "taken_by_role", "taken_at", "taken_by_me", "last_client_message_at",
-                          "reasons", "name", "answers", "consultation_id", "referral_id", "referral_url"}
+    assert set(first) == {
+        "conversation_id",
+        "url",
+        "state",
+        "state_word",
+        "requested_at",
+        "waiting_seconds",
+        "taken_by_name",
+        "taken_by_role",
+        "taken_at",
+        "taken_by_me",
+        "last_client_message_at",
+        "reasons",
+        "name",
+        "answers",
+        "consultation_id",
+        "referral_id",
+        "referral_url",
+    }
     assert first["state"] == "waiting" and first["url"] == "/staff/live/web-live-old"
     assert isinstance(first["waiting_seconds"], int) and first["waiting_seconds"] >= 0
     assert "client_requested_human" in first["reasons"] and "anticoagulant" in first["reasons"]
     assert ["Name", "Old Client"] in first["answers"] and ["Email", "jane@example.org"] in first["answers"]
     taken = body["chats"][2]
-    assert (taken["state"], taken["taken_by_name"], taken["taken_by_role"], taken["taken_by_me"],
-            taken["waiting_seconds"]) == ("taken", "Cat", "practitioner", True, None)
+    assert (
+        taken["state"],
+        taken["taken_by_name"],
+        taken["taken_by_role"],
+        taken["taken_by_me"],
+        taken["waiting_seconds"],
+    ) == ("taken", "Cat", "practitioner", True, None)
     assert taken["referral_url"] == f"/staff/referrals/{taken['referral_id']}"
 
     signal = pat.page("/staff/live/signal.json").json()
@@ -372,14 +417,23 @@ def test_polls_are_audited_once_a_minute_not_on_every_poll(staff_as, rasa) -> No
 
 
 def test_a_conversation_before_consent_is_audited_by_its_id(staff_as, rasa) -> None:
-    append_events("web-live-anon", [{"event": "user", "text": "hi, a person please",
-                                     "parse_data": {"intent": {"name": "greet", "confidence": 1.0}}}])
+    append_events(
+        "web-live-anon",
+        [
+            {
+                "event": "user",
+                "text": "hi, a person please",
+                "parse_data": {"intent": {"name": "greet", "confidence": 1.0}},
+            }
+        ],
+    )
     service.request("web-live-anon")
     pat = staff_as("practitioner")
     page = pat.page("/staff/live/web-live-anon")
     assert page.status_code == 200 and "has not consented" in page.text
     assert [(e.target_type, e.target_id) for e in audited("view_consultation", pat.email)] == [
-        ("conversation", "web-live-anon")]
+        ("conversation", "web-live-anon")
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------- the email
@@ -408,8 +462,7 @@ def test_a_waiting_client_is_emailed_once_in_the_digest_with_a_link_only(databas
     # it waits the digest's hold like a new-referral notice, and goes in the same email
     assert letter.next_attempt_at >= now + timedelta(seconds=settings.notify_digest_seconds - 1)
     batches = outbox.lease_batches(now=now + timedelta(seconds=settings.notify_digest_seconds + 1))
-    assert len(batches) == 1 and {x.kind for x in batches[0]} == {outbox.KIND_LIVE_WAITING,
-                                                                    outbox.KIND_NEW_REFERRAL}
+    assert len(batches) == 1 and {x.kind for x in batches[0]} == {outbox.KIND_LIVE_WAITING, outbox.KIND_NEW_REFERRAL}
     subject, body = delivery.compose(settings, batches[0])
     assert subject.startswith("A client is waiting for a person in the live chat")
     assert "/staff/live" in body and "/staff/referrals/" in body and "Jane" not in body

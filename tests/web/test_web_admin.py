@@ -1,4 +1,5 @@
 """Admin pages and the staff command line: accounts, roles, deactivation, the last admin, the audit log."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ def test_an_admin_adds_an_account_that_can_then_log_in(staff_as, web) -> None:
     admin = staff_as("admin")
     password = make_password()
 
-    response = admin.form("/staff/admin/staff", {"email": "New.Person@clinic.example", "role": "practitioner",
-                                                "password": password})
+    response = admin.form(
+        "/staff/admin/staff", {"email": "New.Person@clinic.example", "role": "practitioner", "password": password}
+    )
 
     assert response.status_code == 303
     assert "new.person@clinic.example" in admin.page("/staff/admin/staff").text
@@ -95,16 +97,32 @@ def test_the_audit_log_filters_by_person_action_and_target(staff_as, flagged) ->
 
 def test_the_command_line_adds_and_resets_accounts(database_url) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "STAFF_PASSWORD": make_password()}
-    added = subprocess.run([sys.executable, "-m", "bot", "staff", "add", "Cli@Clinic.example", "--role", "admin"],
-                           env=env, capture_output=True, text=True)
-    again = subprocess.run([sys.executable, "-m", "bot", "staff", "add", "cli@clinic.example", "--role", "admin"],
-                           env=env, capture_output=True, text=True)
+    added = subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "add", "Cli@Clinic.example", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "add", "cli@clinic.example", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     env["STAFF_PASSWORD"] = new_password = make_password()
-    reset = subprocess.run([sys.executable, "-m", "bot", "staff", "password", "cli@clinic.example"],
-                           env=env, capture_output=True, text=True)
-    no_tty = subprocess.run([sys.executable, "-m", "bot", "staff", "add", "x@clinic.example", "--role", "reception"],
-                            env={k: v for k, v in env.items() if k != "STAFF_PASSWORD"}, capture_output=True,
-                            text=True, stdin=subprocess.DEVNULL)
+    reset = subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "password", "cli@clinic.example"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    no_tty = subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "add", "x@clinic.example", "--role", "reception"],
+        env={k: v for k, v in env.items() if k != "STAFF_PASSWORD"},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
     assert added.returncode == 0 and "added cli@clinic.example (admin)" in added.stdout
     assert again.returncode == 1 and "already an account" in again.stderr

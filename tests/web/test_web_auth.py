@@ -1,4 +1,5 @@
 """Login, sessions, logout, rate limiting and CSRF: against the real app and a real database."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -128,8 +129,9 @@ def test_login_without_its_csrf_token_is_rejected(web, database_url) -> None:
     session = requests.Session()
     login_token(session, web)  # the cookie is there, the form field is not
 
-    response = session.post(web + "/staff/login", data={"email": "ann@clinic.example", "password": password},
-                            allow_redirects=False)
+    response = session.post(
+        web + "/staff/login", data={"email": "ann@clinic.example", "password": password}, allow_redirects=False
+    )
 
     assert response.status_code == 400
     assert "staff_session" not in response.headers.get("set-cookie", "")
@@ -142,8 +144,11 @@ def test_a_login_token_from_another_browser_is_rejected(web, database_url) -> No
     victim = requests.Session()
     login_token(victim, web)
 
-    response = victim.post(web + "/staff/login", data={"email": "ann@clinic.example", "password": password,
-                                                       "login_token": attacker_token}, allow_redirects=False)
+    response = victim.post(
+        web + "/staff/login",
+        data={"email": "ann@clinic.example", "password": password, "login_token": attacker_token},
+        allow_redirects=False,
+    )
 
     assert response.status_code == 400
 
@@ -176,8 +181,7 @@ def test_an_idle_session_expires(staff_as, web) -> None:
 
     reception = staff_as("reception")
     with session_scope() as session:
-        session.execute(sa.update(StaffSession).values(
-            last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=31)))
+        session.execute(sa.update(StaffSession).values(last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=31)))
 
     response = reception.page("/staff/consultations")
 
@@ -194,8 +198,9 @@ def test_an_open_dashboard_tab_still_idles_out(staff_as) -> None:
 
     def seen_minutes_ago(minutes: float) -> None:
         with session_scope() as session:
-            session.execute(sa.update(StaffSession).values(
-                last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
+            session.execute(
+                sa.update(StaffSession).values(last_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes))
+            )
 
     def last_seen() -> datetime:
         with session_scope(write=False) as session:
@@ -262,11 +267,14 @@ def test_passwords_are_stored_as_argon2_hashes(database_url) -> None:
     assert staff_store.authenticate("ann@clinic.example", password + "x") is None
 
 
-@pytest.mark.parametrize("email,password,role,message", [
-    ("not-an-email", "long-enough-pw", "reception", "email"),
-    ("a@b.example", "short", "reception", "at least"),
-    ("a@b.example", "long-enough-pw", "surgeon", "role"),
-])
+@pytest.mark.parametrize(
+    "email,password,role,message",
+    [
+        ("not-an-email", "long-enough-pw", "reception", "email"),
+        ("a@b.example", "short", "reception", "at least"),
+        ("a@b.example", "long-enough-pw", "surgeon", "role"),
+    ],
+)
 def test_bad_accounts_are_refused_with_a_reason(database_url, email, password, role, message) -> None:
     with pytest.raises(staff_store.StaffError, match=message):
         staff_store.add(email, password, role)

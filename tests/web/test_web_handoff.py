@@ -1,5 +1,6 @@
 """The hand-off on the assistant's side: asking for a person pauses automation, later messages are kept once and
 acknowledged, and the dashboard's hand-back clears the pause through Rasa's HTTP API."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,16 +21,33 @@ from tests.web.conftest import consult
 from tests.web.server import free_port
 
 TOKEN = secrets.token_urlsafe(32)  # a strong token made for this run, as serve makes one
-CLINIC = {"clinic_name": "Northgate Skin Clinic", "clinic_phone": "020 7946 0958",
-          "clinic_email": "hello@northgate-skin.example"}
+CLINIC = {
+    "clinic_name": "Northgate Skin Clinic",
+    "clinic_phone": "020 7946 0958",
+    "clinic_email": "hello@northgate-skin.example",
+}
 
 
-def tracker(sender: str, text: str, *, intent: str = "inform", message_id: str = "m-1", form_active: bool = False,
-            slots: Optional[Dict[str, Any]] = None) -> Tracker:
+def tracker(
+    sender: str,
+    text: str,
+    *,
+    intent: str = "inform",
+    message_id: str = "m-1",
+    form_active: bool = False,
+    slots: Optional[Dict[str, Any]] = None,
+) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": [], "message_id": message_id}
-    return Tracker(sender_id=sender, slots={**CLINIC, **(slots or {})}, latest_message=latest,
-                   events=[{"event": "user", "text": text, "parse_data": latest}], paused=False, followup_action=None,
-                   active_loop={"name": "consultation_form"} if form_active else {}, latest_action_name="action_listen")
+    return Tracker(
+        sender_id=sender,
+        slots={**CLINIC, **(slots or {})},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "consultation_form"} if form_active else {},
+        latest_action_name="action_listen",
+    )
 
 
 def run(action: Any, t: Tracker) -> tuple:
@@ -40,7 +58,8 @@ def run(action: Any, t: Tracker) -> tuple:
 
 def test_the_paused_rules_file_is_generated_from_the_domain() -> None:
     assert rasa_pause.RULES_FILE.read_text(encoding="utf-8") == rasa_pause.rules_text(), (
-        "data/rules/handoff_paused.yml is out of date: run `python -m bot handoff rules` and retrain")
+        "data/rules/handoff_paused.yml is out of date: run `python -m bot handoff rules` and retrain"
+    )
 
 
 def test_every_intent_and_fallback_has_a_paused_rule() -> None:
@@ -58,8 +77,9 @@ def test_every_intent_and_fallback_has_a_paused_rule() -> None:
 def test_asking_for_a_person_outside_the_questions_pauses_and_says_what_happens_next(database_url) -> None:
     from actions.digressions import ActionRequestHuman
 
-    events, said = run(ActionRequestHuman(), tracker("c-1", "can I talk to a person", intent="request_human",
-                                                     slots={"consent": True}))
+    events, said = run(
+        ActionRequestHuman(), tracker("c-1", "can I talk to a person", intent="request_human", slots={"consent": True})
+    )
 
     assert {"event": "slot", "name": "handed_off", "value": True, "timestamp": None} in events
     assert len(said) == 1 and "paused the questions" in said[0]  # a practitioner joins live (bot/live/)
@@ -69,9 +89,16 @@ def test_asking_for_a_person_outside_the_questions_pauses_and_says_what_happens_
 def test_asking_during_the_questions_pauses_them_where_they_stand(database_url) -> None:
     from actions.consultation_form import ValidateConsultationForm
 
-    events, said = run(ValidateConsultationForm(), tracker("c-2", "could someone from the clinic ring me",
-                                                           intent="request_human", form_active=True,
-                                                           slots={"requested_slot": "keloid", "consent": True}))
+    events, said = run(
+        ValidateConsultationForm(),
+        tracker(
+            "c-2",
+            "could someone from the clinic ring me",
+            intent="request_human",
+            form_active=True,
+            slots={"requested_slot": "keloid", "consent": True},
+        ),
+    )
 
     assert len(said) == 1 and "paused the questions" in said[0]
     assert {"event": "slot", "name": "handed_off", "value": True, "timestamp": None} in events
@@ -95,8 +122,10 @@ def test_messages_after_the_hand_off_are_kept_once_and_acknowledged(database_url
     run(action, tracker("c-3", "<b>and</b> ibuprofen", message_id="m-8"))
 
     assert first[1] == ["utter_handoff_kept"] and retried[1] == ["utter_handoff_kept"]
-    assert [m.text for m in person_requests.messages(shown["id"])] == ["I forgot: I also take fish oil",
-                                                                "<b>and</b> ibuprofen"]
+    assert [m.text for m in person_requests.messages(shown["id"])] == [
+        "I forgot: I also take fish oil",
+        "<b>and</b> ibuprofen",
+    ]
 
 
 def test_a_message_that_cannot_be_kept_gives_the_clinic_contact(database_url, monkeypatch) -> None:
@@ -108,8 +137,9 @@ def test_a_message_that_cannot_be_kept_gives_the_clinic_contact(database_url, mo
     monkeypatch.setattr(person_request.person_requests, "keep", broken)
     _events, said = run(person_request.ActionHandoffAcknowledge(), tracker("c-4", "hello?"))
 
-    assert said == ["Sorry, I couldn't pass that on just now. Please call 020 7946 0958 or email "
-                    "hello@northgate-skin.example."]
+    assert said == [
+        "Sorry, I couldn't pass that on just now. Please call 020 7946 0958 or email hello@northgate-skin.example."
+    ]
 
 
 # ------------------------------------------------------------------------------------------- hand-back over HTTP

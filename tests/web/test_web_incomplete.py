@@ -1,5 +1,6 @@
 """A referral of a consultation the client left part-way says so, in the queue and on its page (escaped like the
 rest); a finished one does not."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -13,8 +14,9 @@ MARKER = "Incomplete: the client did not finish the questions"
 def left_part_way(conversation_id: str, name: str) -> dict:
     """A client who said yes to blood thinners, then went quiet until idle expiry judged what they had said."""
     start = datetime.now(timezone.utc) - timedelta(hours=3)
-    store.record_answers(conversation_id, {"name": name, "contact_email": "jane@example.org",
-                                           "blood_thinners": "yes"}, now=start)
+    store.record_answers(
+        conversation_id, {"name": name, "contact_email": "jane@example.org", "blood_thinners": "yes"}, now=start
+    )
     store.expire_idle(60)
     return store.show(conversation_id)
 
@@ -27,7 +29,7 @@ def test_the_queue_and_the_referral_page_mark_an_incomplete_referral(staff_as, d
 
     queue = pat.page("/staff/referrals").text
     assert queue.count(MARKER) == 1
-    row_left = queue[queue.index("Left &lt;b&gt;Early&lt;/b&gt;"):]
+    row_left = queue[queue.index("Left &lt;b&gt;Early&lt;/b&gt;") :]
     assert row_left.index(MARKER) < row_left.index("</tr>")  # on the left client's row
     assert "<b>Early</b>" not in queue
 

@@ -1,4 +1,5 @@
 """The dashboard shows notifications that have not gone out, and lets staff retry them."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -27,5 +28,3 @@ def test_the_dashboard_shows_undelivered_notices(staff_as, database_url, monkeyp
     assert page.status_code == 200 and "ann@clinic.example" in page.text and "Waiting" in page.text
     assert retried.status_code == 303
     assert staff_as("reception").page("/staff/outbox").status_code == 403
-
-

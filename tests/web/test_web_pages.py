@@ -1,4 +1,5 @@
 """Reception's list, search, filters, pages and export; the consultation page; client text shown as text."""
+
 from __future__ import annotations
 
 import csv
@@ -22,29 +23,45 @@ def names_on(html: str) -> list:
 @pytest.fixture
 def several(database_url):
     day = datetime(2025, 3, 10, 10, 0, tzinfo=timezone.utc)
-    consult("c-priya", ("anticoagulant", "review"), name="Priya Patel", email="priya@example.org",
-            phone="07700900001", now=day)
-    consult("c-tom", name="Tom Smith", email="tom.smith@example.com", phone="+447700900002",
-            now=day + timedelta(days=1))
-    consult("c-aisha", ("pregnancy", "defer"), name="Aisha Khan", email="aisha@example.net", phone="07700900003",
-            now=day + timedelta(days=2))
+    consult(
+        "c-priya",
+        ("anticoagulant", "review"),
+        name="Priya Patel",
+        email="priya@example.org",
+        phone="07700900001",
+        now=day,
+    )
+    consult(
+        "c-tom", name="Tom Smith", email="tom.smith@example.com", phone="+447700900002", now=day + timedelta(days=1)
+    )
+    consult(
+        "c-aisha",
+        ("pregnancy", "defer"),
+        name="Aisha Khan",
+        email="aisha@example.net",
+        phone="07700900003",
+        now=day + timedelta(days=2),
+    )
     store.record_answers("c-liam", {"name": "Liam Jones"}, now=day + timedelta(days=3))
     return day
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("", ["Liam Jones", "Aisha Khan", "Tom Smith", "Priya Patel"]),
-    ("patel", ["Priya Patel"]),
-    ("PATEL", ["Priya Patel"]),
-    ("tom.smith@", ["Tom Smith"]),
-    ("Priya@Example.org", ["Priya Patel"]),
-    ("07700 900003", ["Aisha Khan"]),
-    ("+447700900002", ["Tom Smith"]),
-    ("c-tom", ["Tom Smith"]),
-    ("nobody", []),
-    ("%", []),
-    ("_", []),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("", ["Liam Jones", "Aisha Khan", "Tom Smith", "Priya Patel"]),
+        ("patel", ["Priya Patel"]),
+        ("PATEL", ["Priya Patel"]),
+        ("tom.smith@", ["Tom Smith"]),
+        ("Priya@Example.org", ["Priya Patel"]),
+        ("07700 900003", ["Aisha Khan"]),
+        ("+447700900002", ["Tom Smith"]),
+        ("c-tom", ["Tom Smith"]),
+        ("nobody", []),
+        ("%", []),
+        ("_", []),
+    ],
+)
 def test_search_by_name_email_phone_or_id(staff_as, several, query, expected) -> None:
     page = staff_as("reception").page("/staff/consultations", q=query)
 
@@ -60,23 +77,36 @@ def test_search_by_consultation_id_and_its_prefix(staff_as, several) -> None:
     assert "Aisha Khan" in names_on(reception.page("/staff/consultations", q=cid[:10]).text)
 
 
-@pytest.mark.parametrize("params,expected", [
-    ({"status": "in_progress"}, ["Liam Jones"]),
-    ({"outcome": "defer"}, ["Aisha Khan"]),
-    ({"outcome": "review", "status": "complete"}, ["Priya Patel"]),
-    ({"from": "2025-03-11", "to": "2025-03-12"}, ["Aisha Khan", "Tom Smith"]),
-    ({"from": "2025-03-12"}, ["Liam Jones", "Aisha Khan"]),
-    ({"to": "2025-03-10"}, ["Priya Patel"]),
-])
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ({"status": "in_progress"}, ["Liam Jones"]),
+        ({"outcome": "defer"}, ["Aisha Khan"]),
+        ({"outcome": "review", "status": "complete"}, ["Priya Patel"]),
+        ({"from": "2025-03-11", "to": "2025-03-12"}, ["Aisha Khan", "Tom Smith"]),
+        ({"from": "2025-03-12"}, ["Liam Jones", "Aisha Khan"]),
+        ({"to": "2025-03-10"}, ["Priya Patel"]),
+    ],
+)
 def test_filters_by_date_status_and_outcome(staff_as, several, params, expected) -> None:
     assert names_on(staff_as("reception").page("/staff/consultations", **params).text) == expected
 
 
-@pytest.mark.parametrize("params", [
-    {"page": "abc"}, {"page": "-3"}, {"page": "99999999999999999999"}, {"from": "yesterday"}, {"to": "2025-13-45"},
-    {"status": "deleted"}, {"outcome": "<b>"}, {"q": "x" * 5000}, {"q": "'; DROP TABLE consultations; --"},
-    {"q": "\x00\u202e"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "abc"},
+        {"page": "-3"},
+        {"page": "99999999999999999999"},
+        {"from": "yesterday"},
+        {"to": "2025-13-45"},
+        {"status": "deleted"},
+        {"outcome": "<b>"},
+        {"q": "x" * 5000},
+        {"q": "'; DROP TABLE consultations; --"},
+        {"q": "\x00\u202e"},
+    ],
+)
 def test_bad_input_never_crashes_the_list(staff_as, several, params) -> None:
     page = staff_as("reception").page("/staff/consultations", **params)
 
@@ -133,10 +163,18 @@ def test_the_transcript_reads_as_bubbles_with_times(staff_as, database_url, save
 
     page = staff_as("reception").page(f"/staff/consultations/{shown['id']}")
 
-    bubbles = re.findall(r'<li class="bubble (client|assistant)">.*?<time datetime="([^"]+)">([^<]+)</time>\s*'
-                         r'<p>([^<]*)</p>', page.text, re.S)
+    bubbles = re.findall(
+        r'<li class="bubble (client|assistant)">.*?<time datetime="([^"]+)">([^<]+)</time>\s*'
+        r"<p>([^<]*)</p>",
+        page.text,
+        re.S,
+    )
     assert [(who, text) for who, _iso, _shown, text in bubbles] == [
-        ("client", "hello"), ("assistant", "Hello! Shall we start?"), ("client", "Yes"), ("assistant", "Thank you.")]
+        ("client", "hello"),
+        ("assistant", "Hello! Shall we start?"),
+        ("client", "Yes"),
+        ("assistant", "Thank you."),
+    ]
     assert bubbles[0][1].startswith("2025-03-01T09:00:01") and bubbles[0][2].endswith("09:00:01")  # GMT in March
     assert "Rule anticoagulant" in page.text and "why anticoagulant matters" in page.text  # reasons beside it
     assert "Review" in page.text and "Treatment area" in page.text
@@ -151,7 +189,8 @@ def test_viewing_a_consultation_is_audited(staff_as, flagged) -> None:
     entries, total = audit.entries(action="view_consultation")
     assert total == 2
     assert {(e.actor, e.target_type, e.target_id) for e in entries} == {
-        (reception.email, "consultation", flagged["id"])}
+        (reception.email, "consultation", flagged["id"])
+    }
 
 
 def test_unknown_consultation_is_a_plain_404(staff_as, database_url) -> None:
@@ -177,7 +216,7 @@ def test_export_is_a_csv_of_the_filtered_list_and_is_audited(staff_as, several) 
 
 
 def test_export_keeps_formulas_out_of_spreadsheets(staff_as, database_url) -> None:
-    consult("c-formula", name="=HYPERLINK(\"http://evil.example\")", email="+x@example.org")
+    consult("c-formula", name='=HYPERLINK("http://evil.example")', email="+x@example.org")
 
     response = staff_as("reception").form("/staff/consultations/export", {})
 

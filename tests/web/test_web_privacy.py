@@ -1,5 +1,6 @@
 """Privacy around the staff side: erasure and retention take the new rows with the consultation, and the logs and
 the audit log hold no client details."""
+
 from __future__ import annotations
 
 import logging

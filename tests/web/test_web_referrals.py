@@ -1,5 +1,6 @@
 """The practitioners' side: queue order, claim -> contacted -> closed with who and when, notes, print, the JSON API,
 and exactly one referral per flagged consultation however often the chat retries."""
+
 from __future__ import annotations
 
 import threading
@@ -119,7 +120,7 @@ def test_the_printable_summary_is_one_page_of_print_css(staff_as, flagged) -> No
     page = staff_as("practitioner").page(f"/staff/referrals/{flagged['referral']['id']}/print")
 
     assert page.status_code == 200
-    assert '/static/staff/print.css' in page.text and "Confidential" in page.text
+    assert "/static/staff/print.css" in page.text and "Confidential" in page.text
     assert "Rule pregnancy" in page.text and "why pregnancy matters" in page.text
     css = requests.get(page.url.split("/staff/")[0] + "/static/staff/print.css").text
     assert "@page" in css and "size: A4" in css and "@media print" in css
@@ -184,8 +185,12 @@ def test_api_consultation_is_the_cli_contract(staff_as, flagged) -> None:
 
     reception: Staff = staff_as("reception")
     served = reception.get(reception.base + f"/api/consultations/{flagged['id']}").json()
-    printed = subprocess.run([sys.executable, "-m", "bot", "consultation", "show", flagged["id"], "--json"],
-                             capture_output=True, text=True, check=True).stdout
+    printed = subprocess.run(
+        [sys.executable, "-m", "bot", "consultation", "show", flagged["id"], "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     assert served == json.loads(printed)
     assert {"conversation_id", "status", "outcome", "reasons", "answers", "referral"} <= set(served)
@@ -217,9 +222,13 @@ def test_openapi_schema_marks_optional_fields_nullable_and_matches_responses(sta
     components = schema["components"]["schemas"]
     outcome = components["ConsultationOut"]["properties"]["outcome"]
     assert {"type": "null"} in outcome["anyOf"] and outcome["nullable"] is True
-    assert set(schema["paths"]) == {"/api/consultations", "/api/consultations/{consultation_id}",
-                                    "/api/consultations/{consultation_id}/transcript", "/api/referrals",
-                                    "/api/referrals/{referral_id}"}
+    assert set(schema["paths"]) == {
+        "/api/consultations",
+        "/api/consultations/{consultation_id}",
+        "/api/consultations/{consultation_id}/transcript",
+        "/api/referrals",
+        "/api/referrals/{referral_id}",
+    }
 
     def validate(instance, name):
         jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}", "components": schema["components"]})

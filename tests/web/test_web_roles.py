@@ -1,5 +1,6 @@
 """What each role may do: reception reads and exports but never works referrals; practitioners work referrals;
 admins manage staff and read the audit log. A refusal changes nothing."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Alembic environment: migrates the database of settings.database_url (or the URL the caller put in the config)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
