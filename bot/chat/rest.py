@@ -33,6 +33,7 @@ the client's message, drop the failed actions' events, carry on without them and
   With the cluster's lock store (bot/store/lock_store.py, reentrant) the conversation's lock is held from that
   look-up to the turn's end, so the same message reaching two Rasa replicas at once is still taken once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,7 +60,7 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = {
     "error": "unavailable",
     "message": "One moment, please: the assistant is restarting. Your message hasn't been sent yet; please send it "
-               "again in a few seconds.",
+    "again in a few seconds.",
     "retry_after": 3,
 }
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -67,10 +68,14 @@ RECENT_USER_EVENTS = 20  # how far back a repeated message_id is looked for
 HEALTH_TIMEOUT_SECONDS = 1.0
 
 # The failures Rasa logs while one turn runs (set per request: a context variable follows the request's task).
-_turn_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("clinic_turn_failures",
-                                                                                     default=None)
-_FAILURE_MARKERS = ("Encountered an exception while running action", "Failed to execute custom action",
-                    "Failed to run custom action")
+_turn_failures: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar(
+    "clinic_turn_failures", default=None
+)
+_FAILURE_MARKERS = (
+    "Encountered an exception while running action",
+    "Failed to execute custom action",
+    "Failed to run custom action",
+)
 # (rasa.core.actions.action logs "Couldn't connect to the server" when the action server is not there at all)
 _UNREACHABLE_MARKER = "Couldn't connect"
 
@@ -122,9 +127,13 @@ def _bot_message(text: Optional[str], data: Optional[Dict[str, Any]], recipient_
 def _user_rows(session: Any, model: Any, sender_id: str, message_id: str) -> List[int]:
     """The events-table ids of the user events `message_id` among the conversation's last user events, latest
     first."""
-    rows = (session.query(model.id, model.data)
-            .filter(model.sender_id == sender_id, model.type_name == "user")
-            .order_by(model.id.desc()).limit(RECENT_USER_EVENTS).all())
+    rows = (
+        session.query(model.id, model.data)
+        .filter(model.sender_id == sender_id, model.type_name == "user")
+        .order_by(model.id.desc())
+        .limit(RECENT_USER_EVENTS)
+        .all()
+    )
     found = []
     for row_id, data in rows:
         try:
@@ -168,8 +177,9 @@ class ClinicRestInput(RestInput):
         @webhook.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
             issued = ownership.issue(self.chat_key)
-            return response.json({"sender": issued.conversation_id, "secret": issued.secret},
-                                 headers={"Cache-Control": "no-store"})
+            return response.json(
+                {"sender": issued.conversation_id, "secret": issued.secret}, headers={"Cache-Control": "no-store"}
+            )
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
@@ -180,11 +190,11 @@ class ClinicRestInput(RestInput):
             sender_id = body.get("sender")
             text = body.get("message")
             if not isinstance(sender_id, str) or not sender_id or not isinstance(text, str):
-                return response.json({"error": "send {\"sender\": ID, \"secret\": SECRET, \"message\": TEXT}"},
-                                     status=400)
+                return response.json({"error": 'send {"sender": ID, "secret": SECRET, "message": TEXT}'}, status=400)
             if not ownership.verify(self.chat_key, sender_id, body.get("secret")):
-                logger.info("chat message refused: not an issued conversation or wrong secret conversation_id=%r",
-                            sender_id)
+                logger.info(
+                    "chat message refused: not an issued conversation or wrong secret conversation_id=%r", sender_id
+                )
                 return response.json(ownership.REFUSED, status=403)
             agent = getattr(request.app.ctx, "agent", None)
             client_id = body.get("message_id")
@@ -199,18 +209,23 @@ class ClinicRestInput(RestInput):
 
         return webhook
 
-    async def _take(self, request: Request, agent: Any, sender_id: str, text: str, client_id: Optional[str],
-                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def _take(
+        self,
+        request: Request,
+        agent: Any,
+        sender_id: str,
+        text: str,
+        client_id: Optional[str],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> HTTPResponse:
         """One message: its earlier replies when its id was answered already, else a turn (or 503)."""
         if client_id and agent is not None:
             answered = await self._answered_before(agent, sender_id, client_id)
             if answered is not None:
-                logger.info("chat message already answered, its replies sent again conversation_id=%r",
-                            sender_id)
+                logger.info("chat message already answered, its replies sent again conversation_id=%r", sender_id)
                 return response.json(shape(answered, sender_id))
         if agent is not None and not await self._actions_up(agent):
-            logger.warning("chat message not taken: the action server does not answer conversation_id=%r",
-                           sender_id)
+            logger.warning("chat message not taken: the action server does not answer conversation_id=%r", sender_id)
             return self._unavailable()
         turn_id = client_id or uuid.uuid4().hex
         collector = CollectingOutputChannel()
@@ -219,8 +234,11 @@ class ClinicRestInput(RestInput):
         async def void() -> bool:
             """Asked by the tracker store just before it writes the turn (inside Rasa's lock): the turn is void when
             an action could not reach the action server."""
-            return bool(failures) and agent is not None and (
-                any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent))
+            return (
+                bool(failures)
+                and agent is not None
+                and (any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent))
+            )
 
         guard = TurnGuard(sender_id, void)
         watching = _turn_failures.set(failures)
@@ -228,8 +246,14 @@ class ClinicRestInput(RestInput):
         cancelled = False
         try:
             await on_new_message(
-                UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=turn_id,
-                            metadata=self.get_metadata(request))
+                UserMessage(
+                    text,
+                    collector,
+                    sender_id,
+                    input_channel=self.name(),
+                    message_id=turn_id,
+                    metadata=self.get_metadata(request),
+                )
             )
         except CancelledError:
             cancelled = True
@@ -241,22 +265,26 @@ class ClinicRestInput(RestInput):
             current_turn.reset(guarding)
         if guard.voided:
             return self._unavailable()
-        if not guard.consulted and failures and agent is not None and not isinstance(
-            _sql_store(agent), DatabaseTrackerStore
-        ) and (
-            any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent)
+        if (
+            not guard.consulted
+            and failures
+            and agent is not None
+            and not isinstance(_sql_store(agent), DatabaseTrackerStore)
+            and (any(_UNREACHABLE_MARKER in failure for failure in failures) or not await self._actions_up(agent))
         ):
             # a tracker store other than ours (no TurnGuard): the turn was written, take it back (ours never
             # deletes a turn after it: when its save was not reached, nothing of the turn was written)
             removed = await self._roll_back(agent, sender_id, turn_id)
-            logger.warning("chat turn rolled back (the action server went away during it; %d events removed) "
-                           "conversation_id=%r", removed, sender_id)
+            logger.warning(
+                "chat turn rolled back (the action server went away during it; %d events removed) conversation_id=%r",
+                removed,
+                sender_id,
+            )
             return self._unavailable()
         if agent is not None and not await self._stored_once(agent, sender_id, turn_id, guard):
             return self._unavailable()
         if cancelled:
-            logger.info("chat turn stored, its client gone: a re-send gets its replies conversation_id=%r",
-                        sender_id)
+            logger.info("chat turn stored, its client gone: a re-send gets its replies conversation_id=%r", sender_id)
         return response.json(shape(collector.messages, sender_id))
 
     @staticmethod
@@ -275,24 +303,36 @@ class ClinicRestInput(RestInput):
                 if len(rows) == 1:
                     return True
                 if len(rows) > 1 and guard.saved and guard.before_id is not None:
-                    removed = (session.query(model)
-                               .filter(model.sender_id == sender_id, model.id > guard.before_id)
-                               .delete(synchronize_session=False))
+                    removed = (
+                        session.query(model)
+                        .filter(model.sender_id == sender_id, model.id > guard.before_id)
+                        .delete(synchronize_session=False)
+                    )
                     session.commit()
-                    logger.error("chat turn stored a message already stored; its %d events removed "
-                                 "conversation_id=%r", removed, sender_id)
+                    logger.error(
+                        "chat turn stored a message already stored; its %d events removed conversation_id=%r",
+                        removed,
+                        sender_id,
+                    )
                     return False
         except Exception:
             logger.exception("chat turn not verified (the events table unreadable) conversation_id=%r", sender_id)
             return False
-        logger.error("chat turn's message is not in the events table (%d copies); answered 503 so it is sent "
-                     "again conversation_id=%r", len(rows), sender_id)
+        logger.error(
+            "chat turn's message is not in the events table (%d copies); answered 503 so it is sent "
+            "again conversation_id=%r",
+            len(rows),
+            sender_id,
+        )
         return False
 
     @staticmethod
     def _unavailable() -> HTTPResponse:
-        return response.json(UNAVAILABLE, status=503,
-                             headers={"Retry-After": str(UNAVAILABLE["retry_after"]), "Cache-Control": "no-store"})
+        return response.json(
+            UNAVAILABLE,
+            status=503,
+            headers={"Retry-After": str(UNAVAILABLE["retry_after"]), "Cache-Control": "no-store"},
+        )
 
     @staticmethod
     async def _actions_up(agent: Any) -> bool:
@@ -328,10 +368,12 @@ class ClinicRestInput(RestInput):
                     first = _user_row(session, model, sender_id, message_id)
                     if first is None:
                         return None
-                    later = (session.query(model.type_name, model.data)
-                             .filter(model.sender_id == sender_id, model.id > first,
-                                     model.type_name.in_(("user", "bot")))
-                             .order_by(model.id).all())
+                    later = (
+                        session.query(model.type_name, model.data)
+                        .filter(model.sender_id == sender_id, model.id > first, model.type_name.in_(("user", "bot")))
+                        .order_by(model.id)
+                        .all()
+                    )
             replies = []
             for type_name, data in later:
                 if type_name == "user":
@@ -352,7 +394,7 @@ class ClinicRestInput(RestInput):
                 continue
             if event.message_id == message_id:
                 replies = []
-                for later in events[index + 1:]:
+                for later in events[index + 1 :]:
                     if isinstance(later, UserUttered):
                         break
                     if isinstance(later, BotUttered):
@@ -375,8 +417,10 @@ class ClinicRestInput(RestInput):
                 first = _user_row(session, model, sender_id, turn_id)
                 if first is None:
                     return 0
-                removed = (session.query(model)
-                           .filter(model.sender_id == sender_id, model.id >= first)
-                           .delete(synchronize_session=False))
+                removed = (
+                    session.query(model)
+                    .filter(model.sender_id == sender_id, model.id >= first)
+                    .delete(synchronize_session=False)
+                )
                 session.commit()
                 return int(removed or 0)

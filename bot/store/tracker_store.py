@@ -19,6 +19,7 @@ process deleted events, a conversation rewritten under the same id) it reads the
 does. Not caught: an UPDATE of an event's data in place (nothing here does that). The tracker handed out is always
 rebuilt from fresh copies of the event dicts (Rasa mutates what it retrieves); the cache holds them marshalled.
 """
+
 from __future__ import annotations
 
 import collections
@@ -78,8 +79,7 @@ class TurnGuard:
         self.before_id: Optional[int] = None
 
 
-current_turn: contextvars.ContextVar[Optional[TurnGuard]] = contextvars.ContextVar("clinic_current_turn",
-                                                                                   default=None)
+current_turn: contextvars.ContextVar[Optional[TurnGuard]] = contextvars.ContextVar("clinic_current_turn", default=None)
 
 
 class _Fingerprint(NamedTuple):
@@ -153,7 +153,11 @@ class DatabaseTrackerStore(SQLTrackerStore):
             # of the tracker. Use a small pool instead, with our pragmas (WAL, busy_timeout) on each connection.
             self.engine.dispose()
             self.engine = sa.create_engine(
-                url, poolclass=QueuePool, pool_size=5, max_overflow=10, hide_parameters=True,
+                url,
+                poolclass=QueuePool,
+                pool_size=5,
+                max_overflow=10,
+                hide_parameters=True,
                 connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_TIMEOUT_MS / 1000},
             )
             event.listen(self.engine, "connect", _on_sqlite_connect)
@@ -187,13 +191,18 @@ class DatabaseTrackerStore(SQLTrackerStore):
         turn.consulted = True
         if await turn.void():
             turn.voided = True
-            logger.warning("chat turn not stored (the action server went away during it) conversation_id=%r",
-                           tracker.sender_id)
+            logger.warning(
+                "chat turn not stored (the action server went away during it) conversation_id=%r", tracker.sender_id
+            )
             return
         with self.session_scope() as session:
-            turn.before_id = int(session.execute(
-                sa.select(sa.func.coalesce(sa.func.max(self.SQLEvent.id), 0))
-                .where(self.SQLEvent.sender_id == tracker.sender_id)).scalar_one())
+            turn.before_id = int(
+                session.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(self.SQLEvent.id), 0)).where(
+                        self.SQLEvent.sender_id == tracker.sender_id
+                    )
+                ).scalar_one()
+            )
         await super().save(tracker)
         turn.saved = True
 
@@ -231,8 +240,9 @@ class DatabaseTrackerStore(SQLTrackerStore):
                 return marshal.loads(cached.blob)
             if rows and fingerprint == self._extended(cached.fingerprint, rows):
                 self.cache_stats["delta"] += 1
-                return self._store(sender_id, fingerprint, marshal.loads(cached.blob), list(cached.stamps),
-                                   cached.session_start, rows)
+                return self._store(
+                    sender_id, fingerprint, marshal.loads(cached.blob), list(cached.stamps), cached.session_start, rows
+                )
         # no entry, or the database differs from the held rows plus the new ones: read it all (one snapshot)
         self.cache_stats["miss"] += 1
         fingerprint, rows = self._query(sender_id, after=-1)
@@ -245,9 +255,13 @@ class DatabaseTrackerStore(SQLTrackerStore):
         with self.engine.connect() as connection:
             result = connection.execute(_FINGERPRINT_AND_NEW_ROWS, {"sender_id": sender_id, "after": after}).all()
         first = result[0]  # the figures' row always exists (count 0 for an unknown sender)
-        fingerprint = _Fingerprint(int(first[0] or 0), int(first[1] or 0), int(first[2] or 0),
-                                   None if first[3] is None else float(first[3]),
-                                   None if first[4] is None else float(first[4]))
+        fingerprint = _Fingerprint(
+            int(first[0] or 0),
+            int(first[1] or 0),
+            int(first[2] or 0),
+            None if first[3] is None else float(first[3]),
+            None if first[4] is None else float(first[4]),
+        )
         rows = [row[5:] for row in result if row[5] is not None]
         return fingerprint, rows
 
@@ -258,12 +272,23 @@ class DatabaseTrackerStore(SQLTrackerStore):
         for _id, stamp, _type, _data in rows:
             stamp = None if stamp is None else float(stamp)
             ts_min, ts_max = _nullable_min(ts_min, stamp), _nullable_max(ts_max, stamp)
-        return _Fingerprint(fingerprint.event_count + len(rows), fingerprint.id_sum + sum(int(r[0]) for r in rows),
-                            int(rows[-1][0]), ts_min, ts_max)
+        return _Fingerprint(
+            fingerprint.event_count + len(rows),
+            fingerprint.id_sum + sum(int(r[0]) for r in rows),
+            int(rows[-1][0]),
+            ts_min,
+            ts_max,
+        )
 
-    def _store(self, sender_id: str, fingerprint: _Fingerprint, events: List[Dict[str, Any]],
-               stamps: List[Optional[float]], session_start: Optional[float],
-               rows: Sequence[Any]) -> List[Dict[str, Any]]:
+    def _store(
+        self,
+        sender_id: str,
+        fingerprint: _Fingerprint,
+        events: List[Dict[str, Any]],
+        stamps: List[Optional[float]],
+        session_start: Optional[float],
+        rows: Sequence[Any],
+    ) -> List[Dict[str, Any]]:
         """Append `rows` to the held events, keep the latest session's as Rasa's query would, cache, return."""
         for _id, stamp, type_name, _data in rows:
             if type_name == SessionStarted.type_name and stamp is not None:
