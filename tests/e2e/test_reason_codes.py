@@ -22,7 +22,7 @@ CASES = {
     "keloid_tendency": ({"keloid": "yeah, my ear piercing scarred badly"}, "review"),
     "unrecognised_medication": ({"medications": "zorbitol 20mg every morning"}, "review"),
     "unsure_answer": ({"bleeding_disorder": "/unsure"}, "review"),
-    "client_requested_human": ({"notes": ["can I talk to a real person?", "/deny"]}, "review"),
+    "client_requested_human": ({}, "review"),  # asked for at the notes question: PERSON below
     "skin_lesion": ({"further_checks": [CHECK.format("skin_lesion"), "/affirm"]}, "review"),
     "immunosuppression": ({"further_checks": [CHECK.format("immunosuppression"), "/affirm"]}, "review"),
     "diabetes_uncontrolled": ({"further_checks": [CHECK.format("diabetes_uncontrolled"), "/affirm"]}, "review"),
@@ -47,10 +47,20 @@ def finish_with_confirmations(stack, sender):
     return stack.show(sender)
 
 
+PERSON = "client_requested_human"
+
+
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_each_reason_code_reaches_the_stored_outcome(stack, code):
+    from tests.simulator.run import Assistant
+
     answers, outcome = CASES[code]
     sender = run(stack, standard_turns(answers, stop_before="notes" if "notes" not in answers else "confirm"))
+    if code == PERSON:
+        said = " ".join(r.get("text") or "" for r in stack.say(sender, "can I talk to a real person?"))
+        assert "paused the questions" in said
+        joined = Assistant(stack).hand_back(sender)  # a practitioner takes the live chat and hands it back
+        assert joined == {"before": "waiting", "after": "returned"}
     if "notes" not in answers:
         stack.say(sender, "/deny")  # nothing else to add
     stack.say(sender, "/affirm")  # the summary is right
