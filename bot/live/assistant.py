@@ -50,6 +50,21 @@ def _post(url: str, body: Any) -> Any:
         raise AssistantUnavailable(f"the assistant could not be reached ({type(exc).__name__})") from None
 
 
+def slots(conversation_id: str) -> Dict[str, Any]:
+    """The conversation's slots now (`GET /conversations/{id}/tracker`, no events)."""
+    request = Request(
+        _url(conversation_id, "tracker", include_events="NONE"), headers=rasa_api.headers(settings_module.get())
+    )
+    try:
+        with urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (our own Rasa on loopback)
+            tracker = json.loads(response.read() or b"null") or {}
+    except HTTPError as exc:
+        raise AssistantUnavailable(f"the assistant refused ({exc.code})") from None
+    except (URLError, OSError, ValueError) as exc:
+        raise AssistantUnavailable(f"the assistant could not be reached ({type(exc).__name__})") from None
+    return dict(tracker.get("slots") or {})
+
+
 def append(conversation_id: str, events: List[Dict[str, Any]]) -> None:
     """Append events to the conversation's tracker, under its lock."""
     _post(_url(conversation_id, "tracker/events", include_events="NONE"), events)

@@ -605,6 +605,75 @@ def _questions_done(conversation_id: str) -> bool:
     return done is not None and (done[0] == "complete" or done[1] is not None)
 
 
+SETTABLE_ANSWERS = ("yes", "no", "unsure")
+
+
+def settable_questions() -> List[Dict[str, str]]:
+    """The answers a practitioner may set during a live chat: the yes/no questions, with their staff labels."""
+    from bot.dialogue import questions
+    from bot.screening.answers import YES_NO_KEYS
+
+    listed = []
+    for key in YES_NO_KEYS:
+        question = questions.question(key)
+        listed.append({"key": key, "label": (question.staff if question is not None else None) or key})
+    return listed
+
+
+def set_answer(conversation_id: str, staff: SignedIn, key: str, value: str, *, now: Optional[datetime] = None) -> None:
+    """The holder corrects or adds a yes/no answer from what the client said in the chat ("I take warfarin" when the
+    assistant had "no"). It becomes the consultation's answer: set in the tracker (the questions then treat it as
+    answered, the summary shows it, the finish judges it) and stored at once. Raises ValueError for a key or value
+    that cannot be set, NotHolder, NotLive, AssistantUnavailable (nothing changed then); audited with the key only."""
+    from bot.screening.answers import YES_NO_KEYS
+    from bot.store import consultations as consultations_store
+
+    if key not in YES_NO_KEYS:
+        raise ValueError("that answer cannot be set here")
+    if value not in SETTABLE_ANSWERS:
+        raise ValueError("an answer is yes, no or not sure")
+    now = as_utc(now)
+    with session_scope() as session:
+        _holder_row(session, conversation_id, staff)
+    assistant.append(conversation_id, [assistant.slot_event(key, value)])
+    consultations_store.record_answers(conversation_id, {key: value}, now=now)
+    audit.record(staff.staff.email, "live_answer_set", "conversation", conversation_id, detail=f"key={key}", now=now)
+    logger.info("live chat answer set by staff conversation_id=%s key=%s", conversation_id, key)
+
+
+def _form_slots(form: str) -> List[str]:
+    """The form's questions in order (domain.yml), without the two it moves into place itself."""
+    import yaml
+
+    from bot.settings import ROOT
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
+    listed = ((domain.get("forms") or {}).get(form) or {}).get("required_slots") or []
+    return [s for s in listed if s not in ("volunteer_confirm", "restart_confirm")]
+
+
+def _question_to_resume(conversation_id: str, form: str, slot: Optional[str]) -> Optional[str]:
+    """The question to ask on hand-back: the one open when the person was asked for, unless the practitioner has
+    answered it during the chat; then the next one not answered yet (the form's order, skipping what does not apply)."""
+    if not slot:
+        return slot
+    try:
+        now_slots = assistant.slots(conversation_id)
+    except assistant.AssistantUnavailable:
+        return slot  # resuming needs the assistant too: it says so then
+    if now_slots.get(slot) is None:
+        return slot
+    from bot.dialogue import questions
+
+    order = _form_slots(form)
+    after = order.index(slot) + 1 if slot in order else 0
+    for name in order[after:] + order[:after]:  # the next ones first; an earlier gap only after them
+        question = questions.question(name)
+        if now_slots.get(name) is None and not (question is not None and question.skipped(now_slots)):
+            return name
+    return slot
+
+
 def hand_back(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] = None) -> None:
     """The holder hands the chat back: the client is told, and the assistant carries on with the question that was
     open (or the summary when the questions were done). Raises NotHolder, NotLive, AssistantUnavailable (nothing
@@ -627,7 +696,7 @@ def hand_back(conversation_id: str, staff: SignedIn, *, now: Optional[datetime] 
     )
     if resume:
         form, _, slot = (row.resume_form or "").partition(":")
-        assistant.resume(conversation_id, form, slot or None)
+        assistant.resume(conversation_id, form, _question_to_resume(conversation_id, form, slot or None))
     _finish(conversation_id, staff.staff.id, "returned", now)
     audit.record(staff.staff.email, "live_handed_back", "conversation", conversation_id, now=now)
     logger.info("live chat handed back conversation_id=%s resumed=%s", conversation_id, resume)

@@ -43,6 +43,7 @@ DONE_WORDS = {
     "hand-back": "Handed back to the assistant: it carries on with the open question.",
     "end": "The chat is ended.",
     "send": "Sent.",
+    "answer": "Answer set: it is part of the consultation, and the assistant will not ask it again.",
 }
 
 
@@ -201,6 +202,7 @@ def conversation_page(raw_id: str, request: Request, who: SignedIn = Depends(aut
             "max_reply": MAX_REPLY_CHARS,
             "flash": DONE_WORDS.get(request.query_params.get("done", ""), ""),
             "incomplete_marker": present.INCOMPLETE_MARKER,
+            "settable": service.settable_questions(),
         },
     )
 
@@ -341,3 +343,21 @@ async def end(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("
     except service.AssistantUnavailable:
         return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not ended"))
     return _done(request, chat.conversation_id, "end")
+
+
+@router.post("/staff/live/{raw_id}/answer")
+async def set_answer(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("work_live"))) -> Response:
+    """The holder corrects or adds a yes/no answer from what the client said in the chat."""
+    form = await _form(request, who)
+    chat = _chat(raw_id)
+    try:
+        service.set_answer(chat.conversation_id, who, form.get("key", ""), form.get("value", ""))
+    except service.NotHolder:
+        return _refused(request, chat.conversation_id, 409, "not_holder", _not_holder_message(chat))
+    except service.NotLive:
+        return _refused(request, chat.conversation_id, 409, "not_live", NOT_LIVE)
+    except service.AssistantUnavailable:
+        return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not set"))
+    except ValueError as exc:
+        return _refused(request, chat.conversation_id, 400, "invalid", f"Not set: {exc}.")
+    return _done(request, chat.conversation_id, "answer")

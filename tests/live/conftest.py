@@ -36,8 +36,18 @@ def practitioner(any_database: str) -> Any:
     return signed_in("practitioner")
 
 
+@pytest.fixture(scope="session")
+def project_domain() -> Any:
+    """The assistant's own domain.yml: every answer slot exists, as in the real tracker."""
+    from rasa.shared.core.domain import Domain
+
+    from bot.settings import ROOT
+
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
 @pytest.fixture
-def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPatch) -> List[Dict[str, Any]]:
+def tracker_writes(any_database: str, project_domain: Any, monkeypatch: pytest.MonkeyPatch) -> List[Dict[str, Any]]:
     """Events the service sends to Rasa are appended to the tracker through Rasa's own SQL tracker store (as the
     Rasa server's tracker/events endpoint does), so `thread` reads real Rasa rows. Returns every call made."""
     from rasa.shared.core.events import Event
@@ -46,12 +56,14 @@ def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPat
     from bot.live import assistant
     from bot.store.tracker_store import DatabaseTrackerStore
 
-    store = DatabaseTrackerStore(domain=domain)
+    store = DatabaseTrackerStore(domain=project_domain)
     calls: List[Dict[str, Any]] = []
 
     def append(conversation_id: str, events: List[Dict[str, Any]]) -> None:
         async def run() -> None:
-            tracker = await store.retrieve(conversation_id) or DialogueStateTracker(conversation_id, domain.slots)
+            tracker = await store.retrieve(conversation_id) or DialogueStateTracker(
+                conversation_id, project_domain.slots
+            )
             for event in events:
                 parsed = Event.from_parameters(dict(event))
                 if parsed is not None and not (getattr(parsed, "key", None) and parsed.key not in tracker.slots):
@@ -61,7 +73,15 @@ def tracker_writes(any_database: str, domain: Any, monkeypatch: pytest.MonkeyPat
         asyncio.run(run())
         calls.append({"append": conversation_id, "events": events})
 
+    def slots(conversation_id: str) -> Dict[str, Any]:
+        async def run() -> Dict[str, Any]:
+            tracker = await store.retrieve(conversation_id)
+            return dict(tracker.current_slot_values()) if tracker is not None else {}
+
+        return asyncio.run(run())
+
     monkeypatch.setattr(assistant, "append", append)
+    monkeypatch.setattr(assistant, "slots", slots)
     monkeypatch.setattr(
         assistant,
         "resume",

@@ -135,6 +135,41 @@ def test_a_practitioner_takes_over_mid_question_and_hands_back(live_stack: Stack
     ]
 
 
+def test_an_answer_the_practitioner_corrects_in_the_chat_is_the_consultations(
+    live_stack: Stack, practitioner: Any
+) -> None:
+    """The client asks for a person at the blood-thinner question and tells the practitioner about warfarin: the
+    practitioner sets the answer, hands back, and the assistant goes on with the next question, not that one."""
+    client = LiveClient(live_stack.web_url).start()
+    _until(client, "blood_thinners")
+    client.say("can I ask someone first whether warfarin matters?")
+    assert client.live == "waiting"
+    client.open_stream()
+    service.take(client.sender, practitioner)
+    service.send(client.sender, practitioner, "Are you taking warfarin now?")
+    client.say("yes, for two years, for my heart")
+    service.set_answer(client.sender, practitioner, "blood_thinners", "yes")
+    assert _slots(live_stack, client.sender)["blood_thinners"] == "yes"
+
+    mark = client.mark()
+    service.hand_back(client.sender, practitioner)
+    client.wait_for(message("assistant", "bleeding or clotting disorder"), since=mark)  # the next question
+    client.wait_for(lambda e: e.kind == "end")
+    client.close()
+    asked_again = [
+        m for m in service.thread(client.sender) if m["author"] == "assistant" and "blood thinner" in m["text"]
+    ]
+    assert len(asked_again) == 1  # asked once, before the chat; never again after the practitioner's answer
+
+    keys = [step for step, _, _ in STANDARD]
+    for _step, text, expect in STANDARD[keys.index("bleeding_disorder") :]:
+        said = " ".join(r.get("text") or "" for r in client.say(text))
+        assert expect.lower() in said.lower(), f"after {text!r}: {said}"
+    shown = live_stack.show(client.sender)
+    assert shown["answers"]["blood_thinners"] == "yes" and shown["outcome"] == "review"
+    assert {"anticoagulant", "client_requested_human"} <= {r["code"] for r in shown["reasons"]}
+
+
 def test_nobody_joins_the_client_is_told_and_the_chat_can_still_be_taken(live_stack: Stack, practitioner: Any) -> None:
     client = LiveClient(live_stack.web_url).start()
     _until(client, "area")

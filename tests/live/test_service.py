@@ -161,6 +161,47 @@ def test_hand_back_tells_the_client_and_resumes_the_form(practitioner: Any, trac
     assert again.state == "waiting" and again.taken_by is None
 
 
+def test_the_holder_sets_an_answer_from_the_chat_and_the_questions_go_on_after_it(
+    practitioner: Any, tracker_writes: List
+) -> None:
+    from bot.store import consultation_reads
+
+    service.request(CID, resume_form="consultation_form:blood_thinners", now=at(10))
+    other = signed_in("practitioner", "alex.smith@clinic.example")
+    with pytest.raises(service.NotHolder):
+        service.set_answer(CID, practitioner, "blood_thinners", "yes")  # not taken yet
+    service.take(CID, practitioner, now=at(10, 1))
+    with pytest.raises(service.NotHolder):
+        service.set_answer(CID, other, "blood_thinners", "yes")
+    for key, value in (("name", "yes"), ("blood_thinners", "maybe"), ("consent", "no")):
+        with pytest.raises(ValueError):
+            service.set_answer(CID, practitioner, key, value)
+
+    service.set_answer(CID, practitioner, "blood_thinners", "yes", now=at(10, 2))  # "I take warfarin"
+
+    slot_writes = [e for call in tracker_writes for e in call.get("events", []) if e.get("event") == "slot"]
+    assert {"name": "blood_thinners", "value": "yes"}.items() <= slot_writes[-1].items()
+    shown = consultation_reads.show(CID)
+    assert shown is not None and shown["answers"]["blood_thinners"] == "yes"
+    entries = [e for e in audit.entries(target_id=CID)[0] if e.action == "live_answer_set"]
+    assert len(entries) == 1 and entries[0].detail == "key=blood_thinners"  # the key, never the answer
+
+    # the open question was the one answered: the hand-back goes on with the next question, not that one again
+    service.hand_back(CID, practitioner, now=at(10, 9))
+    resumed = [call for call in tracker_writes if "resume" in call]
+    assert resumed == [{"resume": CID, "form": "consultation_form", "slot": "bleeding_disorder"}]
+
+
+def test_an_answer_set_elsewhere_leaves_the_open_question_to_be_asked(practitioner: Any, tracker_writes: List) -> None:
+    service.request(CID, resume_form="consultation_form:keloid", now=at(10))
+    service.take(CID, practitioner, now=at(10, 1))
+    service.set_answer(CID, practitioner, "pregnancy", "unsure", now=at(10, 2))
+    service.hand_back(CID, practitioner, now=at(10, 9))
+    assert [call for call in tracker_writes if "resume" in call] == [
+        {"resume": CID, "form": "consultation_form", "slot": "keloid"}
+    ]
+
+
 def test_hand_back_outside_the_questions_resumes_nothing(practitioner: Any, tracker_writes: List) -> None:
     service.request(CID, resume_form=None, now=at(10))
     service.take(CID, practitioner, now=at(10, 1))

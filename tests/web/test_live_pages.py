@@ -144,7 +144,7 @@ def test_every_live_page_needs_a_login(web: str, database_url: str, rasa) -> Non
     ):
         response = requests.get(web + path, allow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/staff/login"), path
-    for step in ("take", "send", "typing", "hand-back", "end"):
+    for step in ("take", "send", "typing", "hand-back", "end", "answer"):
         response = requests.post(f"{web}/staff/live/web-live-1/{step}", data={"text": "hi"}, allow_redirects=False)
         assert response.status_code == 303 and "/staff/login" in response.headers["location"], step
     assert service.get("web-live-1").state == "waiting"
@@ -160,7 +160,7 @@ def test_reception_and_admin_read_the_queue_but_cannot_take_or_write(staff_as, r
         view = who.page("/staff/live/web-live-1")
         assert view.status_code == 200 and "can I talk to a person" in view.text
         assert "Take this chat" not in view.text and "Your reply to the client" not in view.text
-        for step in ("take", "send", "typing", "hand-back", "end"):
+        for step in ("take", "send", "typing", "hand-back", "end", "answer"):
             refused = post(who, f"/staff/live/web-live-1/{step}", {"text": "hello"})
             assert refused.status_code == 403, (role, step, refused.text[:200])
         assert who.page("/staff/live/signal.json").json()["can_take"] is False
@@ -198,7 +198,7 @@ def test_unknown_or_malformed_conversations_are_404(staff_as, rasa) -> None:
 def test_every_step_needs_the_csrf_token(staff_as, rasa) -> None:
     waiting_client()
     pat = staff_as("practitioner")
-    for step in ("take", "send", "typing", "hand-back", "end"):
+    for step in ("take", "send", "typing", "hand-back", "end", "answer"):
         for token in (None, "forged-token"):
             refused = post(pat, f"/staff/live/web-live-1/{step}", {"text": "hello"}, token=token)
             assert refused.status_code == 400 and "Form expired" in refused.text, (step, token)
@@ -259,6 +259,30 @@ def test_a_practitioner_takes_writes_and_hands_back_and_each_step_is_audited(sta
         r"<p>Hello Jane",
         page,
     )
+
+
+def test_the_holder_corrects_an_answer_from_the_chat(staff_as, rasa) -> None:
+    from bot import store
+
+    waiting_client()  # the assistant had "yes" for blood thinners; the client explains in the chat
+    pat = staff_as("practitioner", "sam.jones@clinic.example")
+    other = staff_as("practitioner", "alex.smith@clinic.example")
+    page = pat.page("/staff/live/web-live-1").text
+    assert 'id="live-answer"' in page and 'value="bleeding_disorder"' in page
+    assert post(pat, "/staff/live/web-live-1/answer", {"key": "blood_thinners", "value": "no"}).status_code == 409
+
+    post(pat, "/staff/live/web-live-1/take")
+    refused = post(other, "/staff/live/web-live-1/answer", {"key": "blood_thinners", "value": "no"})
+    assert refused.status_code == 409 and "Sam has this chat" in refused.json()["detail"]
+    for bad in ({"key": "name", "value": "no"}, {"key": "blood_thinners", "value": "probably"}, {}):
+        assert post(pat, "/staff/live/web-live-1/answer", bad).status_code == 400, bad
+
+    done = post(pat, "/staff/live/web-live-1/answer", {"key": "bleeding_disorder", "value": "unsure"})
+    assert done.status_code == 200 and done.json() == {"ok": True}
+    assert store.show("web-live-1")["answers"]["bleeding_disorder"] == "unsure"
+    slot_calls = [c for c in rasa if c["what"] == "tracker/events" and any(e.get("event") == "slot" for e in c["body"])]
+    assert {"name": "bleeding_disorder", "value": "unsure"}.items() <= slot_calls[-1]["body"][0].items()
+    assert [(e.actor, e.detail) for e in audited("live_answer_set")] == [(pat.email, "key=bleeding_disorder")]
 
 
 def test_without_javascript_the_forms_redirect_back_with_a_word_on_what_happened(staff_as, rasa) -> None:

@@ -250,6 +250,7 @@
     var take = $("live-take");
     var handBack = $("live-hand-back");
     var end = $("live-end");
+    var answer = $("live-answer");
     var seen = {};
     thread.querySelectorAll("li[data-id]").forEach(function (li) { seen[li.getAttribute("data-id")] = true; });
 
@@ -274,6 +275,7 @@
       if (take) { take.hidden = !(chat.state === "waiting" || chat.state === "timed_out"); }
       if (handBack) { handBack.hidden = !canSend; }
       if (end) { end.hidden = !canSend; }
+      if (answer) { answer.hidden = !canSend; }
       if (!canSend) {
         if (chat.state === "taken" && !chat.taken_by_me) {
           notYours.textContent = chat.taken_by_name + " has this chat: only they can write to the client.";
