@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -315,34 +315,35 @@ async def typing(raw_id: str, request: Request, who: SignedIn = Depends(auth.nee
     return _json({"ok": True})
 
 
-@router.post("/staff/live/{raw_id}/hand-back")
-async def hand_back(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("work_live"))) -> Response:
-    await _form(request, who)
-    chat = _chat(raw_id)
+def _holder_step(request: Request, chat: service.LiveChat, step: str, what: str, act: Callable[[], object]) -> Response:
+    """One of the holder's steps (hand back, end, set an answer): done, or refused with a word on why."""
     try:
-        service.hand_back(chat.conversation_id, who)
+        act()
     except service.NotHolder:
         return _refused(request, chat.conversation_id, 409, "not_holder", _not_holder_message(chat))
     except service.NotLive:
         return _refused(request, chat.conversation_id, 409, "not_live", NOT_LIVE)
     except service.AssistantUnavailable:
-        return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not handed back"))
-    return _done(request, chat.conversation_id, "hand-back")
+        return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what=what))
+    except ValueError as exc:  # a value the service cannot take (an answer key or value)
+        return _refused(request, chat.conversation_id, 400, "invalid", f"{what}: {exc}.")
+    return _done(request, chat.conversation_id, step)
+
+
+@router.post("/staff/live/{raw_id}/hand-back")
+async def hand_back(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("work_live"))) -> Response:
+    await _form(request, who)
+    chat = _chat(raw_id)
+    return _holder_step(
+        request, chat, "hand-back", "Not handed back", lambda: service.hand_back(chat.conversation_id, who)
+    )
 
 
 @router.post("/staff/live/{raw_id}/end")
 async def end(raw_id: str, request: Request, who: SignedIn = Depends(auth.need("work_live"))) -> Response:
     await _form(request, who)
     chat = _chat(raw_id)
-    try:
-        service.end(chat.conversation_id, who)
-    except service.NotHolder:
-        return _refused(request, chat.conversation_id, 409, "not_holder", _not_holder_message(chat))
-    except service.NotLive:
-        return _refused(request, chat.conversation_id, 409, "not_live", NOT_LIVE)
-    except service.AssistantUnavailable:
-        return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not ended"))
-    return _done(request, chat.conversation_id, "end")
+    return _holder_step(request, chat, "end", "Not ended", lambda: service.end(chat.conversation_id, who))
 
 
 @router.post("/staff/live/{raw_id}/answer")
@@ -350,14 +351,7 @@ async def set_answer(raw_id: str, request: Request, who: SignedIn = Depends(auth
     """The holder corrects or adds a yes/no answer from what the client said in the chat."""
     form = await _form(request, who)
     chat = _chat(raw_id)
-    try:
-        service.set_answer(chat.conversation_id, who, form.get("key", ""), form.get("value", ""))
-    except service.NotHolder:
-        return _refused(request, chat.conversation_id, 409, "not_holder", _not_holder_message(chat))
-    except service.NotLive:
-        return _refused(request, chat.conversation_id, 409, "not_live", NOT_LIVE)
-    except service.AssistantUnavailable:
-        return _refused(request, chat.conversation_id, 503, "unavailable", UNAVAILABLE.format(what="Not set"))
-    except ValueError as exc:
-        return _refused(request, chat.conversation_id, 400, "invalid", f"Not set: {exc}.")
-    return _done(request, chat.conversation_id, "answer")
+    key, value = form.get("key", ""), form.get("value", "")
+    return _holder_step(
+        request, chat, "answer", "Not set", lambda: service.set_answer(chat.conversation_id, who, key, value)
+    )
